@@ -1,0 +1,1 @@
+//! The HTTP router shared by the local server and the Lambda function URLs.

@@ -1,0 +1,1 @@
+//! DynamoDB and SQS adapters and Lambda glue.

@@ -1,0 +1,1 @@
+//! Weekly audit metrics computed from handoff records and timelines.

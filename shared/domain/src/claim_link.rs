@@ -1,0 +1,1 @@
+//! Signed, expiring claim links.

@@ -1,0 +1,596 @@
+//! Rules and roster: one TOML document (teams, reps, territories, segments, routing rules,
+//! SLAs, failover chain), parsed and checked into [`Rules`].
+//!
+//! Loading errors name the file, the line and the key. [`Rules::json_schema`] describes the format.
+
+use crate::ids::{CompanyDomain, RepId, TeamId};
+use crate::package::{HumanLane, Motion, Qualification, RiskFlag, TriggerKind};
+use chrono::{NaiveDate, NaiveTime, Weekday};
+use chrono_tz::Tz;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use thiserror::Error;
+
+/// A rules file that could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum RulesError {
+    /// TOML syntax or a field of the wrong type/value.
+    #[error("{file}:{line}:{column}: {message}")]
+    Parse {
+        file: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// The document parsed but is inconsistent (unknown team, duplicate rep…).
+    #[error("{file}:{line}: {key}: {message}")]
+    Invalid {
+        file: String,
+        line: usize,
+        key: String,
+        message: String,
+    },
+}
+
+/// A sales role; routing rules pick a role, layers narrow the reps in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Qualifies and books.
+    Sdr,
+    /// Runs discovery and closes.
+    Ae,
+    /// Owns human-only decisions: pricing, procurement, legal/security review, negotiation, packaging.
+    Closer,
+}
+
+/// Company size segments, by employee count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Segment {
+    Smb,
+    MidMarket,
+    Enterprise,
+}
+
+impl Segment {
+    /// The snake_case label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Segment::Smb => "smb",
+            Segment::MidMarket => "mid_market",
+            Segment::Enterprise => "enterprise",
+        }
+    }
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    pub org: Org,
+    #[serde(default)]
+    pub territories: Vec<Territory>,
+    #[serde(default)]
+    pub segments: SegmentBounds,
+    pub teams: Vec<Team>,
+    pub reps: Vec<Rep>,
+    /// Named accounts and their owners (seed; owners learned from accepted handoffs add to these).
+    #[serde(default)]
+    pub accounts: Vec<Account>,
+    /// Which role takes which handoff; first match wins.
+    pub routing: Vec<RouteRule>,
+    pub sla: SlaPolicy,
+    pub failover: Failover,
+    /// Thresholds classification uses.
+    #[serde(default)]
+    pub qualification: QualificationPolicy,
+}
+
+/// Organisation-wide settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Org {
+    pub name: String,
+    /// Our own product names, so "we already use <product>" marks an existing customer.
+    #[serde(default)]
+    pub product_names: Vec<String>,
+    /// Competing products, to flag competitor evaluations.
+    #[serde(default)]
+    pub competitors: Vec<String>,
+    /// Product lines and words that point to each (`analytics = ["dashboard", "bi"]`).
+    #[serde(default)]
+    pub product_lines: BTreeMap<String, Vec<String>>,
+    /// Dates nobody works (ISO dates), on top of each rep's time off.
+    #[serde(default)]
+    pub holidays: Vec<NaiveDate>,
+}
+
+/// A territory: a region and the countries in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Territory {
+    pub id: String,
+    /// ISO 3166-1 alpha-2 codes, uppercase.
+    pub countries: Vec<String>,
+    /// Where buyers with no or an unknown country go (exactly one territory may say so).
+    #[serde(default)]
+    pub default: bool,
+}
+
+/// Upper bounds of the smaller segments by employee count.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentBounds {
+    pub smb_max_employees: u32,
+    pub mid_market_max_employees: u32,
+}
+
+impl Default for SegmentBounds {
+    fn default() -> Self {
+        Self {
+            smb_max_employees: 200,
+            mid_market_max_employees: 2000,
+        }
+    }
+}
+
+impl SegmentBounds {
+    /// The segment of a company with `employees` people.
+    pub fn segment_of(&self, employees: u32) -> Segment {
+        if employees <= self.smb_max_employees {
+            Segment::Smb
+        } else if employees <= self.mid_market_max_employees {
+            Segment::MidMarket
+        } else {
+            Segment::Enterprise
+        }
+    }
+}
+
+/// A team of reps sharing a role.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Team {
+    pub id: TeamId,
+    pub name: String,
+    pub role: Role,
+    /// The territory it covers; `None` for a global team.
+    #[serde(default)]
+    pub territory: Option<String>,
+    /// Who takes what the whole team missed.
+    #[serde(default)]
+    pub lead: Option<RepId>,
+}
+
+/// Weekly working hours in the rep's time zone.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WorkingHours {
+    /// `HH:MM`.
+    #[schemars(with = "String")]
+    pub start: NaiveTime,
+    /// `HH:MM`, after `start`.
+    #[schemars(with = "String")]
+    pub end: NaiveTime,
+    /// `mon`…`sun`.
+    #[serde(default = "weekdays")]
+    #[schemars(with = "Vec<String>")]
+    pub days: Vec<Weekday>,
+}
+
+fn weekdays() -> Vec<Weekday> {
+    vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri]
+}
+
+impl Default for WorkingHours {
+    fn default() -> Self {
+        Self {
+            start: NaiveTime::from_hms_opt(9, 0, 0).expect("valid"),
+            end: NaiveTime::from_hms_opt(17, 0, 0).expect("valid"),
+            days: weekdays(),
+        }
+    }
+}
+
+/// Time off, inclusive of both dates, in the rep's time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TimeOff {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+/// One rep.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rep {
+    pub id: RepId,
+    pub name: String,
+    pub email: String,
+    pub team: TeamId,
+    /// IANA time zone, e.g. `Europe/Berlin`.
+    #[schemars(with = "String")]
+    pub timezone: Tz,
+    #[serde(default)]
+    pub working_hours: WorkingHours,
+    /// Segments this rep covers; empty = all.
+    #[serde(default)]
+    pub segments: Vec<Segment>,
+    /// Product lines this rep covers; empty = all.
+    #[serde(default)]
+    pub products: Vec<String>,
+    /// Human-only lanes this rep may decide (closers).
+    #[serde(default)]
+    pub lanes: Vec<HumanLane>,
+    #[serde(default)]
+    pub out_of_office: Vec<TimeOff>,
+    /// Round-robin weight, 1–100.
+    #[serde(default = "one")]
+    pub weight: u32,
+    /// Most new handoffs per day in the rep's time zone.
+    #[serde(default = "default_cap")]
+    pub daily_cap: u32,
+    /// Where to notify: `slack:@handle`, `slack:#channel`, `email:addr`, `crm_task`.
+    pub notify: String,
+    /// Inactive reps are kept for history but never routed to.
+    #[serde(default = "yes")]
+    pub active: bool,
+}
+
+fn one() -> u32 {
+    1
+}
+fn default_cap() -> u32 {
+    25
+}
+fn yes() -> bool {
+    true
+}
+
+/// An account with a named owner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Account {
+    pub domain: CompanyDomain,
+    pub owner: RepId,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// We already sell to them.
+    #[serde(default)]
+    pub customer: bool,
+}
+
+/// Which role takes a handoff. All given conditions must hold; the first matching rule wins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteRule {
+    pub name: String,
+    #[serde(default)]
+    pub motion: Option<Motion>,
+    /// Matches when the handoff has (true) or has no (false) human-only lane.
+    #[serde(default)]
+    pub human_decision: Option<bool>,
+    #[serde(default)]
+    pub qualification: Vec<Qualification>,
+    #[serde(default)]
+    pub triggers: Vec<TriggerKind>,
+    /// Matches when any of these flags is raised.
+    #[serde(default)]
+    pub flags: Vec<RiskFlag>,
+    pub role: Role,
+}
+
+/// SLA minutes per motion and tier, in business minutes on the owner's calendar.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlaPolicy {
+    pub inbound: SlaTiers,
+    pub outbound: SlaTiers,
+    /// For handoffs with a human-only lane.
+    pub human_decision_minutes: u32,
+    /// For a handoff after failover or a wrong-owner reroute.
+    pub reroute_minutes: u32,
+}
+
+/// Minutes per urgency tier.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlaTiers {
+    /// Meetings, pricing, demo requests, high urgency.
+    pub hot: u32,
+    pub standard: u32,
+}
+
+/// The failover chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Failover {
+    /// How many more reps to try through the same layers before the team lead.
+    pub max_reps: u32,
+    /// Last stop when reps and the team lead missed it.
+    pub shared_queue: String,
+    /// Where the shared queue is notified.
+    pub shared_queue_notify: String,
+    /// The role that takes re-qualification requests.
+    #[serde(default = "sdr")]
+    pub requalify_role: Role,
+}
+
+fn sdr() -> Role {
+    Role::Sdr
+}
+
+/// Thresholds for qualification.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QualificationPolicy {
+    /// Agent score at or above which a lead counts as qualified.
+    pub qualified_score: u8,
+    /// Employees at or above which a company counts as enterprise.
+    pub enterprise_employees: u32,
+    /// Seats at or above which a deal counts as enterprise.
+    pub enterprise_seats: u32,
+}
+
+impl Default for QualificationPolicy {
+    fn default() -> Self {
+        Self {
+            qualified_score: 70,
+            enterprise_employees: 2000,
+            enterprise_seats: 200,
+        }
+    }
+}
+
+impl Rules {
+    /// Parses and checks a TOML document; `file` names it in errors.
+    pub fn from_toml(file: &str, text: &str) -> Result<Self, RulesError> {
+        let rules: Rules = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|s| line_col(text, s.start))
+                .unwrap_or((1, 1));
+            RulesError::Parse {
+                file: file.to_string(),
+                line,
+                column,
+                message: e.message().to_string(),
+            }
+        })?;
+        rules.validate().map_err(|(key, message)| RulesError::Invalid {
+            file: file.to_string(),
+            line: line_of_key(text, &key, &message),
+            key,
+            message,
+        })?;
+        Ok(rules)
+    }
+
+    /// The JSON Schema of the TOML format.
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(Rules)).expect("schema serialises")
+    }
+
+    /// The rep with this id.
+    pub fn rep(&self, id: &RepId) -> Option<&Rep> {
+        self.reps.iter().find(|r| &r.id == id)
+    }
+
+    /// The team with this id.
+    pub fn team(&self, id: &TeamId) -> Option<&Team> {
+        self.teams.iter().find(|t| &t.id == id)
+    }
+
+    /// The role of a rep (through their team).
+    pub fn role_of(&self, rep: &Rep) -> Option<Role> {
+        self.team(&rep.team).map(|t| t.role)
+    }
+
+    /// The territory id of a country code, or the default territory.
+    pub fn territory_of(&self, country: Option<&str>) -> Option<&Territory> {
+        let c = country.map(|c| c.trim().to_ascii_uppercase());
+        c.as_deref()
+            .and_then(|c| self.territories.iter().find(|t| t.countries.iter().any(|x| x == c)))
+            .or_else(|| self.territories.iter().find(|t| t.default))
+    }
+
+    /// The configured account for a domain.
+    pub fn account(&self, domain: &CompanyDomain) -> Option<&Account> {
+        self.accounts.iter().find(|a| &a.domain == domain)
+    }
+
+    fn validate(&self) -> Result<(), (String, String)> {
+        let err = |key: &str, msg: String| Err((key.to_string(), msg));
+        let mut team_ids = BTreeSet::new();
+        for t in &self.teams {
+            if !team_ids.insert(&t.id) {
+                return err("teams.id", format!("team {:?} is defined twice", t.id.as_str()));
+            }
+            if let Some(terr) = &t.territory {
+                if !self.territories.iter().any(|x| &x.id == terr) {
+                    return err("territory", format!("team {:?} names unknown territory {terr:?}", t.id.as_str()));
+                }
+            }
+        }
+        let mut rep_ids = BTreeSet::new();
+        for r in &self.reps {
+            if !rep_ids.insert(&r.id) {
+                return err("reps.id", format!("rep {:?} is defined twice", r.id.as_str()));
+            }
+            if !team_ids.contains(&r.team) {
+                return err("team", format!("rep {:?} names unknown team {:?}", r.id.as_str(), r.team.as_str()));
+            }
+            if r.weight == 0 || r.weight > 100 {
+                return err("weight", format!("rep {:?} has weight {}; use 1 to 100", r.id.as_str(), r.weight));
+            }
+            if r.working_hours.start >= r.working_hours.end {
+                return err("working_hours", format!("rep {:?}: start must be before end", r.id.as_str()));
+            }
+            if r.working_hours.days.is_empty() {
+                return err("days", format!("rep {:?} works on no day", r.id.as_str()));
+            }
+            for off in &r.out_of_office {
+                if off.to < off.from {
+                    return err("out_of_office", format!("rep {:?}: time off ends before it starts", r.id.as_str()));
+                }
+            }
+            if !valid_notify(&r.notify) {
+                return err("notify", format!("rep {:?}: {:?} is not slack:@user, slack:#channel, email:address or crm_task", r.id.as_str(), r.notify));
+            }
+            for p in &r.products {
+                if !self.org.product_lines.is_empty() && !self.org.product_lines.contains_key(p) {
+                    return err("products", format!("rep {:?} names unknown product line {p:?}", r.id.as_str()));
+                }
+            }
+        }
+        for t in &self.teams {
+            if let Some(lead) = &t.lead {
+                if !rep_ids.contains(lead) {
+                    return err("lead", format!("team {:?} names unknown lead {:?}", t.id.as_str(), lead.as_str()));
+                }
+            }
+        }
+        for a in &self.accounts {
+            if !rep_ids.contains(&a.owner) {
+                return err("owner", format!("account {:?} names unknown owner {:?}", a.domain.as_str(), a.owner.as_str()));
+            }
+        }
+        let defaults = self.territories.iter().filter(|t| t.default).count();
+        if defaults > 1 {
+            return err("default", "more than one territory is the default".into());
+        }
+        if self.segments.smb_max_employees >= self.segments.mid_market_max_employees {
+            return err("smb_max_employees", "must be below mid_market_max_employees".into());
+        }
+        if self.routing.is_empty() {
+            return err("routing", "at least one routing rule is needed".into());
+        }
+        for rule in &self.routing {
+            let has_role = self
+                .reps
+                .iter()
+                .any(|r| r.active && self.role_of(r) == Some(rule.role));
+            if !has_role {
+                return err("role", format!("routing rule {:?} sends to role {:?} but no active rep has it", rule.name, rule.role));
+            }
+        }
+        if !valid_notify(&self.failover.shared_queue_notify) {
+            return err("shared_queue_notify", format!("{:?} is not a valid notification target", self.failover.shared_queue_notify));
+        }
+        for (key, v) in [
+            ("hot", self.sla.inbound.hot),
+            ("standard", self.sla.inbound.standard),
+            ("hot", self.sla.outbound.hot),
+            ("standard", self.sla.outbound.standard),
+            ("human_decision_minutes", self.sla.human_decision_minutes),
+            ("reroute_minutes", self.sla.reroute_minutes),
+        ] {
+            if v == 0 {
+                return err(key, "an SLA must be at least one business minute".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether a notification target is one we can deliver to.
+pub fn valid_notify(target: &str) -> bool {
+    match target.split_once(':') {
+        Some(("slack", rest)) => (rest.starts_with('@') || rest.starts_with('#')) && rest.len() > 1,
+        Some(("email", rest)) => crate::ids::EmailAddress::parse(rest).is_ok(),
+        None => target == "crm_task",
+        _ => false,
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, column)
+}
+
+/// The line that assigns `key` (`key =` or `[key]`), preferring one that holds a value quoted in
+/// `message` (the offending one, named last); else 1.
+fn line_of_key(text: &str, key: &str, message: &str) -> usize {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    let assigns = |l: &str| {
+        let t = l.trim_start();
+        t.strip_prefix(last)
+            .is_some_and(|rest| rest.trim_start().starts_with('='))
+            || t.starts_with(&format!("[{last}]"))
+            || t.starts_with(&format!("[[{last}]]"))
+            || t.contains(&format!(" {last} ="))
+    };
+    let quoted: Vec<&str> = message.split('"').skip(1).step_by(2).collect();
+    let lines: Vec<&str> = text.lines().collect();
+    for needle in quoted.iter().rev() {
+        if let Some(i) = lines
+            .iter()
+            .position(|l| assigns(l) && l.contains(&format!("\"{needle}\"")))
+        {
+            return i + 1;
+        }
+    }
+    lines.iter().position(|l| assigns(l)).map(|i| i + 1).unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_error_names_file_line_and_column() {
+        let e = Rules::from_toml("x.toml", "[org]\nname = 1\n").unwrap_err();
+        match e {
+            RulesError::Parse { file, line, .. } => {
+                assert_eq!(file, "x.toml");
+                assert_eq!(line, 2);
+            }
+            other => panic!("{other}"),
+        }
+    }
+
+    #[test]
+    fn notify_targets() {
+        assert!(valid_notify("slack:@lena"));
+        assert!(valid_notify("slack:#emea"));
+        assert!(valid_notify("email:lena@x.io"));
+        assert!(valid_notify("crm_task"));
+        assert!(!valid_notify("slack:lena"));
+        assert!(!valid_notify("pager:lena"));
+    }
+
+    #[test]
+    fn segments() {
+        let b = SegmentBounds::default();
+        assert_eq!(b.segment_of(10), Segment::Smb);
+        assert_eq!(b.segment_of(201), Segment::MidMarket);
+        assert_eq!(b.segment_of(5000), Segment::Enterprise);
+    }
+}
+
+#[cfg(test)]
+mod example_tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_example_loads() {
+        let text = include_str!("../../../examples/handoff.toml");
+        let rules = Rules::from_toml("examples/handoff.toml", text).unwrap();
+        assert!(rules.reps.len() >= 8);
+        assert_eq!(rules.territories.len(), 2);
+    }
+
+    #[test]
+    fn invalid_reference_names_line_and_key() {
+        let text = include_str!("../../../examples/handoff.toml").replace("team = \"deal-desk\"\ntimezone = \"America/New_York\"", "team = \"nope\"\ntimezone = \"America/New_York\"");
+        let e = Rules::from_toml("f.toml", &text).unwrap_err().to_string();
+        assert!(e.starts_with("f.toml:"), "{e}");
+        assert!(e.contains("unknown team \"nope\""), "{e}");
+        let line = text.lines().position(|l| l == "team = \"nope\"").unwrap() + 1;
+        assert!(e.starts_with(&format!("f.toml:{line}: team:")), "{e}");
+    }
+}

@@ -1,0 +1,374 @@
+//! The handoff lifecycle: an explicit state machine, the stored record and its timeline.
+//!
+//! ```text
+//! received ─classify─▶ classified ─assign─▶ assigned ─crm─▶ crm_written ─notify─▶ notified ─accept─▶ accepted
+//!     │                    │                  ▲   ▲                                  │
+//!     └─close─▶ closed ◀───┘                  │   └──────── reroute (sla miss / wrong owner) ◀┤
+//!                                             └── requalification_requested ◀──── requalify ◀┘
+//!                                  escalated (team lead / shared queue) is an assigned state too
+//! ```
+
+use crate::event::IntakeEvent;
+use crate::ids::{CompanyDomain, EmailAddress, HandoffId, RepId};
+use crate::package::{Classification, Owner, Sla, TraceStep};
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Where a handoff is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    Received,
+    Classified,
+    /// An owner is chosen (first time or after a reroute); CRM write pending.
+    Assigned,
+    CrmWritten,
+    Notified,
+    Accepted,
+    /// A rep asked for re-qualification; waiting for the re-qualification owner's CRM write.
+    RequalificationRequested,
+    /// No rep could take it (chain exhausted): it sits with a team lead or shared queue; CRM write pending.
+    Escalated,
+    /// The automation handled it; no human handoff.
+    ClosedWithoutHandoff,
+}
+
+impl State {
+    /// The snake_case label.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Received => "received",
+            State::Classified => "classified",
+            State::Assigned => "assigned",
+            State::CrmWritten => "crm_written",
+            State::Notified => "notified",
+            State::Accepted => "accepted",
+            State::RequalificationRequested => "requalification_requested",
+            State::Escalated => "escalated",
+            State::ClosedWithoutHandoff => "closed_without_handoff",
+        }
+    }
+
+    /// States in which an owner holds the handoff but has not accepted it (the SLA clock runs).
+    pub fn awaits_owner(self) -> bool {
+        matches!(
+            self,
+            State::Assigned
+                | State::CrmWritten
+                | State::Notified
+                | State::RequalificationRequested
+                | State::Escalated
+        )
+    }
+
+    /// Terminal states.
+    pub fn is_final(self) -> bool {
+        matches!(self, State::Accepted | State::ClosedWithoutHandoff)
+    }
+}
+
+/// Why a handoff moves to another owner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RerouteReason {
+    SlaMissed,
+    WrongOwner,
+}
+
+/// A request to move the state machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Transition {
+    Classify,
+    Close,
+    Assign,
+    RecordCrmWrite,
+    RecordNotification,
+    Accept,
+    Reroute { reason: RerouteReason },
+    RequestRequalification,
+    /// Every rep in the chain missed it: hand it to the team lead / shared queue.
+    Escalate,
+}
+
+impl Transition {
+    /// The snake_case label used in timelines.
+    pub fn label(self) -> &'static str {
+        match self {
+            Transition::Classify => "classified",
+            Transition::Close => "closed_without_handoff",
+            Transition::Assign => "assigned",
+            Transition::RecordCrmWrite => "crm_written",
+            Transition::RecordNotification => "notified",
+            Transition::Accept => "accepted",
+            Transition::Reroute {
+                reason: RerouteReason::SlaMissed,
+            } => "rerouted_sla_missed",
+            Transition::Reroute {
+                reason: RerouteReason::WrongOwner,
+            } => "rerouted_wrong_owner",
+            Transition::RequestRequalification => "requalification_requested",
+            Transition::Escalate => "escalated",
+        }
+    }
+}
+
+/// A transition the state machine does not allow.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("illegal transition {transition} from state {from}", transition = .transition.label(), from = .from.as_str())]
+pub struct IllegalTransition {
+    pub from: State,
+    pub transition: Transition,
+}
+
+/// The state machine: the state after `transition`, or why it is illegal.
+pub fn next_state(from: State, transition: Transition) -> Result<State, IllegalTransition> {
+    use State as S;
+    use Transition as T;
+    let to = match (from, transition) {
+        (S::Received, T::Classify) => S::Classified,
+        (S::Received | S::Classified, T::Close) => S::ClosedWithoutHandoff,
+        (S::Classified, T::Assign) => S::Assigned,
+        (S::Assigned | S::RequalificationRequested | S::Escalated, T::RecordCrmWrite) => S::CrmWritten,
+        (S::CrmWritten, T::RecordNotification) => S::Notified,
+        (S::Assigned | S::CrmWritten | S::Notified | S::Escalated | S::RequalificationRequested, T::Accept) => {
+            S::Accepted
+        }
+        (S::Assigned | S::CrmWritten | S::Notified | S::RequalificationRequested, T::Reroute { .. }) => {
+            S::Assigned
+        }
+        (S::Assigned | S::CrmWritten | S::Notified, T::RequestRequalification) => S::RequalificationRequested,
+        (S::Assigned | S::CrmWritten | S::Notified | S::RequalificationRequested, T::Escalate) => S::Escalated,
+        _ => return Err(IllegalTransition { from, transition }),
+    };
+    Ok(to)
+}
+
+/// Who caused a transition.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case", tag = "type", content = "id")]
+pub enum Actor {
+    /// A pipeline stage (`intake`, `classify`, `assign`, `failover`).
+    System(String),
+    /// A rep acting through a claim link or button.
+    Rep(RepId),
+}
+
+/// One transition in a handoff's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TimelineEntry {
+    pub handoff_id: HandoffId,
+    /// The record version this entry produced (1 for creation), unique per handoff.
+    pub version: u64,
+    pub at: DateTime<Utc>,
+    /// `received` or a [`Transition::label`].
+    pub event: String,
+    pub from: Option<State>,
+    pub to: State,
+    pub actor: Actor,
+    /// Who owned it after the transition.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<RepId>,
+    #[serde(default)]
+    pub note: String,
+}
+
+/// The stored state of one handoff.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HandoffRecord {
+    pub id: HandoffId,
+    /// Incremented by every transition; updates are conditional on it.
+    pub version: u64,
+    pub state: State,
+    pub event: IntakeEvent,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub contact_email: EmailAddress,
+    pub company_domain: Option<CompanyDomain>,
+    pub classification: Option<Classification>,
+    pub owner: Option<Owner>,
+    pub sla: Option<Sla>,
+    pub routing: Vec<TraceStep>,
+    /// Reps who already held it and missed the SLA or declined it; failover never returns to them.
+    #[serde(default)]
+    pub missed_by: Vec<RepId>,
+    /// How many times the owner changed after the first assignment.
+    #[serde(default)]
+    pub reroutes: u32,
+    /// The CRM's id for the record written, once written.
+    #[serde(default)]
+    pub crm_ref: Option<String>,
+    /// The notifier's receipt, once notified.
+    #[serde(default)]
+    pub notification_ref: Option<String>,
+}
+
+impl HandoffRecord {
+    /// A fresh record for an event that just arrived.
+    pub fn received(event: IntakeEvent, now: DateTime<Utc>) -> (Self, TimelineEntry) {
+        let id = HandoffId::for_event(&event.source, &event.provider_event_id);
+        let record = Self {
+            contact_email: event.buyer().email.clone(),
+            company_domain: event.company_domain(),
+            id: id.clone(),
+            version: 1,
+            state: State::Received,
+            event,
+            created_at: now,
+            updated_at: now,
+            classification: None,
+            owner: None,
+            sla: None,
+            routing: Vec::new(),
+            missed_by: Vec::new(),
+            reroutes: 0,
+            crm_ref: None,
+            notification_ref: None,
+        };
+        let entry = TimelineEntry {
+            handoff_id: id,
+            version: 1,
+            at: now,
+            event: "received".into(),
+            from: None,
+            to: State::Received,
+            actor: Actor::System("intake".into()),
+            owner: None,
+            note: String::new(),
+        };
+        (record, entry)
+    }
+
+    /// Applies `transition`: bumps the version, moves the state and returns the timeline entry.
+    /// The caller changes the other fields first (owner, sla…) and persists both with
+    /// a conditional update on `version - 1`.
+    pub fn apply(
+        &mut self,
+        transition: Transition,
+        actor: Actor,
+        now: DateTime<Utc>,
+        note: impl Into<String>,
+    ) -> Result<TimelineEntry, IllegalTransition> {
+        let to = next_state(self.state, transition)?;
+        let from = self.state;
+        self.state = to;
+        self.version += 1;
+        self.updated_at = now;
+        Ok(TimelineEntry {
+            handoff_id: self.id.clone(),
+            version: self.version,
+            at: now,
+            event: transition.label().into(),
+            from: Some(from),
+            to,
+            actor,
+            owner: self.owner.as_ref().and_then(|o| o.rep.clone()),
+            note: note.into(),
+        })
+    }
+
+    /// The SLA deadline while the owner has not accepted; `None` otherwise. Stores index this
+    /// (a sparse index: only unclaimed handoffs carry it).
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        if self.state.awaits_owner() {
+            self.sla.as_ref().map(|s| s.deadline)
+        } else {
+            None
+        }
+    }
+
+    /// Whether the handoff is still open (not accepted, not closed).
+    pub fn is_open(&self) -> bool {
+        !self.state.is_final()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL_STATES: [State; 9] = [
+        State::Received,
+        State::Classified,
+        State::Assigned,
+        State::CrmWritten,
+        State::Notified,
+        State::Accepted,
+        State::RequalificationRequested,
+        State::Escalated,
+        State::ClosedWithoutHandoff,
+    ];
+
+    fn all_transitions() -> Vec<Transition> {
+        vec![
+            Transition::Classify,
+            Transition::Close,
+            Transition::Assign,
+            Transition::RecordCrmWrite,
+            Transition::RecordNotification,
+            Transition::Accept,
+            Transition::Reroute {
+                reason: RerouteReason::SlaMissed,
+            },
+            Transition::Reroute {
+                reason: RerouteReason::WrongOwner,
+            },
+            Transition::RequestRequalification,
+            Transition::Escalate,
+        ]
+    }
+
+    #[test]
+    fn happy_path_is_legal() {
+        let mut s = State::Received;
+        for t in [
+            Transition::Classify,
+            Transition::Assign,
+            Transition::RecordCrmWrite,
+            Transition::RecordNotification,
+            Transition::Accept,
+        ] {
+            s = next_state(s, t).unwrap();
+        }
+        assert_eq!(s, State::Accepted);
+    }
+
+    #[test]
+    fn final_states_accept_nothing() {
+        for s in [State::Accepted, State::ClosedWithoutHandoff] {
+            for t in all_transitions() {
+                let err = next_state(s, t).unwrap_err();
+                assert_eq!(err.from, s);
+            }
+        }
+    }
+
+    #[test]
+    fn the_table_is_exactly_this() {
+        let mut legal = 0;
+        for s in ALL_STATES {
+            for t in all_transitions() {
+                if next_state(s, t).is_ok() {
+                    legal += 1;
+                }
+            }
+        }
+        // 1 classify + 2 close + 1 assign + 3 crm + 1 notify + 5 accept + 2×4 reroute + 3 requalify + 4 escalate
+        assert_eq!(legal, 28);
+    }
+
+    #[test]
+    fn illegal_transition_message_names_both_sides() {
+        let e = next_state(State::Received, Transition::Accept).unwrap_err();
+        assert_eq!(e.to_string(), "illegal transition accepted from state received");
+    }
+
+    #[test]
+    fn only_owner_waiting_states_are_due() {
+        let waiting: Vec<_> = ALL_STATES.iter().filter(|s| s.awaits_owner()).collect();
+        assert_eq!(waiting.len(), 5);
+        assert!(!State::Accepted.awaits_owner());
+    }
+}

@@ -1,0 +1,328 @@
+//! Ports: the narrow traits the domain services need from the outside world.
+//!
+//! Adapters live elsewhere (`handoff-local`: SQLite + files; `handoff-aws`: DynamoDB + SQS).
+//! `handoff-testkit` holds one conformance suite per port, run against every adapter.
+
+use crate::config::Rules;
+use crate::ids::{CompanyDomain, EmailAddress, HandoffId, RepId};
+use crate::lifecycle::{HandoffRecord, State, TimelineEntry};
+use crate::package::HandoffPackage;
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+use std::time::Duration;
+use thiserror::Error;
+
+/// How a failed port call should be treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Retry later (throttling, timeouts, network).
+    Transient,
+    /// Retrying will not help (bad data, misconfiguration).
+    Permanent,
+}
+
+/// Errors from a [`HandoffStore`].
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The record's version was not the expected one: someone else moved it first.
+    #[error("handoff {id} changed concurrently (expected version {expected})")]
+    VersionConflict { id: HandoffId, expected: u64 },
+    #[error("handoff {0} not found")]
+    NotFound(HandoffId),
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether a retry may succeed.
+    pub fn fault(&self) -> Fault {
+        match self {
+            StoreError::VersionConflict { .. } | StoreError::Unavailable(_) => Fault::Transient,
+            StoreError::NotFound(_) | StoreError::Corrupt(_) => Fault::Permanent,
+        }
+    }
+}
+
+/// What `create` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created,
+    /// A handoff with this id already exists (a replayed event); its current state.
+    AlreadyExists(State),
+}
+
+/// A page of due handoffs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuePage {
+    /// Due handoffs, earliest deadline first.
+    pub items: Vec<DueHandoff>,
+    /// Pass back to get the next page; `None` when done.
+    pub next: Option<String>,
+    /// How many stored items the store read to build this page (for the sweep-efficiency bench).
+    pub items_read: usize,
+}
+
+/// A handoff whose SLA deadline passed while unclaimed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueHandoff {
+    pub id: HandoffId,
+    pub due_at: DateTime<Utc>,
+}
+
+/// A short view of an open handoff, for duplicate and channel-switch matching.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HandoffSummary {
+    pub id: HandoffId,
+    pub state: State,
+    pub created_at: DateTime<Utc>,
+    pub channel: crate::event::Channel,
+    pub source: crate::ids::SourceName,
+    pub owner: Option<RepId>,
+}
+
+impl HandoffSummary {
+    /// The summary of a record.
+    pub fn of(r: &HandoffRecord) -> Self {
+        Self {
+            id: r.id.clone(),
+            state: r.state,
+            created_at: r.created_at,
+            channel: r.event.channel,
+            source: r.event.source.clone(),
+            owner: r.owner.as_ref().and_then(|o| o.rep.clone()),
+        }
+    }
+}
+
+/// Durable handoff state.
+///
+/// Every method is atomic. `update` is conditional on the version and writes the record and its
+/// timeline entry together. `due` reads only handoffs that await an owner and whose deadline has
+/// passed (a sparse index), never the whole table.
+#[async_trait]
+pub trait HandoffStore: Send + Sync {
+    /// Creates the record with its first timeline entry unless a record with that id exists.
+    async fn create(&self, record: &HandoffRecord, entry: &TimelineEntry) -> Result<CreateOutcome, StoreError>;
+    /// Reads a record.
+    async fn get(&self, id: &HandoffId) -> Result<Option<HandoffRecord>, StoreError>;
+    /// Replaces the record if its stored version is `record.version - 1`, and appends `entry`.
+    async fn update(&self, record: &HandoffRecord, entry: &TimelineEntry) -> Result<(), StoreError>;
+    /// The timeline of one handoff, oldest first.
+    async fn timeline(&self, id: &HandoffId) -> Result<Vec<TimelineEntry>, StoreError>;
+    /// Handoffs awaiting an owner with `due_at <= now`, earliest first, `limit` per page.
+    async fn due(&self, now: DateTime<Utc>, limit: usize, cursor: Option<String>) -> Result<DuePage, StoreError>;
+    /// Handoffs (open or not) for a contact email, newest first, at most `limit`.
+    async fn by_contact(&self, email: &EmailAddress, limit: usize) -> Result<Vec<HandoffSummary>, StoreError>;
+    /// Handoffs for a company domain, newest first, at most `limit`.
+    async fn by_domain(&self, domain: &CompanyDomain, limit: usize) -> Result<Vec<HandoffSummary>, StoreError>;
+    /// Handoffs created in `[from, to)`, for the audit.
+    async fn created_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<HandoffRecord>, StoreError>;
+    /// The learned owner of an account (set when a rep accepts a handoff for that domain).
+    async fn account_owner(&self, domain: &CompanyDomain) -> Result<Option<RepId>, StoreError>;
+    /// Records the owner of an account.
+    async fn set_account_owner(&self, domain: &CompanyDomain, rep: &RepId) -> Result<(), StoreError>;
+    /// How many handoffs were assigned to `rep` on `day` (the rep's local date).
+    async fn rep_load(&self, rep: &RepId, day: NaiveDate) -> Result<u32, StoreError>;
+    /// Atomically adds one to the rep's load for `day`; returns the new count.
+    async fn add_rep_load(&self, rep: &RepId, day: NaiveDate) -> Result<u32, StoreError>;
+    /// Atomically increments a named counter (round-robin cursor) and returns the new value.
+    async fn next_counter(&self, name: &str) -> Result<u64, StoreError>;
+    /// Availability overrides set at run time (out of office now / back), by rep.
+    async fn availability(&self) -> Result<Vec<AvailabilityOverride>, StoreError>;
+    /// Sets or clears a rep's availability override.
+    async fn set_availability(&self, value: &AvailabilityOverride) -> Result<(), StoreError>;
+}
+
+/// A run-time change of a rep's availability, effective without a redeploy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AvailabilityOverride {
+    pub rep: RepId,
+    /// `false`: treat the rep as out of office until `until` (or until cleared).
+    pub available: bool,
+    pub until: Option<DateTime<Utc>>,
+    pub set_at: DateTime<Utc>,
+}
+
+/// A pipeline stage fed by a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Classify a received handoff.
+    Classify,
+    /// Route a classified handoff, then write the CRM and notify (also resumes reroutes).
+    Assign,
+}
+
+impl Stage {
+    /// Every stage.
+    pub const ALL: [Stage; 2] = [Stage::Classify, Stage::Assign];
+    /// The snake_case name (queue names derive from it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Classify => "classify",
+            Stage::Assign => "assign",
+        }
+    }
+}
+
+/// The body of every stage message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageMessage {
+    pub handoff_id: HandoffId,
+    pub stage: Stage,
+}
+
+/// A message handed to a consumer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The raw body (normally a JSON [`StageMessage`]; may be anything if poisoned).
+    pub body: String,
+    /// Opaque handle for ack / dead-letter.
+    pub receipt: String,
+    /// How many times this message was received, this time included.
+    pub receive_count: u32,
+}
+
+/// A message in a dead-letter queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetter {
+    pub body: String,
+    /// Why it ended there (`max receives exceeded` for automatic redrive).
+    pub reason: String,
+}
+
+/// Errors from a [`StageQueue`].
+#[derive(Debug, Error)]
+pub enum QueueError {
+    #[error("queue unavailable: {0}")]
+    Unavailable(String),
+    #[error("unknown or expired receipt")]
+    InvalidReceipt,
+}
+
+/// At-least-once stage queues, each with a dead-letter queue.
+///
+/// A received message is invisible for `visibility`; unless acked it comes back with a higher
+/// `receive_count`. A message received more than `max_receives` times goes to the stage's
+/// dead-letter queue instead of being delivered.
+#[async_trait]
+pub trait StageQueue: Send + Sync {
+    /// Sends messages to a stage (batched where the backend allows).
+    async fn send(&self, stage: Stage, messages: &[StageMessage]) -> Result<(), QueueError>;
+    /// Receives up to `max` messages, hiding them for `visibility`.
+    async fn receive(&self, stage: Stage, max: usize, visibility: Duration) -> Result<Vec<Delivery>, QueueError>;
+    /// Deletes a processed message.
+    async fn ack(&self, stage: Stage, receipt: &str) -> Result<(), QueueError>;
+    /// Moves a message that can never succeed to the dead-letter queue with a reason.
+    async fn dead_letter(&self, stage: Stage, delivery: &Delivery, reason: &str) -> Result<(), QueueError>;
+    /// Reads (without removing) up to `max` dead letters of a stage.
+    async fn dead_letters(&self, stage: Stage, max: usize) -> Result<Vec<DeadLetter>, QueueError>;
+}
+
+/// Errors from a [`Crm`] or [`Notifier`].
+#[derive(Debug, Error)]
+pub enum DeliveryError {
+    #[error("temporarily failed: {0}")]
+    Transient(String),
+    #[error("rejected: {0}")]
+    Permanent(String),
+}
+
+/// Writes the handoff package to the CRM.
+#[async_trait]
+pub trait Crm: Send + Sync {
+    /// Creates or updates the CRM record for this handoff (idempotent on the handoff id);
+    /// returns the CRM's reference.
+    async fn write_handoff(&self, package: &HandoffPackage) -> Result<String, DeliveryError>;
+}
+
+/// What the owner is told.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notification {
+    pub handoff_id: HandoffId,
+    /// `slack:@lena`, `email:…`, `crm_task`.
+    pub target: String,
+    pub title: String,
+    /// A readable summary of the six parts.
+    pub body: String,
+    /// Signed claim links by action (`accept`, `wrong_owner`, `requalify`).
+    pub actions: Vec<(String, String)>,
+    /// CRM reference written before this notification.
+    pub crm_ref: String,
+}
+
+/// Tells the owner where they work.
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Sends the notification (idempotent on the handoff id + target); returns a receipt.
+    async fn notify(&self, notification: &Notification) -> Result<String, DeliveryError>;
+}
+
+/// The current time (a test clock in tests).
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The system clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock tests move by hand.
+#[derive(Debug)]
+pub struct ManualClock(std::sync::Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    pub fn new(at: DateTime<Utc>) -> Self {
+        Self(std::sync::Mutex::new(at))
+    }
+    /// Moves the clock to `at`.
+    pub fn set(&self, at: DateTime<Utc>) {
+        *self.0.lock().expect("clock lock") = at;
+    }
+    /// Moves the clock forward.
+    pub fn advance(&self, by: chrono::Duration) {
+        let mut t = self.0.lock().expect("clock lock");
+        *t += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock().expect("clock lock")
+    }
+}
+
+/// Errors from a [`RulesSource`].
+#[derive(Debug, Error)]
+pub enum RulesSourceError {
+    #[error(transparent)]
+    Invalid(#[from] crate::config::RulesError),
+    #[error("rules unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Where the current rules and roster come from (a file locally, a versioned item in the cloud).
+#[async_trait]
+pub trait RulesSource: Send + Sync {
+    async fn current(&self) -> Result<Arc<Rules>, RulesSourceError>;
+}
+
+/// A fixed set of rules.
+pub struct StaticRules(pub Arc<Rules>);
+
+#[async_trait]
+impl RulesSource for StaticRules {
+    async fn current(&self) -> Result<Arc<Rules>, RulesSourceError> {
+        Ok(self.0.clone())
+    }
+}

@@ -1,0 +1,1 @@
+//! The embedded default: SQLite store and queue, file CRM, log notifier.
