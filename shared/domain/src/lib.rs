@@ -22,6 +22,7 @@ pub mod event;
 pub mod ids;
 pub mod lifecycle;
 pub mod package;
+pub mod render;
 pub mod ports;
 pub mod routing;
 pub mod service;

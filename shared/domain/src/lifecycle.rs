@@ -10,7 +10,7 @@
 
 use crate::event::IntakeEvent;
 use crate::ids::{CompanyDomain, EmailAddress, HandoffId, RepId};
-use crate::package::{Classification, Owner, Sla, TraceStep};
+use crate::package::{Classification, HandoffPackage, Owner, Sla, TraceStep};
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -140,7 +140,10 @@ pub fn next_state(from: State, transition: Transition) -> Result<State, IllegalT
             S::Assigned
         }
         (S::Assigned | S::CrmWritten | S::Notified, T::RequestRequalification) => S::RequalificationRequested,
-        (S::Assigned | S::CrmWritten | S::Notified | S::RequalificationRequested, T::Escalate) => S::Escalated,
+        (
+            S::Assigned | S::CrmWritten | S::Notified | S::RequalificationRequested | S::Escalated,
+            T::Escalate,
+        ) => S::Escalated,
         _ => return Err(IllegalTransition { from, transition }),
     };
     Ok(to)
@@ -279,6 +282,17 @@ impl HandoffRecord {
         }
     }
 
+    /// The package as it stands (None before classification).
+    pub fn package(&self) -> Option<HandoffPackage> {
+        self.classification.as_ref().map(|c| HandoffPackage {
+            handoff_id: self.id.clone(),
+            classification: c.clone(),
+            owner: self.owner.clone(),
+            sla: self.sla.clone(),
+            routing: self.routing.clone(),
+        })
+    }
+
     /// Whether the handoff is still open (not accepted, not closed).
     pub fn is_open(&self) -> bool {
         !self.state.is_final()
@@ -355,8 +369,8 @@ mod tests {
                 }
             }
         }
-        // 1 classify + 2 close + 1 assign + 3 crm + 1 notify + 5 accept + 2×4 reroute + 3 requalify + 4 escalate
-        assert_eq!(legal, 28);
+        // 1 classify + 2 close + 1 assign + 3 crm + 1 notify + 5 accept + 2×4 reroute + 3 requalify + 5 escalate
+        assert_eq!(legal, 29);
     }
 
     #[test]

@@ -1,0 +1,86 @@
+//! Human-readable renderings of a handoff package (notifications, CRM notes, the demo).
+
+use crate::package::{HandoffPackage, MotionFields};
+use std::fmt::Write;
+
+/// A one-line title: "[inbound] pricing_request — Dana Lee, Acme (qualified)".
+pub fn title(p: &HandoffPackage) -> String {
+    let c = &p.classification;
+    let who = c.buyer.name.clone().unwrap_or_else(|| c.buyer.email.to_string());
+    let company = c.buyer.company.clone().unwrap_or_else(|| {
+        c.buyer
+            .company_domain
+            .as_ref()
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "unknown company".into())
+    });
+    format!("[{}] {} — {who}, {company} ({})", c.motion, c.trigger, c.qualification)
+}
+
+/// The six parts as plain text.
+pub fn package_text(p: &HandoffPackage) -> String {
+    let c = &p.classification;
+    let mut s = String::new();
+    let _ = writeln!(s, "1. Trigger: {}{}", c.trigger, c.reply_class.map(|r| format!(" (reply: {r})")).unwrap_or_default());
+    let b = &c.buyer;
+    let _ = writeln!(
+        s,
+        "2. Buyer: {} <{}>{}{} · via {} / {}",
+        b.name.as_deref().unwrap_or("(no name)"),
+        b.email,
+        b.role.as_deref().map(|r| format!(", {r}")).unwrap_or_default(),
+        b.company.as_deref().map(|r| format!(" at {r}")).unwrap_or_default(),
+        b.source,
+        b.channel.as_str()
+    );
+    if !b.problem_statement.is_empty() {
+        let _ = writeln!(s, "   Problem: {}", b.problem_statement);
+    }
+    match &c.motion_fields {
+        MotionFields::Inbound {
+            urgency,
+            meeting_status,
+            qualification_answers,
+            ..
+        } => {
+            let _ = writeln!(s, "   Urgency: {urgency:?}; meeting: {meeting_status:?}; {} answers", qualification_answers.len());
+        }
+        MotionFields::Outbound {
+            account_reason,
+            outreach_history,
+            ..
+        } => {
+            if !account_reason.is_empty() {
+                let _ = writeln!(s, "   Account: {account_reason}");
+            }
+            let _ = writeln!(s, "   Outreach so far: {} touches", outreach_history.len());
+        }
+    }
+    let _ = writeln!(s, "3. Qualification: {}", c.qualification);
+    let _ = writeln!(s, "4. Next step: {} — {}", c.next_step.action, c.next_step.detail);
+    match (&p.owner, &p.sla) {
+        (Some(o), Some(sla)) => {
+            let _ = writeln!(
+                s,
+                "5. Owner: {} · SLA {} business min ({}) → due {}",
+                o.display,
+                sla.business_minutes,
+                sla.policy,
+                sla.deadline.format("%Y-%m-%d %H:%M UTC")
+            );
+        }
+        _ => {
+            let _ = writeln!(s, "5. Owner: none (not escalated)");
+        }
+    }
+    let flags: Vec<&str> = c.risk_flags.iter().map(|f| f.as_str()).collect();
+    let _ = writeln!(
+        s,
+        "6. Risk flags: {}{}",
+        if flags.is_empty() { "none".to_string() } else { flags.join(", ") },
+        c.human_decision
+            .map(|l| format!(" · human-only decision: {l}"))
+            .unwrap_or_default()
+    );
+    s
+}

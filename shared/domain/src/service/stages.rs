@@ -1,0 +1,294 @@
+//! The classify and assign stages. Each call advances one handoff as far as it can, one
+//! conditional update per transition, and is safe to replay.
+
+use super::{ServiceError, Services};
+use crate::claim_link::ClaimAction;
+use crate::classify::{classify, MatchContext};
+use crate::config::Rules;
+use crate::ids::{HandoffId, RepId};
+use crate::lifecycle::{Actor, HandoffRecord, State, TimelineEntry, Transition};
+use crate::package::MotionFields;
+use crate::ports::{HandoffSummary, Notification, Stage, StageMessage, StoreError};
+use crate::render;
+use crate::routing::{route, RouteMode, RoutingDecision, RoutingInput};
+use chrono::{DateTime, Utc};
+use std::collections::BTreeMap;
+
+/// What a stage did with a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StageOutcome {
+    /// The handoff moved on; the label of its new state.
+    Advanced(State),
+    /// Nothing to do: the work was already done (a replay).
+    AlreadyDone(State),
+}
+
+const MATCH_LIMIT: usize = 20;
+
+impl Services {
+    /// Runs one stage for one handoff.
+    pub async fn run_stage(&self, message: &StageMessage) -> Result<StageOutcome, ServiceError> {
+        match message.stage {
+            Stage::Classify => self.classify_stage(&message.handoff_id).await,
+            Stage::Assign => self.assign_stage(&message.handoff_id).await,
+        }
+    }
+
+    async fn load(&self, id: &HandoffId) -> Result<HandoffRecord, ServiceError> {
+        self.store
+            .get(id)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(id.clone()))
+    }
+
+    /// Writes a transition; a concurrent writer's win is reported as transient so the message is retried
+    /// (the retry re-reads and finds the work done).
+    pub(crate) async fn save(&self, record: &HandoffRecord, entry: &TimelineEntry) -> Result<(), ServiceError> {
+        match self.store.update(record, entry).await {
+            Ok(()) => Ok(()),
+            Err(e @ StoreError::VersionConflict { .. }) => Err(ServiceError::Transient(e.to_string())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Gathers what the store knows about the buyer.
+    async fn match_context(&self, record: &HandoffRecord, rules: &Rules) -> Result<MatchContext, ServiceError> {
+        let not_self = |v: Vec<HandoffSummary>| v.into_iter().filter(|s| s.id != record.id).collect::<Vec<_>>();
+        let same_contact = not_self(self.store.by_contact(&record.contact_email, MATCH_LIMIT).await?);
+        let (same_domain, account_owner, existing_customer) = match &record.company_domain {
+            Some(d) => {
+                let configured = rules.account(d);
+                let owner = match configured {
+                    Some(a) => Some(a.owner.clone()),
+                    None => self.store.account_owner(d).await?,
+                };
+                (
+                    not_self(self.store.by_domain(d, MATCH_LIMIT).await?),
+                    owner,
+                    configured.is_some_and(|a| a.customer),
+                )
+            }
+            None => (Vec::new(), None, false),
+        };
+        Ok(MatchContext {
+            same_contact,
+            same_domain,
+            account_owner,
+            existing_customer,
+        })
+    }
+
+    async fn classify_stage(&self, id: &HandoffId) -> Result<StageOutcome, ServiceError> {
+        let mut record = self.load(id).await?;
+        match record.state {
+            State::Received => {}
+            // Classified but the assign message may not have been sent before a crash: send again.
+            State::Classified => {
+                self.enqueue_assign(id).await?;
+                return Ok(StageOutcome::AlreadyDone(record.state));
+            }
+            other => return Ok(StageOutcome::AlreadyDone(other)),
+        }
+        let rules = self.rules().await?;
+        let ctx = self.match_context(&record, &rules).await?;
+        let classification = classify(&record.event, &ctx, &rules);
+        let now = self.clock.now();
+        let escalate = classification.escalate;
+        let note = format!("trigger {}; escalate {}", classification.trigger, escalate);
+        let automation = classification
+            .automation
+            .as_ref()
+            .map(|a| format!("{}: {}", a.action, a.reason));
+        record.classification = Some(classification);
+        let entry = record.apply(Transition::Classify, system("classify"), now, note)?;
+        self.save(&record, &entry).await?;
+        if escalate {
+            self.enqueue_assign(id).await?;
+            return Ok(StageOutcome::Advanced(State::Classified));
+        }
+        let entry = record.apply(
+            Transition::Close,
+            system("classify"),
+            now,
+            automation.unwrap_or_else(|| "no escalation".into()),
+        )?;
+        self.save(&record, &entry).await?;
+        Ok(StageOutcome::Advanced(State::ClosedWithoutHandoff))
+    }
+
+    pub(crate) async fn enqueue_assign(&self, id: &HandoffId) -> Result<(), ServiceError> {
+        self.queue
+            .send(
+                Stage::Assign,
+                &[StageMessage {
+                    handoff_id: id.clone(),
+                    stage: Stage::Assign,
+                }],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Routes the handoff with everything routing needs gathered from the ports.
+    pub(crate) async fn decide_route(
+        &self,
+        record: &HandoffRecord,
+        rules: &Rules,
+        mode: RouteMode,
+        now: DateTime<Utc>,
+    ) -> Result<RoutingDecision, ServiceError> {
+        let classification = record
+            .classification
+            .as_ref()
+            .ok_or_else(|| ServiceError::Permanent(format!("handoff {} has no classification", record.id)))?;
+        let ctx = self.match_context(record, rules).await?;
+        let existing_owner = ctx
+            .same_contact
+            .iter()
+            .find(|s| !s.state.is_final() && s.owner.is_some())
+            .and_then(|s| s.owner.clone());
+        let mut loads = BTreeMap::new();
+        for rep in rules.reps.iter().filter(|r| r.active) {
+            let day = now.with_timezone(&rep.timezone).date_naive();
+            loads.insert(rep.id.clone(), self.store.rep_load(&rep.id, day).await?);
+        }
+        let overrides = self.store.availability().await?;
+        let cursor = self.store.next_counter("round_robin").await?;
+        let input = RoutingInput {
+            rules,
+            classification,
+            now,
+            mode,
+            existing_owner,
+            account_owner: ctx.account_owner,
+            loads,
+            overrides,
+            exclude: record.missed_by.clone(),
+            current_owner: record.owner.as_ref().and_then(|o| o.rep.clone()),
+            cursor,
+            failover_attempts: record.missed_by.len() as u32,
+        };
+        Ok(route(&input))
+    }
+
+    /// Applies a routing decision to the record (owner, SLA, trace, motion fields).
+    pub(crate) fn set_owner(record: &mut HandoffRecord, decision: RoutingDecision) {
+        let reason = decision
+            .trace
+            .iter()
+            .rev()
+            .find(|t| t.layer != "sla")
+            .map(|t| format!("{}: {}", t.layer, t.outcome))
+            .unwrap_or_default();
+        if let Some(c) = record.classification.as_mut() {
+            match &mut c.motion_fields {
+                MotionFields::Inbound { routing_reason, .. } => *routing_reason = reason,
+                MotionFields::Outbound { reply_owner, .. } => *reply_owner = decision.owner.rep.clone(),
+            }
+        }
+        record.routing.extend(decision.trace);
+        record.owner = Some(decision.owner);
+        record.sla = Some(decision.sla);
+    }
+
+    /// Counts a new assignment against the owner's daily cap.
+    pub(crate) async fn count_load(&self, rules: &Rules, rep: Option<&RepId>, now: DateTime<Utc>) -> Result<(), ServiceError> {
+        if let Some(rep) = rep.and_then(|id| rules.rep(id)) {
+            let day = now.with_timezone(&rep.timezone).date_naive();
+            self.store.add_rep_load(&rep.id, day).await?;
+        }
+        Ok(())
+    }
+
+    async fn assign_stage(&self, id: &HandoffId) -> Result<StageOutcome, ServiceError> {
+        let mut record = self.load(id).await?;
+        let start = record.state;
+        loop {
+            let now = self.clock.now();
+            match record.state {
+                State::Classified => {
+                    let rules = self.rules().await?;
+                    let decision = self.decide_route(&record, &rules, RouteMode::Initial, now).await?;
+                    let escalated = decision.escalated;
+                    Self::set_owner(&mut record, decision);
+                    let owner = record.owner.as_ref().map(|o| o.display.clone()).unwrap_or_default();
+                    let entry = record.apply(Transition::Assign, system("assign"), now, format!("owner {owner}"))?;
+                    self.save(&record, &entry).await?;
+                    self.count_load(&rules, record.owner.as_ref().and_then(|o| o.rep.as_ref()), now)
+                        .await?;
+                    if escalated {
+                        let entry = record.apply(
+                            Transition::Escalate,
+                            system("assign"),
+                            now,
+                            "no eligible rep: sent to the failover chain",
+                        )?;
+                        self.save(&record, &entry).await?;
+                    }
+                }
+                State::Assigned | State::RequalificationRequested | State::Escalated => {
+                    let package = record
+                        .package()
+                        .ok_or_else(|| ServiceError::Permanent(format!("handoff {id} has no classification")))?;
+                    let crm_ref = self.crm.write_handoff(&package).await?;
+                    record.crm_ref = Some(crm_ref.clone());
+                    let entry = record.apply(Transition::RecordCrmWrite, system("assign"), now, crm_ref)?;
+                    self.save(&record, &entry).await?;
+                }
+                State::CrmWritten => {
+                    let notification = self.notification(&record, now)?;
+                    let receipt = self.notifier.notify(&notification).await?;
+                    record.notification_ref = Some(receipt);
+                    let entry = record.apply(
+                        Transition::RecordNotification,
+                        system("assign"),
+                        now,
+                        format!("notified {}", notification.target),
+                    )?;
+                    self.save(&record, &entry).await?;
+                }
+                done => {
+                    return Ok(if done == start {
+                        StageOutcome::AlreadyDone(done)
+                    } else {
+                        StageOutcome::Advanced(done)
+                    })
+                }
+            }
+        }
+    }
+
+    /// The notification for the current owner, with signed claim links.
+    fn notification(&self, record: &HandoffRecord, now: DateTime<Utc>) -> Result<Notification, ServiceError> {
+        let package = record
+            .package()
+            .ok_or_else(|| ServiceError::Permanent(format!("handoff {} has no classification", record.id)))?;
+        let owner = record
+            .owner
+            .as_ref()
+            .ok_or_else(|| ServiceError::Permanent(format!("handoff {} has no owner", record.id)))?;
+        let expires = now + self.claim_link_ttl;
+        let actions = match &owner.rep {
+            Some(rep) => ClaimAction::ALL
+                .iter()
+                .map(|a| {
+                    let claim = self.claims.sign(&record.id, rep, *a, expires);
+                    (a.as_str().to_string(), claim.url(&self.public_url))
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        Ok(Notification {
+            handoff_id: record.id.clone(),
+            target: owner.notify.clone(),
+            title: render::title(&package),
+            body: render::package_text(&package),
+            actions,
+            crm_ref: record.crm_ref.clone().unwrap_or_default(),
+        })
+    }
+}
+
+pub(crate) fn system(stage: &str) -> Actor {
+    Actor::System(stage.to_string())
+}

@@ -1,0 +1,128 @@
+//! The failover sweep: reroute every handoff whose SLA passed while unclaimed.
+
+use super::stages::system;
+use super::{ServiceError, Services};
+use crate::ids::HandoffId;
+use crate::lifecycle::{RerouteReason, Transition};
+use crate::routing::RouteMode;
+use futures_util::stream::{self, StreamExt};
+use serde::Serialize;
+
+/// What one sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    /// Due handoffs found.
+    pub due: usize,
+    /// Moved to another rep.
+    pub rerouted: usize,
+    /// Sent to a team lead or the shared queue.
+    pub escalated: usize,
+    /// Found already claimed or moved by someone else.
+    pub skipped: usize,
+    /// Failed (left due; the next sweep retries them).
+    pub failed: usize,
+    /// Stored items read by the due queries.
+    pub items_read: usize,
+    pub pages: usize,
+}
+
+/// What happened to one due handoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailoverOutcome {
+    Rerouted,
+    Escalated,
+    Skipped,
+}
+
+impl Services {
+    /// Sweeps due handoffs page by page (`page_size` each), failing over up to `concurrency` at once.
+    pub async fn sweep(&self, page_size: usize, concurrency: usize) -> Result<SweepReport, ServiceError> {
+        let now = self.clock.now();
+        let mut report = SweepReport::default();
+        let mut cursor = None;
+        loop {
+            let page = self.store.due(now, page_size, cursor).await?;
+            report.pages += 1;
+            report.items_read += page.items_read;
+            report.due += page.items.len();
+            let outcomes: Vec<_> = stream::iter(page.items)
+                .map(|due| async move { self.fail_over(&due.id, RerouteReason::SlaMissed, None).await })
+                .buffer_unordered(concurrency.max(1))
+                .collect()
+                .await;
+            for outcome in outcomes {
+                match outcome {
+                    Ok(FailoverOutcome::Rerouted) => report.rerouted += 1,
+                    Ok(FailoverOutcome::Escalated) => report.escalated += 1,
+                    Ok(FailoverOutcome::Skipped) => report.skipped += 1,
+                    Err(_) => report.failed += 1,
+                }
+            }
+            match page.next {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        Ok(report)
+    }
+
+    /// Moves one handoff to the next owner in the failover chain. For an SLA miss the handoff must
+    /// still be due; for a wrong-owner claim, `by` must be the current owner.
+    pub async fn fail_over(
+        &self,
+        id: &HandoffId,
+        reason: RerouteReason,
+        by: Option<crate::ids::RepId>,
+    ) -> Result<FailoverOutcome, ServiceError> {
+        let now = self.clock.now();
+        let Some(mut record) = self.store.get(id).await? else {
+            return Ok(FailoverOutcome::Skipped);
+        };
+        let current = record.owner.as_ref().and_then(|o| o.rep.clone());
+        match reason {
+            RerouteReason::SlaMissed => {
+                if record.due_at().is_none_or(|d| d > now) {
+                    return Ok(FailoverOutcome::Skipped);
+                }
+            }
+            RerouteReason::WrongOwner => {
+                if !record.state.awaits_owner() || current != by {
+                    return Err(ServiceError::Conflict(format!(
+                        "handoff {id} is not awaiting {}",
+                        by.map(|b| b.to_string()).unwrap_or_default()
+                    )));
+                }
+            }
+        }
+        if let Some(rep) = &current {
+            if !record.missed_by.contains(rep) {
+                record.missed_by.push(rep.clone());
+            }
+        }
+        let rules = self.rules().await?;
+        let decision = self.decide_route(&record, &rules, RouteMode::Failover, now).await?;
+        let escalated = decision.escalated;
+        Self::set_owner(&mut record, decision);
+        record.reroutes += 1;
+        let actor = match (&by, reason) {
+            (Some(rep), RerouteReason::WrongOwner) => crate::lifecycle::Actor::Rep(rep.clone()),
+            _ => system("failover"),
+        };
+        let owner = record.owner.as_ref().map(|o| o.display.clone()).unwrap_or_default();
+        let transition = if escalated {
+            Transition::Escalate
+        } else {
+            Transition::Reroute { reason }
+        };
+        let entry = record.apply(transition, actor, now, format!("now with {owner}"))?;
+        self.save(&record, &entry).await?;
+        self.count_load(&rules, record.owner.as_ref().and_then(|o| o.rep.as_ref()), now)
+            .await?;
+        self.enqueue_assign(id).await?;
+        Ok(if escalated {
+            FailoverOutcome::Escalated
+        } else {
+            FailoverOutcome::Rerouted
+        })
+    }
+}
