@@ -1,1 +1,168 @@
-fn main() {}
+//! `handoff`: run the sales-handoff pipeline locally, classify events, check rules.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use handoff_cli::runtime::{LocalOptions, LocalPipeline, RulesChoice};
+use handoff_cli::{bench, classify_cmd, demo, rules_cmd, serve};
+use handoff_domain::ports::SystemClock;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser)]
+#[command(name = "handoff", version, about = "Sales handoff engine: when to escalate, who owns it, what goes into the CRM, what happens if nobody acts.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the whole pipeline on 127.0.0.1 (HTTP intake + claims, stage workers, failover sweep).
+    Serve {
+        /// Rules and roster TOML (default: the embedded examples/handoff.toml).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Where the store, queues, CRM files and notifications live.
+        #[arg(long, default_value = ".handoff")]
+        data: PathBuf,
+        /// Port on 127.0.0.1 (0 picks a free one).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+        /// Seconds between failover sweeps.
+        #[arg(long, default_value_t = 60)]
+        sweep_every: u64,
+        /// Tests only: start a manual clock at this RFC 3339 time and expose /v1/test/clock and /v1/test/sweep.
+        #[arg(long)]
+        test_clock: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Run realistic events through the real pipeline on a temporary store and print each handoff.
+    Demo {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Keep the data (CRM files, notifications) in this directory instead of a temporary one.
+        #[arg(long)]
+        keep: Option<PathBuf>,
+    },
+    /// Print the handoff package for one event as JSON (no side effects).
+    Classify {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The event JSON file, or - for standard input.
+        #[arg(default_value = "-")]
+        input: String,
+    },
+    /// Validate or describe rules files.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// The audit over the last days of a local data directory, as JSON.
+    Audit {
+        #[arg(long, default_value = ".handoff")]
+        data: PathBuf,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, default_value_t = 7)]
+        days: i64,
+    },
+    /// Measure local pipeline throughput.
+    Bench {
+        #[arg(long, default_value_t = 1000)]
+        events: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Validate a rules file and summarise its teams and layers.
+    Check { file: String },
+    /// Print the JSON Schema of the rules format.
+    Schema,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HANDOFF_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Serve {
+            config,
+            data,
+            port,
+            sweep_every,
+            test_clock,
+        } => {
+            let rules = RulesChoice::from_arg(config);
+            rules.load()?;
+            serve::run(serve::ServeOptions {
+                rules,
+                data_dir: data,
+                port,
+                sweep_every: std::time::Duration::from_secs(sweep_every.max(1)),
+                test_clock,
+            })
+            .await
+        }
+        Command::Demo { config, keep } => {
+            let rules = RulesChoice::from_arg(config);
+            rules.load()?;
+            print!("{}", demo::run(rules, keep).await?);
+            Ok(())
+        }
+        Command::Classify { config, input } => {
+            let rules = RulesChoice::from_arg(config).load()?;
+            let event = classify_cmd::read_event(&input)?;
+            let package = classify_cmd::package_for(&event, &rules);
+            println!("{}", serde_json::to_string_pretty(&package)?);
+            Ok(())
+        }
+        Command::Rules { command } => match command {
+            RulesCommand::Check { file } => {
+                print!("{}", rules_cmd::check(&file)?);
+                Ok(())
+            }
+            RulesCommand::Schema => {
+                println!("{}", rules_cmd::schema());
+                Ok(())
+            }
+        },
+        Command::Audit { data, config, days } => {
+            anyhow::ensure!(data.join("handoff.sqlite").exists(), "no local store in {} (run `handoff serve` first)", data.display());
+            let pipeline = LocalPipeline::open(LocalOptions {
+                data_dir: data,
+                rules: RulesChoice::from_arg(config),
+                clock: Arc::new(SystemClock),
+                public_url: String::new(),
+            })
+            .await?;
+            let now = chrono::Utc::now();
+            let report = pipeline.services.audit(now - chrono::Duration::days(days), now).await.context("audit failed")?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(())
+        }
+        Command::Bench { events } => {
+            print!("{}", bench::run(events).await?);
+            Ok(())
+        }
+    }
+}

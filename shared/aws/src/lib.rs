@@ -1,1 +1,36 @@
-//! DynamoDB and SQS adapters and Lambda glue.
+//! # handoff-aws
+//!
+//! The AWS adapters of the handoff ports, run against DynamoDB and SQS (or the moto emulator
+//! started by `scripts/emulator.sh`, through `AWS_ENDPOINT_URL`).
+//!
+//! - [`store`]: [`DynamoStore`], the `HandoffStore` on one DynamoDB table (the single-table
+//!   layout is documented there), with [`store::keys`] (key shapes) and [`store::codec`]
+//!   (items ⇄ domain values, error mapping).
+//! - [`queue`]: [`SqsQueue`], the `StageQueue` on one SQS queue + dead-letter queue per stage.
+//! - [`rules`]: [`DynamoRules`], the `RulesSource` reading versioned rules items, and
+//!   [`push_rules`] to publish a new version.
+//! - [`idempotency`]: [`IdempotencyKeys`], TTL'd "seen" markers.
+//! - [`provision`]: [`ensure_table`] and [`ensure_queues`], idempotent resource creation.
+//! - [`config`]: [`aws_config_from_env`], the SDK configuration (region default `us-east-1`).
+//! - [`error`]: [`AwsError`] for provisioning and publishing.
+//!
+//! The adapters map AWS failures onto the ports' errors: throttling, timeouts, dispatch and
+//! server errors are transient (`Unavailable`); refused requests and undecodable items are
+//! permanent (`Corrupt`); failed conditions become `VersionConflict` / `AlreadyExists` /
+//! `NotFound` as the port documents.
+
+pub mod config;
+pub mod error;
+pub mod idempotency;
+pub mod provision;
+pub mod queue;
+pub mod rules;
+pub mod store;
+
+pub use config::aws_config_from_env;
+pub use error::AwsError;
+pub use idempotency::IdempotencyKeys;
+pub use provision::{ensure_queues, ensure_table};
+pub use queue::SqsQueue;
+pub use rules::{push_rules, DynamoRules, PushRulesError};
+pub use store::DynamoStore;

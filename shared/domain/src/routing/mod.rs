@@ -1,13 +1,44 @@
-//! Routing in layers: escalation trigger → existing owner → account owner → territory → segment
-//! → product line → weighted round robin (caps, working hours, out of office) → owner + SLA;
-//! and the failover chain. Every layer is recorded in the trace with why.
+//! Routing in layers: escalation trigger → role rule → existing owner → account owner → human
+//! lane → territory → segment → product line → weighted round robin (caps, working hours, time
+//! off) → owner + SLA; and the failover chain (more reps → team lead → shared queue). Every
+//! layer appends a [`TraceStep`] saying what it decided and why.
+//!
+//! Layout, one concept per file:
+//! - `role`: the first matching routing rule picks the role;
+//! - `continuity`: keep the owner of an open handoff for the contact, or the account owner;
+//! - `layers`: narrow the role's reps by human lane, territory, segment, product line;
+//! - `eligibility`: who is active, present, under their cap and working now;
+//! - `round_robin`: weighted fairness among the eligible (no catch-up after time away);
+//! - `failover`: the team lead and the shared queue;
+//! - `deadline`: the owner record and the SLA on the owner's calendar.
+//!
+//! Routing is pure and deterministic: the same input gives the same decision. Ties rotate
+//! through [`RoutingInput::cursor`].
 
-use crate::config::Rules;
+mod continuity;
+mod deadline;
+mod eligibility;
+mod failover;
+mod layers;
+mod role;
+mod round_robin;
+#[cfg(test)]
+mod testing;
+#[cfg(test)]
+mod tests;
+
+use crate::config::{Role, Rules};
 use crate::ids::RepId;
 use crate::package::{Classification, Owner, Sla, TraceStep};
 use crate::ports::AvailabilityOverride;
 use chrono::{DateTime, Utc};
+use continuity::{Decision, Layer, Situation};
+use deadline::SlaTerms;
+use eligibility::{AvailabilityInputs, RepStatus, Roster};
+use failover::Escalation;
 use std::collections::BTreeMap;
+
+pub use deadline::HOT_TRIGGERS;
 
 /// Why routing runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,9 +64,11 @@ pub struct RoutingInput<'a> {
     pub account_owner: Option<RepId>,
     /// Handoffs assigned today (rep's local date) by rep; missing = 0.
     pub loads: BTreeMap<RepId, u32>,
-    /// Run-time availability overrides.
+    /// Run-time availability overrides. Keep a rep's last override after it expires (until the
+    /// end of their day at least): fairness uses it to know how long they were away today.
     pub overrides: Vec<AvailabilityOverride>,
-    /// Reps who already held this handoff and missed it or declined it.
+    /// Reps who already held this handoff and missed it or declined it. On a failover or
+    /// re-qualification the `current_owner` is excluded too.
     pub exclude: Vec<RepId>,
     /// The current owner (for failover: whose team lead to escalate to).
     pub current_owner: Option<RepId>,
@@ -56,7 +89,173 @@ pub struct RoutingDecision {
 }
 
 /// Routes a handoff. Pure and deterministic.
+///
+/// The trace always starts with `escalation` and `rule`, ends with `sla`, and the step before
+/// `sla` names the layer that decided (`existing_owner`, `account_owner`, `round_robin` or
+/// `failover`).
 pub fn route(input: &RoutingInput<'_>) -> RoutingDecision {
-    let _ = input;
-    unimplemented!("routing is being written")
+    let rules = input.rules;
+    let c = input.classification;
+    let mut trace = vec![step("escalation", escalation_outcome(c))];
+    let role = role::select_role(rules, c, input.mode);
+    let narrowed = layers::narrow(rules, c, role.role);
+    trace.push(step(
+        "rule",
+        format!("{}; {} active reps have it", role.reason, narrowed.role_pool),
+    ));
+    let terms = deadline::terms(rules, c, input.mode);
+    let excluded = excluded_reps(input);
+    let roster = Roster::assess(&AvailabilityInputs {
+        rules,
+        now: input.now,
+        loads: &input.loads,
+        overrides: &input.overrides,
+        excluded: &excluded,
+        sla_minutes: terms.minutes,
+    });
+    let home_team = failover::home_team(input, role.role, &narrowed);
+    let escalate = |trace: Vec<TraceStep>, why: &str| {
+        escalated(input, &roster, home_team, role.role, &terms, trace, why)
+    };
+
+    if input.mode == RouteMode::Failover {
+        let max = rules.failover.max_reps;
+        if input.failover_attempts >= max {
+            let why = format!(
+                "{} rep(s) already missed or declined it; max_reps {max} reached",
+                input.failover_attempts
+            );
+            return escalate(trace, &why);
+        }
+        trace.push(step(
+            "failover",
+            format!(
+                "reroute {} of {max}: the same layers without {}",
+                input.failover_attempts + 1,
+                list_or_none(&excluded)
+            ),
+        ));
+    }
+
+    let situation = Situation {
+        mode: input.mode,
+        role: role.role,
+        lane: c.human_decision,
+        pool_working_now: narrowed
+            .reps
+            .iter()
+            .any(|r| roster.status(&r.id).is_some_and(RepStatus::is_available_now)),
+    };
+    for (layer, candidate) in [
+        (Layer::ExistingOwner, input.existing_owner.as_ref()),
+        (Layer::AccountOwner, input.account_owner.as_ref()),
+    ] {
+        match continuity::consider(layer, candidate, rules, &roster, situation) {
+            Decision::Keep(status, why) => {
+                trace.push(step(layer.name(), why));
+                return assigned(input, status, &terms, trace);
+            }
+            Decision::Pass(why) => trace.push(step(layer.name(), why)),
+        }
+    }
+
+    trace.extend(narrowed.steps.iter().cloned());
+    match round_robin::choose(&narrowed.reps, &roster, input.cursor) {
+        Ok(choice) => {
+            trace.push(step("round_robin", choice.outcome));
+            assigned(input, choice.status, &terms, trace)
+        }
+        Err(why) => {
+            trace.push(step("round_robin", why));
+            let situation = match input.mode {
+                RouteMode::Initial => "nobody in the pool can take it on first assignment",
+                RouteMode::Failover => "no other rep in the pool can take it",
+                RouteMode::Requalify => "nobody can re-qualify it",
+            };
+            escalate(trace, situation)
+        }
+    }
+}
+
+/// A trace step.
+pub(crate) fn step(layer: &str, outcome: impl Into<String>) -> TraceStep {
+    TraceStep {
+        layer: layer.to_string(),
+        outcome: outcome.into(),
+    }
+}
+
+fn escalation_outcome(c: &Classification) -> String {
+    if c.escalate {
+        format!("trigger {}: escalate to a human", c.trigger)
+    } else {
+        format!("trigger {}: classification did not escalate, routed on request", c.trigger)
+    }
+}
+
+/// `exclude`, plus the current owner when they are the reason for rerouting.
+fn excluded_reps(input: &RoutingInput<'_>) -> Vec<RepId> {
+    let mut excluded = input.exclude.clone();
+    if input.mode != RouteMode::Initial {
+        if let Some(current) = &input.current_owner {
+            if !excluded.contains(current) {
+                excluded.push(current.clone());
+            }
+        }
+    }
+    excluded
+}
+
+fn list_or_none(ids: &[RepId]) -> String {
+    if ids.is_empty() {
+        "anyone".to_string()
+    } else {
+        ids.iter().map(RepId::as_str).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// The decision for a rep chosen by the layers.
+fn assigned(input: &RoutingInput<'_>, status: &RepStatus<'_>, terms: &SlaTerms, mut trace: Vec<TraceStep>) -> RoutingDecision {
+    let owner = deadline::rep_owner(input.rules, status.rep);
+    let whose = format!("{}'s calendar", status.rep.name);
+    let (sla, sla_step) = deadline::deadline(terms, input.now, &status.calendar(), &whose);
+    trace.push(sla_step);
+    RoutingDecision {
+        owner,
+        sla,
+        trace,
+        escalated: false,
+    }
+}
+
+/// The decision at the end of the chain: the home team's lead or the shared queue.
+fn escalated<'r>(
+    input: &RoutingInput<'r>,
+    roster: &Roster<'r>,
+    home_team: Option<&'r crate::config::Team>,
+    role: Role,
+    terms: &SlaTerms,
+    mut trace: Vec<TraceStep>,
+    situation: &str,
+) -> RoutingDecision {
+    let (escalation, why) = failover::escalate(home_team, roster, role);
+    trace.push(step("failover", format!("{situation}: {why}")));
+    let owner = failover::owner(input.rules, &escalation);
+    let (sla, sla_step) = match &escalation {
+        Escalation::Lead(lead) => {
+            let whose = format!("{}'s calendar", lead.rep.name);
+            deadline::deadline(terms, input.now, &lead.calendar(), &whose)
+        }
+        Escalation::Queue(team) => {
+            let (calendar, whose) = failover::queue_calendar(input.rules, *team);
+            deadline::deadline(terms, input.now, &calendar, &whose)
+        }
+    };
+    trace.push(sla_step);
+    RoutingDecision {
+        owner,
+        sla,
+        trace,
+        escalated: true,
+    }
 }

@@ -1,0 +1,213 @@
+//! `handoff demo`: realistic events through the real local pipeline on a temporary store, with
+//! a test clock so the failover fires, printed readably.
+
+use crate::runtime::{LocalOptions, LocalPipeline, RulesChoice};
+use anyhow::{Context, Result};
+use chrono::{DateTime, Utc};
+use handoff_domain::claim_link::ClaimAction;
+use handoff_domain::event::IntakeEvent;
+use handoff_domain::ids::HandoffId;
+use handoff_domain::lifecycle::{Actor, HandoffRecord};
+use handoff_domain::ports::{Clock, ManualClock};
+use handoff_domain::render;
+use std::fmt::Write;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The demo events (also usable with `handoff classify` and `POST /v1/events`).
+pub const DEMO_EVENTS: &[(&str, &str)] = &[
+    ("01-form-demo-request", include_str!("../../examples/events/01-form-demo-request.json")),
+    ("02-ai-qualified-lead", include_str!("../../examples/events/02-ai-qualified-lead.json")),
+    ("03-positive-reply", include_str!("../../examples/events/03-positive-reply.json")),
+    ("04-pricing-and-soc2", include_str!("../../examples/events/04-pricing-and-soc2.json")),
+    ("05-angry-objection", include_str!("../../examples/events/05-angry-objection.json")),
+    ("06-out-of-office", include_str!("../../examples/events/06-out-of-office.json")),
+    ("07-referral", include_str!("../../examples/events/07-referral.json")),
+    ("08-enterprise-security", include_str!("../../examples/events/08-enterprise-security.json")),
+    ("09-channel-switch-form", include_str!("../../examples/events/09-channel-switch-form.json")),
+    ("10-meeting-booked", include_str!("../../examples/events/10-meeting-booked.json")),
+    ("11-meeting-no-show", include_str!("../../examples/events/11-meeting-no-show.json")),
+    ("12-unsubscribe", include_str!("../../examples/events/12-unsubscribe.json")),
+    ("13-partially-qualified", include_str!("../../examples/events/13-partially-qualified.json")),
+];
+
+/// The event left unclaimed so the failover sweep fires.
+const LEFT_UNCLAIMED: &str = "01-form-demo-request";
+
+/// Parses the demo events, sorted by arrival.
+pub fn demo_events() -> Result<Vec<(&'static str, IntakeEvent)>> {
+    let mut v = DEMO_EVENTS
+        .iter()
+        .map(|(name, json)| {
+            serde_json::from_str::<IntakeEvent>(json)
+                .map(|e| (*name, e))
+                .with_context(|| format!("examples/events/{name}.json"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    v.sort_by_key(|(_, e)| e.received_at);
+    Ok(v)
+}
+
+/// Runs the demo and returns the printed report.
+pub async fn run(rules: RulesChoice, keep: Option<std::path::PathBuf>) -> Result<String> {
+    let started = Instant::now();
+    let tmp = tempdir()?;
+    let data_dir = keep.unwrap_or_else(|| tmp.clone());
+    let events = demo_events()?;
+    let start: DateTime<Utc> = events[0].1.received_at;
+    let clock = Arc::new(ManualClock::new(start));
+    let pipeline = LocalPipeline::open(LocalOptions {
+        data_dir: data_dir.clone(),
+        rules,
+        clock: clock.clone(),
+        public_url: "http://127.0.0.1:8080".into(),
+    })
+    .await?;
+    let s = &pipeline.services;
+    let mut out = String::new();
+    let mut ids: Vec<(&str, HandoffId)> = Vec::new();
+    for (name, event) in &events {
+        clock.set(event.received_at);
+        let receipt = s.intake(event.clone()).await?;
+        pipeline.drain().await?;
+        ids.push((name, receipt.handoff_id));
+    }
+    // A replayed provider delivery changes nothing.
+    let replay = s.intake(events[0].1.clone()).await?;
+    pipeline.drain().await?;
+    let _ = writeln!(out, "replayed {} → duplicate: {}\n", events[0].0, replay.duplicate);
+
+    // Reps act: one says "wrong owner", one asks for re-qualification, the rest accept —
+    // except one handoff nobody claims.
+    clock.advance(chrono::Duration::minutes(10));
+    for (name, id) in &ids {
+        let action = match *name {
+            "05-angry-objection" => ClaimAction::WrongOwner,
+            "13-partially-qualified" => ClaimAction::Requalify,
+            _ => continue,
+        };
+        claim_as_owner(&pipeline, id, action).await?;
+    }
+    pipeline.drain().await?;
+    clock.advance(chrono::Duration::minutes(5));
+    for (name, id) in &ids {
+        if *name != LEFT_UNCLAIMED {
+            claim_as_owner(&pipeline, id, ClaimAction::Accept).await?;
+        }
+    }
+    // Nobody acts on the last one: move past its SLA and run the sweep the schedule would run.
+    let unclaimed = &ids.iter().find(|(n, _)| *n == LEFT_UNCLAIMED).expect("demo event").1;
+    let deadline = s
+        .store
+        .get(unclaimed)
+        .await?
+        .and_then(|r| r.sla.map(|x| x.deadline))
+        .context("the unclaimed handoff has an SLA")?;
+    clock.set(deadline + chrono::Duration::minutes(1));
+    let sweep = s.sweep(100, 8).await?;
+    pipeline.drain().await?;
+    let _ = writeln!(
+        out,
+        "failover sweep at {}: {} due, {} rerouted, {} escalated (read {} items)\n",
+        clock.now().format("%Y-%m-%d %H:%M UTC"),
+        sweep.due,
+        sweep.rerouted,
+        sweep.escalated,
+        sweep.items_read
+    );
+
+    for (name, id) in &ids {
+        let record = s.store.get(id).await?.context("stored handoff")?;
+        let timeline = s.store.timeline(id).await?;
+        print_handoff(&mut out, name, &record, &timeline);
+    }
+    let report = s.audit(start - chrono::Duration::days(1), clock.now() + chrono::Duration::days(1)).await?;
+    let _ = writeln!(
+        out,
+        "audit: {} handoffs, {} owned, acceptance {:.0}%, wrong owner {:.0}%, re-qualification {:.0}%, CRM completeness {:.0}%",
+        report.handoffs,
+        report.owned,
+        report.acceptance_rate.unwrap_or(0.0) * 100.0,
+        report.wrong_owner_rate.unwrap_or(0.0) * 100.0,
+        report.requalification_rate.unwrap_or(0.0) * 100.0,
+        report.crm_field_completeness.unwrap_or(0.0) * 100.0,
+    );
+    let _ = writeln!(
+        out,
+        "\n{} events through intake → classify → assign → CRM → notify → claim/failover in {} ms; CRM files and notifications in {}",
+        events.len(),
+        started.elapsed().as_millis(),
+        data_dir.display()
+    );
+    if data_dir == tmp {
+        drop(pipeline);
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    Ok(out)
+}
+
+async fn claim_as_owner(pipeline: &LocalPipeline, id: &HandoffId, action: ClaimAction) -> Result<()> {
+    let s = &pipeline.services;
+    let record = s.store.get(id).await?.context("stored handoff")?;
+    if !record.state.awaits_owner() {
+        return Ok(());
+    }
+    let Some(rep) = record.owner.as_ref().and_then(|o| o.rep.clone()) else {
+        return Ok(());
+    };
+    let claim = s.claims.sign(id, &rep, action, s.clock.now() + chrono::Duration::hours(1));
+    s.claim_with_link(&claim).await?;
+    pipeline.drain().await?;
+    Ok(())
+}
+
+fn print_handoff(out: &mut String, name: &str, record: &HandoffRecord, timeline: &[handoff_domain::lifecycle::TimelineEntry]) {
+    let _ = writeln!(out, "━━ {name} · {} · {}", record.id, record.state.as_str());
+    match record.package() {
+        Some(p) => {
+            let _ = writeln!(out, "{}", render::title(&p));
+            let _ = write!(out, "{}", render::package_text(&p));
+            if let Some(a) = &p.classification.automation {
+                let _ = writeln!(
+                    out,
+                    "   Automation: {} — {}{}{}",
+                    a.action,
+                    a.reason,
+                    a.resume_on.map(|d| format!("; resume {d}")).unwrap_or_default(),
+                    a.alternate_contact.as_deref().map(|c| format!("; alternate contact {c}")).unwrap_or_default()
+                );
+            }
+            if !p.routing.is_empty() {
+                let _ = writeln!(out, "   Routing trace:");
+                for t in &p.routing {
+                    let _ = writeln!(out, "     · {:<14} {}", t.layer, t.outcome);
+                }
+            }
+        }
+        None => {
+            let _ = writeln!(out, "(not classified)");
+        }
+    }
+    let _ = writeln!(out, "   What happened:");
+    for e in timeline {
+        let who = match &e.actor {
+            Actor::System(s) => s.clone(),
+            Actor::Rep(r) => format!("rep {r}"),
+        };
+        let _ = writeln!(
+            out,
+            "     {} {:<26} by {:<10} {}",
+            e.at.format("%H:%M"),
+            e.event,
+            who,
+            e.note
+        );
+    }
+    let _ = writeln!(out);
+}
+
+fn tempdir() -> Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("handoff-demo-{}-{}", std::process::id(), Utc::now().timestamp_nanos_opt().unwrap_or(0)));
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    Ok(dir)
+}

@@ -1,0 +1,16 @@
+//! # handoff-cli
+//!
+//! The `handoff` command and the one-process local runtime it is built on.
+//!
+//! - [`runtime`]: the pipeline on the embedded default (SQLite store + queues, file CRM, log notifier).
+//! - [`serve`]: HTTP on 127.0.0.1, stage workers and the failover sweep timer.
+//! - [`demo`]: realistic events through the real pipeline with a test clock.
+//! - [`classify_cmd`], [`rules_cmd`]: side-effect-free tools.
+//! - [`bench`]: throughput figures.
+
+pub mod bench;
+pub mod classify_cmd;
+pub mod demo;
+pub mod rules_cmd;
+pub mod runtime;
+pub mod serve;

@@ -1,0 +1,53 @@
+//! `handoff rules check|schema`.
+
+use anyhow::{Context, Result};
+use handoff_domain::config::Rules;
+use std::fmt::Write;
+
+/// Validates a rules file and returns a summary of its teams and layers.
+pub fn check(path: &str) -> Result<String> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
+    let rules = Rules::from_toml(path, &text)?;
+    Ok(summary(&rules))
+}
+
+/// A readable summary of a valid configuration.
+pub fn summary(rules: &Rules) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{}: OK — {} teams, {} reps, {} territories, {} routing rules", rules.org.name, rules.teams.len(), rules.reps.len(), rules.territories.len(), rules.routing.len());
+    let _ = writeln!(s, "teams:");
+    for t in &rules.teams {
+        let reps: Vec<String> = rules
+            .reps
+            .iter()
+            .filter(|r| r.team == t.id)
+            .map(|r| format!("{} (w{}, cap {}/day, {})", r.id, r.weight, r.daily_cap, r.timezone))
+            .collect();
+        let _ = writeln!(
+            s,
+            "  {} [{:?}{}{}]: {}",
+            t.id,
+            t.role,
+            t.territory.as_deref().map(|x| format!(", {x}")).unwrap_or_default(),
+            t.lead.as_ref().map(|l| format!(", lead {l}")).unwrap_or_default(),
+            reps.join(", ")
+        );
+    }
+    let _ = writeln!(s, "layers: escalation → rule (role) → existing owner → account owner → territory → segment → product line → round robin → owner + SLA → failover");
+    let _ = writeln!(s, "routing rules (first match wins):");
+    for (i, r) in rules.routing.iter().enumerate() {
+        let _ = writeln!(s, "  {}. {} → {:?}", i + 1, r.name, r.role);
+    }
+    let _ = writeln!(
+        s,
+        "SLA (business minutes): inbound hot {} / standard {}; outbound hot {} / standard {}; human-only {}; reroute {}",
+        rules.sla.inbound.hot, rules.sla.inbound.standard, rules.sla.outbound.hot, rules.sla.outbound.standard, rules.sla.human_decision_minutes, rules.sla.reroute_minutes
+    );
+    let _ = writeln!(s, "failover: up to {} more reps → team lead → shared queue {:?} ({})", rules.failover.max_reps, rules.failover.shared_queue, rules.failover.shared_queue_notify);
+    s
+}
+
+/// The JSON Schema of the rules format, pretty-printed.
+pub fn schema() -> String {
+    serde_json::to_string_pretty(&Rules::json_schema()).expect("schema serialises")
+}

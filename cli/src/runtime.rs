@@ -1,0 +1,205 @@
+//! The whole pipeline in one process on the embedded default: SQLite store and queues, a CRM
+//! that writes one JSON file per handoff, a notifier that writes a log line and a text file.
+
+use anyhow::{Context, Result};
+use handoff_domain::claim_link::ClaimSigner;
+use handoff_domain::config::Rules;
+use handoff_domain::ports::{Clock, RulesSource, Stage, StageQueue, StaticRules};
+use handoff_domain::service::delivery::Disposition;
+use handoff_domain::service::Services;
+use handoff_local::{FileCrm, FileRules, LogNotifier, SqliteQueue, SqliteStore};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The example rules and roster compiled into the binary: the embedded default.
+pub const EMBEDDED_RULES: &str = include_str!("../../examples/handoff.toml");
+
+/// How long a received stage message stays hidden before it is retried.
+pub const VISIBILITY: Duration = Duration::from_secs(30);
+/// Receives before a message goes to the dead-letter queue.
+pub const MAX_RECEIVES: u32 = 5;
+
+/// Where the rules come from.
+#[derive(Debug, Clone)]
+pub enum RulesChoice {
+    /// The example compiled into the binary.
+    Embedded,
+    /// A TOML file, reloaded when it changes.
+    File(PathBuf),
+}
+
+impl RulesChoice {
+    /// `--config FILE` or the embedded default.
+    pub fn from_arg(path: Option<PathBuf>) -> Self {
+        path.map(RulesChoice::File).unwrap_or(RulesChoice::Embedded)
+    }
+
+    /// Loads the rules once (for commands without a running pipeline).
+    pub fn load(&self) -> Result<Rules> {
+        match self {
+            RulesChoice::Embedded => Ok(Rules::from_toml("<embedded examples/handoff.toml>", EMBEDDED_RULES)?),
+            RulesChoice::File(p) => {
+                let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+                Ok(Rules::from_toml(&p.display().to_string(), &text)?)
+            }
+        }
+    }
+
+    fn source(&self) -> Result<Arc<dyn RulesSource>> {
+        Ok(match self {
+            RulesChoice::Embedded => Arc::new(StaticRules(Arc::new(self.load()?))),
+            RulesChoice::File(p) => Arc::new(FileRules::new(p.clone()).with_context(|| format!("cannot load {}", p.display()))?),
+        })
+    }
+}
+
+/// Settings of a local pipeline.
+pub struct LocalOptions {
+    pub data_dir: PathBuf,
+    pub rules: RulesChoice,
+    pub clock: Arc<dyn Clock>,
+    /// Base URL for claim links.
+    pub public_url: String,
+}
+
+/// A running local pipeline's parts.
+pub struct LocalPipeline {
+    pub services: Arc<Services>,
+    pub queue: Arc<SqliteQueue>,
+    pub data_dir: PathBuf,
+}
+
+impl LocalPipeline {
+    /// Opens (or creates) the data directory and builds every adapter once.
+    pub async fn open(opts: LocalOptions) -> Result<Self> {
+        std::fs::create_dir_all(&opts.data_dir).with_context(|| format!("cannot create {}", opts.data_dir.display()))?;
+        let store = SqliteStore::open(&opts.data_dir.join("handoff.sqlite")).context("cannot open the store")?;
+        let queue = Arc::new(SqliteQueue::open(&opts.data_dir.join("queue.sqlite"), MAX_RECEIVES).context("cannot open the queue")?);
+        let crm = FileCrm::new(&opts.data_dir).context("cannot prepare the local CRM directory")?;
+        let notifier = LogNotifier::new(&opts.data_dir).context("cannot prepare the notification log")?;
+        let secret = claim_secret(&opts.data_dir)?;
+        let services = Services {
+            store: Arc::new(store),
+            queue: queue.clone(),
+            crm: Arc::new(crm),
+            notifier: Arc::new(notifier),
+            clock: opts.clock,
+            rules: opts.rules.source()?,
+            claims: ClaimSigner::new(secret),
+            public_url: opts.public_url,
+            claim_link_ttl: chrono::Duration::days(7),
+        };
+        Ok(Self {
+            services: Arc::new(services),
+            queue,
+            data_dir: opts.data_dir,
+        })
+    }
+
+    /// Receives up to `max` messages of a stage and handles each; returns how many were received.
+    pub async fn process_stage(&self, stage: Stage, max: usize) -> Result<usize> {
+        let deliveries = self.queue.receive(stage, max, VISIBILITY).await?;
+        for d in &deliveries {
+            match self.services.handle_message(stage, &d.body).await {
+                Disposition::Ack(_) => self.queue.ack(stage, &d.receipt).await?,
+                Disposition::Retry(reason) => {
+                    tracing::warn!(stage = stage.as_str(), %reason, receive_count = d.receive_count, "will retry")
+                }
+                Disposition::DeadLetter(reason) => {
+                    tracing::error!(stage = stage.as_str(), %reason, "moved to the dead-letter queue");
+                    self.queue.dead_letter(stage, d, &reason).await?;
+                }
+            }
+        }
+        Ok(deliveries.len())
+    }
+
+    /// Processes every stage until all queues are empty (messages waiting for a retry excepted).
+    pub async fn drain(&self) -> Result<usize> {
+        let mut total = 0;
+        loop {
+            let mut round = 0;
+            for stage in Stage::ALL {
+                round += self.process_stage(stage, 10).await?;
+            }
+            if round == 0 {
+                return Ok(total);
+            }
+            total += round;
+        }
+    }
+
+    /// Spawns one worker per stage and the failover sweep timer; they stop when `shutdown` flips.
+    pub fn spawn_workers(
+        self: &Arc<Self>,
+        sweep_every: Duration,
+        shutdown: tokio::sync::watch::Receiver<bool>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut handles = Vec::new();
+        for stage in Stage::ALL {
+            let me = self.clone();
+            let mut stop = shutdown.clone();
+            handles.push(tokio::spawn(async move {
+                loop {
+                    let got = match me.process_stage(stage, 10).await {
+                        Ok(n) => n,
+                        Err(e) => {
+                            tracing::error!(stage = stage.as_str(), error = %e, "stage worker error");
+                            0
+                        }
+                    };
+                    if got == 0 {
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_millis(50)) => {}
+                            _ = stop.changed() => {}
+                        }
+                    }
+                    if *stop.borrow() {
+                        break;
+                    }
+                }
+            }));
+        }
+        let me = self.clone();
+        let mut stop = shutdown;
+        handles.push(tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = tokio::time::sleep(sweep_every) => {}
+                    _ = stop.changed() => {}
+                }
+                if *stop.borrow() {
+                    break;
+                }
+                match me.services.sweep(100, 8).await {
+                    Ok(r) if r.due > 0 => tracing::info!(due = r.due, rerouted = r.rerouted, escalated = r.escalated, "failover sweep"),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "failover sweep failed"),
+                }
+            }
+        }));
+        handles
+    }
+}
+
+/// The claim-link secret of a data directory, created on first use (32 random bytes, hex).
+fn claim_secret(dir: &Path) -> Result<Vec<u8>> {
+    let path = dir.join("claim-secret");
+    if let Ok(s) = std::fs::read_to_string(&path) {
+        return Ok(s.trim().as_bytes().to_vec());
+    }
+    let mut bytes = [0u8; 32];
+    use std::io::Read;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .context("cannot read /dev/urandom for the claim secret")?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(&path, &hex).with_context(|| format!("cannot write {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
+    }
+    Ok(hex.into_bytes())
+}

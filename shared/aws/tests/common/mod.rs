@@ -1,0 +1,89 @@
+//! Shared setup for the tests against the AWS emulator.
+//!
+//! The tests need `AWS_ENDPOINT_URL` (start the emulator with
+//! `eval "$(scripts/emulator.sh start)"`). Without it they print a notice and pass, unless
+//! `CI=true`, where a missing emulator fails them. Dummy credentials and region are put in the
+//! environment here (once, before any SDK call), never by the library.
+
+#![allow(dead_code)]
+
+use aws_config::SdkConfig;
+use handoff_aws::{ensure_queues, ensure_table, DynamoStore, SqsQueue};
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Once;
+
+static ENV: Once = Once::new();
+
+/// The SDK configuration for the emulator, or `None` (after a notice) when it is not
+/// configured outside CI.
+pub async fn emulator() -> Option<SdkConfig> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
+    if endpoint.trim().is_empty() {
+        let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
+        assert!(
+            !ci,
+            "AWS_ENDPOINT_URL is not set: the DynamoDB/SQS adapter tests need the emulator \
+             (run `eval \"$(scripts/emulator.sh start)\"` before `cargo test`)"
+        );
+        eprintln!("notice: AWS_ENDPOINT_URL is not set; skipping this emulator test (run `eval \"$(scripts/emulator.sh start)\"`)");
+        return None;
+    }
+    ENV.call_once(|| {
+        for (k, v) in [
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ] {
+            if std::env::var_os(k).is_none() {
+                // Set once, before any test reads the environment through the SDK.
+                std::env::set_var(k, v);
+            }
+        }
+    });
+    Some(handoff_aws::aws_config_from_env().await)
+}
+
+/// A short random suffix for resource names, unique within and across test runs.
+pub fn suffix() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    format!("{:012x}", h.finish() & 0xffff_ffff_ffff)
+}
+
+/// A fresh table on the emulator.
+pub async fn fresh_table(config: &SdkConfig) -> (aws_sdk_dynamodb::Client, String) {
+    let client = aws_sdk_dynamodb::Client::new(config);
+    let table = format!("handoff-test-{}", suffix());
+    ensure_table(&client, &table)
+        .await
+        .expect("create table on the emulator");
+    (client, table)
+}
+
+/// A store on a fresh table with the default due shards, or `None` without an emulator.
+pub async fn fresh_store() -> Option<DynamoStore> {
+    let config = emulator().await?;
+    let (client, table) = fresh_table(&config).await;
+    Some(DynamoStore::new(client, table))
+}
+
+/// Stage queues under a fresh prefix with `max_receives`, or `None` without an emulator.
+pub async fn fresh_queue(max_receives: u32) -> Option<SqsQueue> {
+    let config = emulator().await?;
+    let client = aws_sdk_sqs::Client::new(&config);
+    let prefix = format!("ht-{}", suffix());
+    Some(
+        ensure_queues(&client, &prefix, max_receives)
+            .await
+            .expect("create queues on the emulator"),
+    )
+}

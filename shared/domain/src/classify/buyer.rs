@@ -1,0 +1,254 @@
+//! The buyer's words and context: what text the rules read, the problem statement, the product
+//! line and the motion-specific fields.
+//!
+//! Only the buyer's own words are read: a reply without quoted history, forwarded blocks,
+//! signature separators or legal disclaimers; a reply's subject only when the buyer wrote a new
+//! one (not `Re:` our subject); form fields except tracking fields (UTM, click ids, consent).
+
+use super::lexicon::URGENT;
+use super::text::{trim_words, Doc};
+use super::{Input, Verdict};
+use crate::event::{EventKind, IntakeEvent, MeetingStatus, Urgency};
+use crate::package::{BuyerContext, MotionFields};
+
+/// The longest problem statement, in characters.
+const PROBLEM_STATEMENT_MAX: usize = 280;
+
+/// Lines that start text the buyer did not write now (lowercased prefixes).
+const CUT_MARKERS: &[&str] = &[
+    "---------- forwarded message",
+    "-------- forwarded message",
+    "begin forwarded message",
+    "----- forwarded message",
+    "weitergeleitete nachricht",
+    "-------- ursprüngliche nachricht",
+    "message transféré",
+    "-------- original message",
+    "this e-mail and any",
+    "this email and any",
+    "this message and any",
+    "confidentiality notice",
+    "disclaimer:",
+    "the information contained in this",
+    "this email is confidential",
+    "this e-mail is confidential",
+    "diese e-mail enthält vertrauliche",
+    "diese nachricht enthält vertrauliche",
+    "ce message et ses pièces",
+];
+
+/// Subject prefixes of a reply or forward (the subject is then ours, not the buyer's).
+const REPLY_PREFIXES: &[&str] = &["re:", "aw:", "antw:", "sv:", "fw:", "fwd:", "wg:", "tr:", "réf:", "ref:"];
+
+/// Form fields that carry tracking, not the buyer's words.
+const TRACKING_FIELDS: &[&str] = &[
+    "gclid", "fbclid", "msclkid", "hutk", "hsutk", "page", "page_url", "url", "landing_page",
+    "referrer", "ip", "user_agent", "consent", "gdpr_consent", "privacy_consent",
+    "marketing_consent", "newsletter",
+];
+
+/// The text of a reply the buyer wrote now: cut at a forwarded block, a signature separator
+/// (`-- `) or a legal disclaimer.
+pub(crate) fn buyer_part(text: &str) -> String {
+    let mut kept = Vec::new();
+    for line in text.lines() {
+        let lower = line.trim().to_lowercase();
+        if lower == "--" || CUT_MARKERS.iter().any(|m| lower.starts_with(m)) {
+            break;
+        }
+        kept.push(line);
+    }
+    kept.join("\n").trim().to_string()
+}
+
+fn is_tracking(field: &str) -> bool {
+    let f = field.to_ascii_lowercase();
+    f.starts_with("utm_") || TRACKING_FIELDS.contains(&f.as_str())
+}
+
+/// Whether the buyer wrote this subject (not a reply to or forward of ours).
+fn fresh_subject(subject: &str) -> bool {
+    let s = subject.trim().to_lowercase();
+    !s.is_empty() && !REPLY_PREFIXES.iter().any(|p| s.starts_with(p))
+}
+
+/// The buyer's own words in an event, each part tagged with its source.
+pub(crate) fn buyer_words(event: &IntakeEvent) -> Doc {
+    let mut doc = Doc::default();
+    match &event.kind {
+        EventKind::FormLead(f) => {
+            doc.push("text", &f.message);
+            for (name, value) in f.fields.iter().filter(|(n, _)| !is_tracking(n)) {
+                doc.push(format!("field:{name}"), value);
+            }
+        }
+        EventKind::QualifiedLead(q) => {
+            doc.push("text", &q.transcript_excerpt);
+            for a in &q.answers {
+                let criterion = serde_json::to_value(a.criterion)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                doc.push(format!("answer:{criterion}"), &a.answer);
+            }
+        }
+        EventKind::EmailReply(r) => {
+            if fresh_subject(&r.subject) {
+                doc.push("subject", &r.subject);
+            }
+            doc.push("text", &buyer_part(&r.text));
+        }
+        EventKind::MeetingBooked(m) | EventKind::MeetingCancelled(m) | EventKind::MeetingNoShow(m) => {
+            doc.push("text", &m.notes);
+            doc.push("field:title", &m.title);
+        }
+    }
+    doc
+}
+
+/// The buyer's problem in their own words, trimmed at a word boundary.
+fn problem_statement(input: &Input) -> String {
+    let own = |source: &str| {
+        input
+            .words
+            .parts()
+            .iter()
+            .find(|p| p.source() == source)
+            .map(|p| p.excerpt(0, p.tokens().len()).to_string())
+    };
+    let text = match &input.event.kind {
+        EventKind::EmailReply(r) => own("text").unwrap_or_else(|| r.subject.clone()),
+        EventKind::FormLead(f) => own("text").unwrap_or_else(|| {
+            f.fields
+                .iter()
+                .filter(|(n, v)| !is_tracking(n) && !v.trim().is_empty())
+                .map(|(n, v)| format!("{n}: {v}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }),
+        EventKind::QualifiedLead(q) => own("text").unwrap_or_else(|| {
+            q.answers
+                .iter()
+                .map(|a| format!("{} {}", a.question, a.answer))
+                .collect::<Vec<_>>()
+                .join(" ")
+        }),
+        EventKind::MeetingBooked(m) | EventKind::MeetingCancelled(m) | EventKind::MeetingNoShow(m) => {
+            own("text").unwrap_or_else(|| m.title.clone())
+        }
+    };
+    trim_words(&text, PROBLEM_STATEMENT_MAX)
+}
+
+/// Who the buyer is and what they want.
+pub(crate) fn buyer_context(input: &Input) -> BuyerContext {
+    let event = input.event;
+    let b = event.buyer();
+    BuyerContext {
+        email: b.email.clone(),
+        name: b.name.clone(),
+        company: b.company.clone(),
+        company_domain: event.company_domain(),
+        role: b.role.clone(),
+        country: b.country.clone(),
+        employees: b.employees,
+        source: event.source.clone(),
+        channel: event.channel,
+        problem_statement: problem_statement(input),
+    }
+}
+
+/// The product line: the one the buyer picked (by key or by its words), else the line whose
+/// words the buyer used most (ties: the first key), else none.
+pub(crate) fn product_line(input: &Input) -> Option<String> {
+    let lines = &input.rules.org.product_lines;
+    let phrases = |key: &String, words: &Vec<String>| {
+        let mut p = words.clone();
+        p.push(key.clone());
+        p
+    };
+    let interest = match &input.event.kind {
+        EventKind::FormLead(f) => f.product_interest.as_deref(),
+        EventKind::QualifiedLead(q) => q.product_interest.as_deref(),
+        _ => None,
+    };
+    if let Some(interest) = interest {
+        let key = interest.trim().to_lowercase();
+        if lines.contains_key(&key) {
+            return Some(key);
+        }
+        let mut doc = Doc::default();
+        doc.push("field:product_interest", interest);
+        if let Some((k, _)) = lines.iter().find(|(k, w)| doc.find(&phrases(k, w)).is_some()) {
+            return Some(k.clone());
+        }
+    }
+    let mut best: Option<(&String, usize)> = None;
+    for (key, words) in lines {
+        let n = input.words.find_all(&phrases(key, words)).len();
+        if n > 0 && best.is_none_or(|(_, m)| n > m) {
+            best = Some((key, n));
+        }
+    }
+    best.map(|(k, _)| k.clone())
+}
+
+/// The motion-specific fields (routing fills `routing_reason` and `reply_owner`).
+pub(crate) fn motion_fields(input: &Input, v: &Verdict, next_step: &str) -> MotionFields {
+    let event = input.event;
+    let urgent_text = || {
+        if input.words.find(URGENT).is_some() {
+            Urgency::High
+        } else {
+            Urgency::Unknown
+        }
+    };
+    let (answers, urgency, meeting_status) = match &event.kind {
+        EventKind::EmailReply(r) => {
+            return MotionFields::Outbound {
+                account_reason: r.account.as_ref().map(|a| a.reason.clone()).unwrap_or_default(),
+                outreach_history: r.outreach_history.clone(),
+                reply_class: v.reply_class.as_ref().map_or(crate::package::ReplyClass::Positive, |(c, _)| *c),
+                suggested_next_step: next_step.to_string(),
+                reply_owner: None,
+            }
+        }
+        EventKind::FormLead(_) => (Vec::new(), urgent_text(), MeetingStatus::NotOffered),
+        EventKind::QualifiedLead(q) => {
+            let urgency = if q.urgency == Urgency::Unknown { urgent_text() } else { q.urgency };
+            (q.answers.clone(), urgency, q.meeting.clone())
+        }
+        EventKind::MeetingBooked(m) | EventKind::MeetingNoShow(m) => {
+            (Vec::new(), urgent_text(), MeetingStatus::Booked { starts_at: m.starts_at })
+        }
+        EventKind::MeetingCancelled(_) => (Vec::new(), urgent_text(), MeetingStatus::Declined),
+    };
+    MotionFields::Inbound {
+        source: event.source.clone(),
+        channel: event.channel,
+        qualification_answers: answers,
+        urgency,
+        meeting_status,
+        routing_reason: String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_forwards_signatures_and_disclaimers() {
+        let t = "Loop in Dana.\n---------- Forwarded message ---------\nFrom: Vera <vera@nw.example>\nPricing inside";
+        assert_eq!(buyer_part(t), "Loop in Dana.");
+        let t = "Send pricing.\n-- \nDana | VP\nThis email and any attachments are confidential (privacy).";
+        assert_eq!(buyer_part(t), "Send pricing.");
+    }
+
+    #[test]
+    fn subjects() {
+        assert!(!fresh_subject("Re: Northwind for Acme"));
+        assert!(!fresh_subject("AW: Ihre Anfrage"));
+        assert!(fresh_subject("SOC 2 report request"));
+    }
+}

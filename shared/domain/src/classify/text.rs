@@ -1,0 +1,679 @@
+//! Text normalisation, phrase matching and verbatim excerpts.
+//!
+//! Every textual judgment starts here. Text is normalised (curly quotes and dashes become ASCII,
+//! case is folded, whitespace collapsed) and split into word tokens, keeping a map back to the
+//! original so evidence quotes the buyer verbatim. Phrases match whole tokens, so `price` never
+//! matches `priceless`, and [`Doc::find`] ignores a phrase a negation governs ("we don't need
+//! SOC 2", "SOC 2 is not required").
+//!
+//! Phrase syntax: words separated by spaces; a trailing `*` makes the last word a prefix
+//! (`unsubscrib*`); `#` is any one word; `<n>` a number, `<ord>` an ordinal, `<day>` a weekday,
+//! `<month>` a month name (English, German, French).
+
+use super::Found;
+
+/// Words that negate the phrase they govern.
+const NEGATORS: &[&str] = &[
+    "no", "not", "don't", "dont", "doesn't", "doesnt", "didn't", "didnt", "never", "without",
+    "isn't", "isnt", "aren't", "arent", "won't", "wont", "can't", "cant", "cannot", "nor",
+    "neither", "wasn't", "weren't", "haven't", "hasn't", "shouldn't", "wouldn't", "nicht",
+    "kein", "keine", "keinen", "keinerlei", "ohne", "pas", "jamais", "sans",
+];
+
+/// Words right after a negator that cancel it ("no problem", "can't wait", "not only").
+const NEGATION_CANCELLERS: &[&str] = &["problem", "worries", "doubt", "wait", "only", "matter"];
+
+/// Words after a phrase that, with a negator, negate it ("SOC 2 is not required").
+const NEGATED_REQUIREMENT: &[&str] = &[
+    "required", "needed", "necessary", "relevant", "important", "concern", "issue",
+    "requirement", "priority", "problem",
+];
+
+/// Conjunctions that end the scope of a negation.
+const CLAUSE_WORDS: &[&str] = &["but", "however", "although", "though", "aber", "mais", "except"];
+
+/// How many words before a phrase a negation may sit.
+const NEGATION_WINDOW: usize = 4;
+
+const WEEKDAYS: &[&str] = &[
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "tue", "tues",
+    "wed", "thu", "thur", "thurs", "fri", "montag", "dienstag", "mittwoch", "donnerstag",
+    "freitag", "lundi", "mardi", "mercredi", "jeudi", "vendredi",
+];
+
+const NUMBER_WORDS: &[&str] = &[
+    "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve",
+];
+
+const ORDINAL_WORDS: &[&str] = &[
+    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
+    "tenth", "umpteenth", "nth",
+];
+
+/// The month (1–12) a word names, in English, German or French, full or abbreviated.
+pub(crate) fn month_number(word: &str) -> Option<u32> {
+    let m = match word.trim_end_matches('.') {
+        "january" | "jan" | "januar" | "jänner" | "janvier" | "janv" => 1,
+        "february" | "feb" | "februar" | "février" | "fevrier" | "févr" | "fevr" => 2,
+        "march" | "mar" | "märz" | "maerz" | "mär" | "mars" => 3,
+        "april" | "apr" | "avril" | "avr" => 4,
+        "may" | "mai" => 5,
+        "june" | "jun" | "juni" | "juin" => 6,
+        "july" | "jul" | "juli" | "juillet" | "juil" => 7,
+        "august" | "aug" | "août" | "aout" => 8,
+        "september" | "sep" | "sept" | "septembre" => 9,
+        "october" | "oct" | "oktober" | "okt" | "octobre" => 10,
+        "november" | "nov" | "novembre" => 11,
+        "december" | "dec" | "dezember" | "dez" | "décembre" | "decembre" | "déc" => 12,
+        _ => return None,
+    };
+    Some(m)
+}
+
+/// The weekday a word names (Monday = 0), English, German or French.
+pub(crate) fn weekday_index(word: &str) -> Option<u32> {
+    let d = match word {
+        "monday" | "mon" | "montag" | "lundi" => 0,
+        "tuesday" | "tue" | "tues" | "dienstag" | "mardi" => 1,
+        "wednesday" | "wed" | "mittwoch" | "mercredi" => 2,
+        "thursday" | "thu" | "thur" | "thurs" | "donnerstag" | "jeudi" => 3,
+        "friday" | "fri" | "freitag" | "vendredi" => 4,
+        "saturday" | "samstag" | "samedi" => 5,
+        "sunday" | "sonntag" | "dimanche" => 6,
+        _ => return None,
+    };
+    Some(d)
+}
+
+/// The value of a number token (`7`, `12`, `seven`), if it is one.
+pub(crate) fn number_value(word: &str) -> Option<u32> {
+    if !word.is_empty() && word.len() <= 9 && word.bytes().all(|b| b.is_ascii_digit()) {
+        return word.parse().ok();
+    }
+    NUMBER_WORDS.iter().position(|w| *w == word).map(|i| i as u32 + 1)
+}
+
+/// The value of an ordinal token (`7th`, `1st`), if it is one.
+pub(crate) fn ordinal_value(word: &str) -> Option<u32> {
+    for suffix in ["st", "nd", "rd", "th"] {
+        if let Some(digits) = word.strip_suffix(suffix) {
+            if !digits.is_empty() && digits.len() <= 3 && digits.bytes().all(|b| b.is_ascii_digit()) {
+                return digits.parse().ok();
+            }
+        }
+    }
+    ORDINAL_WORDS.iter().position(|w| *w == word).map(|i| i as u32 + 1)
+}
+
+/// One element of a compiled phrase.
+#[derive(Debug, Clone, PartialEq)]
+enum Pat {
+    Word(String),
+    Prefix(String),
+    Number,
+    Ordinal,
+    Weekday,
+    Month,
+    Any,
+}
+
+impl Pat {
+    fn matches(&self, word: &str) -> bool {
+        match self {
+            Pat::Word(w) => w == word,
+            Pat::Prefix(p) => word.starts_with(p.as_str()),
+            Pat::Number => number_value(word).is_some(),
+            Pat::Ordinal => ordinal_value(word).is_some(),
+            Pat::Weekday => WEEKDAYS.contains(&word),
+            Pat::Month => month_number(word).is_some(),
+            Pat::Any => true,
+        }
+    }
+}
+
+/// Compiles a phrase (see the module docs for the syntax).
+fn compile(phrase: &str) -> Vec<Pat> {
+    let mut pats = Vec::new();
+    for piece in phrase.split_whitespace() {
+        match piece {
+            "#" => pats.push(Pat::Any),
+            "<n>" => pats.push(Pat::Number),
+            "<ord>" => pats.push(Pat::Ordinal),
+            "<day>" => pats.push(Pat::Weekday),
+            "<month>" => pats.push(Pat::Month),
+            _ => {
+                let prefix = piece.ends_with('*');
+                let (norm, _) = normalise(piece.trim_end_matches('*'));
+                let words: Vec<String> = tokenise(&norm).into_iter().map(|t| t.text).collect();
+                let last = words.len().saturating_sub(1);
+                for (i, w) in words.into_iter().enumerate() {
+                    pats.push(if prefix && i == last { Pat::Prefix(w) } else { Pat::Word(w) });
+                }
+            }
+        }
+    }
+    pats
+}
+
+/// A word of normalised text and its byte range in the normalised string.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Token {
+    pub start: usize,
+    pub end: usize,
+    pub text: String,
+}
+
+/// Normalises text: ASCII quotes and dashes, lowercase, whitespace runs collapsed to one space
+/// (or one newline when the run held a line break). Returns the text and, for each of its
+/// bytes, the byte range of the original character it came from.
+pub(crate) fn normalise(original: &str) -> (String, Vec<(usize, usize)>) {
+    let mut norm = String::with_capacity(original.len());
+    let mut origin = Vec::with_capacity(original.len());
+    let mut pending: Option<(usize, usize, bool)> = None;
+    let push = |norm: &mut String, origin: &mut Vec<(usize, usize)>, c: char, range| {
+        norm.push(c);
+        origin.extend(std::iter::repeat_n(range, c.len_utf8()));
+    };
+    for (i, ch) in original.char_indices() {
+        let end = i + ch.len_utf8();
+        if ch.is_whitespace() {
+            let newline = ch == '\n';
+            pending = Some(match pending {
+                None => (i, end, newline),
+                Some((s, _, n)) => (s, end, n || newline),
+            });
+            continue;
+        }
+        if let Some((s, e, newline)) = pending.take() {
+            if !norm.is_empty() {
+                push(&mut norm, &mut origin, if newline { '\n' } else { ' ' }, (s, e));
+            }
+        }
+        let mapped = match ch {
+            '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '`' | '\u{00B4}' => '\'',
+            '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{00AB}' | '\u{00BB}' => '"',
+            '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
+            '\u{2026}' => '.',
+            _ => ch,
+        };
+        for lower in mapped.to_lowercase() {
+            push(&mut norm, &mut origin, lower, (i, end));
+        }
+    }
+    (norm, origin)
+}
+
+/// Splits normalised text into word tokens: runs of letters and digits, keeping an apostrophe
+/// between two of them (`don't`, `cc'd`).
+pub(crate) fn tokenise(norm: &str) -> Vec<Token> {
+    let chars: Vec<(usize, char)> = norm.char_indices().collect();
+    let mut tokens = Vec::new();
+    let mut start: Option<usize> = None;
+    for (k, &(i, c)) in chars.iter().enumerate() {
+        let inner_apostrophe = c == '\''
+            && start.is_some()
+            && chars.get(k + 1).is_some_and(|&(_, n)| n.is_alphanumeric());
+        if c.is_alphanumeric() || inner_apostrophe {
+            start.get_or_insert(i);
+        } else if let Some(s) = start.take() {
+            tokens.push(Token {
+                start: s,
+                end: i,
+                text: norm[s..i].to_string(),
+            });
+        }
+    }
+    if let Some(s) = start {
+        tokens.push(Token {
+            start: s,
+            end: norm.len(),
+            text: norm[s..].to_string(),
+        });
+    }
+    tokens
+}
+
+/// An email address found in text, with its byte range in the normalised text.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct EmailSpan {
+    pub address: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// One piece of text (a reply body, a form field, an answer) and where it came from.
+#[derive(Debug, Clone)]
+pub(crate) struct Part {
+    source: String,
+    original: String,
+    norm: String,
+    origin: Vec<(usize, usize)>,
+    tokens: Vec<Token>,
+}
+
+impl Part {
+    /// Normalises and tokenises `text` found at `source`.
+    pub fn new(source: impl Into<String>, text: &str) -> Self {
+        let (norm, origin) = normalise(text);
+        let tokens = tokenise(&norm);
+        Self {
+            source: source.into(),
+            original: text.to_string(),
+            norm,
+            origin,
+            tokens,
+        }
+    }
+
+    /// Where the text came from (`text`, `subject`, `field:message`…).
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The normalised text.
+    pub fn norm(&self) -> &str {
+        &self.norm
+    }
+
+    /// The word tokens.
+    pub fn tokens(&self) -> &[Token] {
+        &self.tokens
+    }
+
+    /// The original text of normalised bytes `start..end`.
+    pub fn original_slice(&self, start: usize, end: usize) -> &str {
+        if start >= end || end > self.origin.len() {
+            return "";
+        }
+        &self.original[self.origin[start].0..self.origin[end - 1].1]
+    }
+
+    /// The original text of tokens `first..end`.
+    pub fn excerpt(&self, first: usize, end: usize) -> &str {
+        match (self.tokens.get(first), end.checked_sub(1).and_then(|l| self.tokens.get(l))) {
+            (Some(a), Some(b)) if first < end => self.original_slice(a.start, b.end),
+            _ => "",
+        }
+    }
+
+    /// Whether token `i` starts with an uppercase letter in the original.
+    pub fn is_capitalised(&self, i: usize) -> bool {
+        self.excerpt(i, i + 1).chars().next().is_some_and(char::is_uppercase)
+    }
+
+    /// The characters between tokens `a` and `b` (`b` = `a + 1`).
+    pub fn gap(&self, a: usize, b: usize) -> &str {
+        &self.norm[self.tokens[a].end..self.tokens[b].start]
+    }
+
+    /// Whether a sentence ends between tokens `a` and `a + 1`.
+    pub fn sentence_break(&self, a: usize, b: usize) -> bool {
+        let gap = self.gap(a, b);
+        gap.contains(['\n', '!', '?', ';']) || (gap.contains('.') && gap.contains(' '))
+    }
+
+    /// Whether a clause ends between tokens `a` and `a + 1` (sentence end, comma, colon,
+    /// bracket, quote, spaced dash).
+    pub fn clause_break(&self, a: usize, b: usize) -> bool {
+        let gap = self.gap(a, b);
+        self.sentence_break(a, b)
+            || gap.contains([',', ':', '(', ')', '"', '/'])
+            || (gap.contains('-') && gap.contains(' '))
+    }
+
+    /// Whether the gap before token `b` holds only spaces (or a hyphen/apostrophe joining a name).
+    pub fn joined(&self, a: usize, b: usize) -> bool {
+        let gap = self.gap(a, b);
+        gap == " " || gap == "-"
+    }
+
+    /// Matches compiled `pats` at token `i`; returns the end token (exclusive).
+    fn match_at(&self, pats: &[Pat], i: usize) -> Option<usize> {
+        if pats.is_empty() {
+            return None;
+        }
+        for (k, pat) in pats.iter().enumerate() {
+            let tok = self.tokens.get(i + k)?;
+            if k > 0 && self.sentence_break(i + k - 1, i + k) {
+                return None;
+            }
+            if !pat.matches(&tok.text) {
+                return None;
+            }
+        }
+        Some(i + pats.len())
+    }
+
+    /// Every match of any phrase, as token ranges sorted by position.
+    fn matches(&self, compiled: &[Vec<Pat>]) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        for i in 0..self.tokens.len() {
+            let best = compiled.iter().filter_map(|p| self.match_at(p, i)).max();
+            if let Some(end) = best {
+                out.push((i, end));
+            }
+        }
+        out
+    }
+
+    /// Whether a negation governs tokens `first..end`: a negator up to four words before in the
+    /// same clause, or a negated requirement after ("… is not required").
+    pub fn negated(&self, first: usize, end: usize) -> bool {
+        let mut k = first;
+        let mut seen = 0;
+        while k > 0 && seen < NEGATION_WINDOW {
+            if self.clause_break(k - 1, k) {
+                break;
+            }
+            k -= 1;
+            let word = self.tokens[k].text.as_str();
+            if CLAUSE_WORDS.contains(&word) {
+                break;
+            }
+            let cancelled = self
+                .tokens
+                .get(k + 1)
+                .is_some_and(|n| k + 1 < first && NEGATION_CANCELLERS.contains(&n.text.as_str()));
+            if NEGATORS.contains(&word) && !cancelled {
+                return true;
+            }
+            seen += 1;
+        }
+        let mut negator = false;
+        let mut k = end;
+        while k < self.tokens.len() && k < end + NEGATION_WINDOW {
+            if k > 0 && self.clause_break(k - 1, k) {
+                break;
+            }
+            let word = self.tokens[k].text.as_str();
+            if CLAUSE_WORDS.contains(&word) {
+                break;
+            }
+            negator |= NEGATORS.contains(&word);
+            if negator && NEGATED_REQUIREMENT.contains(&word) {
+                return true;
+            }
+            k += 1;
+        }
+        false
+    }
+
+    /// The sentence holding token `i`, as a token range.
+    pub fn sentence_of(&self, i: usize) -> (usize, usize) {
+        let mut first = i;
+        while first > 0 && !self.sentence_break(first - 1, first) {
+            first -= 1;
+        }
+        let mut end = i + 1;
+        while end < self.tokens.len() && !self.sentence_break(end - 1, end) {
+            end += 1;
+        }
+        (first, end)
+    }
+
+    /// Every sentence, as token ranges.
+    pub fn sentences(&self) -> Vec<(usize, usize)> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < self.tokens.len() {
+            let (first, end) = self.sentence_of(i);
+            out.push((first, end));
+            i = end;
+        }
+        out
+    }
+
+    /// Whether the sentence ending at token `end` (exclusive) ends with a question mark.
+    pub fn is_question(&self, end: usize) -> bool {
+        let Some(last) = end.checked_sub(1).and_then(|l| self.tokens.get(l)) else {
+            return false;
+        };
+        let tail_end = self.tokens.get(end).map_or(self.norm.len(), |t| t.start);
+        self.norm[last.end..tail_end].contains('?')
+    }
+
+    /// Whether any of `words` appears in tokens `first..end`.
+    pub fn range_has(&self, first: usize, end: usize, words: &[&str]) -> bool {
+        self.tokens[first..end.min(self.tokens.len())]
+            .iter()
+            .any(|t| words.contains(&t.text.as_str()))
+    }
+
+    /// Email addresses in the text.
+    pub fn emails(&self) -> Vec<EmailSpan> {
+        let bytes = self.norm.as_bytes();
+        let local = |b: u8| b.is_ascii_alphanumeric() || b"._%+-".contains(&b);
+        let domain = |b: u8| b.is_ascii_alphanumeric() || b".-".contains(&b);
+        let mut out: Vec<EmailSpan> = Vec::new();
+        for (at, _) in self.norm.match_indices('@') {
+            let mut s = at;
+            while s > 0 && local(bytes[s - 1]) {
+                s -= 1;
+            }
+            let mut e = at + 1;
+            while e < bytes.len() && domain(bytes[e]) {
+                e += 1;
+            }
+            while e > at + 1 && matches!(bytes[e - 1], b'.' | b'-') {
+                e -= 1;
+            }
+            let host = &self.norm[at + 1..e];
+            let tld_ok = host
+                .rsplit_once('.')
+                .is_some_and(|(h, tld)| !h.is_empty() && tld.len() >= 2);
+            if s < at && tld_ok {
+                out.push(EmailSpan {
+                    address: self.norm[s..e].to_string(),
+                    start: s,
+                    end: e,
+                });
+            }
+        }
+        out
+    }
+
+    /// The email span holding token `i`, if any.
+    pub fn email_at(&self, i: usize, emails: &[EmailSpan]) -> Option<EmailSpan> {
+        let t = self.tokens.get(i)?;
+        emails
+            .iter()
+            .find(|e| t.start >= e.start && t.end <= e.end)
+            .cloned()
+    }
+}
+
+/// A phrase match: a token range in one part.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Hit<'a> {
+    pub part: &'a Part,
+    pub first: usize,
+    pub end: usize,
+}
+
+impl Hit<'_> {
+    /// The matched words, verbatim.
+    pub fn excerpt(&self) -> String {
+        self.part.excerpt(self.first, self.end).to_string()
+    }
+
+    /// The evidence of this match.
+    pub fn found(&self) -> Found {
+        Found::new(self.part.source(), self.excerpt())
+    }
+
+    /// The matched words, normalised.
+    pub fn words(&self) -> Vec<&str> {
+        self.part.tokens()[self.first..self.end]
+            .iter()
+            .map(|t| t.text.as_str())
+            .collect()
+    }
+}
+
+/// The texts of one event, searched together in order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Doc {
+    parts: Vec<Part>,
+}
+
+impl Doc {
+    /// Adds a text unless it is blank.
+    pub fn push(&mut self, source: impl Into<String>, text: &str) {
+        if !text.trim().is_empty() {
+            self.parts.push(Part::new(source, text));
+        }
+    }
+
+    /// A document of one part.
+    pub fn from_part(part: Part) -> Doc {
+        Doc { parts: vec![part] }
+    }
+
+    /// The texts.
+    pub fn parts(&self) -> &[Part] {
+        &self.parts
+    }
+
+    /// Only the texts whose source satisfies `keep`.
+    pub fn filtered(&self, keep: impl Fn(&str) -> bool) -> Doc {
+        Doc {
+            parts: self.parts.iter().filter(|p| keep(p.source())).cloned().collect(),
+        }
+    }
+
+    /// Every match of any phrase, negated or not, in text order.
+    pub fn all_matches<S: AsRef<str>>(&self, phrases: &[S]) -> Vec<Hit<'_>> {
+        let compiled: Vec<Vec<Pat>> = phrases.iter().map(|p| compile(p.as_ref())).collect();
+        self.parts
+            .iter()
+            .flat_map(|part| {
+                part.matches(&compiled)
+                    .into_iter()
+                    .map(move |(first, end)| Hit { part, first, end })
+            })
+            .collect()
+    }
+
+    /// Every match no negation governs, in text order.
+    pub fn find_all<S: AsRef<str>>(&self, phrases: &[S]) -> Vec<Hit<'_>> {
+        self.all_matches(phrases)
+            .into_iter()
+            .filter(|h| !h.part.negated(h.first, h.end))
+            .collect()
+    }
+
+    /// The first match no negation governs.
+    pub fn find<S: AsRef<str>>(&self, phrases: &[S]) -> Option<Hit<'_>> {
+        self.find_all(phrases).into_iter().next()
+    }
+
+}
+
+/// Collapses whitespace and trims `text` to at most `max` characters at a word boundary,
+/// adding `…` when it cut.
+pub(crate) fn trim_words(text: &str, max: usize) -> String {
+    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.chars().count() <= max {
+        return collapsed;
+    }
+    let mut out = String::new();
+    for word in collapsed.split(' ') {
+        let extra = if out.is_empty() { 0 } else { 1 };
+        if out.chars().count() + extra + word.chars().count() > max.saturating_sub(1) {
+            break;
+        }
+        if extra == 1 {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    if out.is_empty() {
+        out = collapsed.chars().take(max.saturating_sub(1)).collect();
+    }
+    out.push('…');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> Doc {
+        let mut d = Doc::default();
+        d.push("text", text);
+        d
+    }
+
+    #[test]
+    fn matches_whole_words_only() {
+        assert!(doc("This is priceless.").find(&["price"]).is_none());
+        assert!(doc("What's the price?").find(&["price"]).is_some());
+        assert!(doc("Send PRICING please").find(&["pricing"]).is_some());
+        assert!(doc("reprice").find(&["price"]).is_none());
+    }
+
+    #[test]
+    fn prefix_and_classes() {
+        assert!(doc("Please unsubscribe me").find(&["unsubscrib*"]).is_some());
+        assert!(doc("Thanks for the 5th email").find(&["the <ord> email"]).is_some());
+        assert!(doc("Can we do Thursday at 2?").find(&["<day> at"]).is_some());
+        assert!(doc("in 3 months").find(&["in <n> months"]).is_some());
+        assert!(doc("only the reporting module").find(&["only the # module"]).is_some());
+    }
+
+    #[test]
+    fn curly_quotes_are_normalised_and_excerpts_are_verbatim() {
+        let d = doc("We don\u{2019}t need it.\nLet\u{2019}s TALK Thursday");
+        let hit = d.find(&["let's talk"]).unwrap();
+        assert_eq!(hit.excerpt(), "Let\u{2019}s TALK");
+        assert_eq!(d.all_matches(&["don't need"]).len(), 1);
+    }
+
+    #[test]
+    fn negation_before_and_after() {
+        assert!(doc("We don't need SOC 2 for this.").find(&["soc 2"]).is_none());
+        assert!(doc("SOC 2 is not required for us").find(&["soc 2"]).is_none());
+        assert!(doc("We need your SOC 2 report").find(&["soc 2"]).is_some());
+        assert!(doc("I'm not interested").find(&["interested"]).is_none());
+        assert!(doc("I'm interested").find(&["interested"]).is_some());
+        // a clause break ends the negation's scope
+        assert!(doc("No, we'd love a demo").find(&["demo"]).is_some());
+        assert!(doc("No demo needed but send pricing").find(&["pricing"]).is_some());
+        assert!(doc("No demo needed").find(&["demo"]).is_none());
+        // idioms that look negative
+        assert!(doc("Can't wait to see the demo").find(&["demo"]).is_some());
+        assert!(doc("No problem with a demo").find(&["demo"]).is_some());
+    }
+
+    #[test]
+    fn phrases_do_not_cross_sentences() {
+        assert!(doc("No. Thanks for asking").find(&["no thanks"]).is_none());
+        assert!(doc("No, thanks").find(&["no thanks"]).is_some());
+    }
+
+    #[test]
+    fn sentences_and_questions() {
+        let d = doc("We use Outreach. Why switch? Thanks");
+        let part = &d.parts()[0];
+        let sentences = part.sentences();
+        assert_eq!(sentences.len(), 3);
+        assert!(!part.is_question(sentences[0].1));
+        assert!(part.is_question(sentences[1].1));
+    }
+
+    #[test]
+    fn finds_emails() {
+        let d = doc("Talk to Maria (maria.lopez@acme.com). Or <ops@acme.co.uk>.");
+        let emails: Vec<String> = d.parts()[0].emails().into_iter().map(|e| e.address).collect();
+        assert_eq!(emails, vec!["maria.lopez@acme.com", "ops@acme.co.uk"]);
+    }
+
+    #[test]
+    fn trims_at_word_boundary() {
+        assert_eq!(trim_words("  short   text ", 280), "short text");
+        let t = trim_words("alpha beta gamma delta", 12);
+        assert_eq!(t, "alpha beta…");
+        assert!(t.chars().count() <= 12);
+    }
+}

@@ -1,0 +1,35 @@
+//! EventBridge-scheduled work: the failover sweep (every minute) and the weekly audit.
+
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use handoff_domain::audit::AuditReport;
+use handoff_domain::service::sweep::SweepReport;
+use handoff_domain::service::{ServiceError, Services};
+
+/// Due handoffs fetched per page.
+pub const SWEEP_PAGE: usize = 200;
+/// Failovers run at once.
+pub const SWEEP_CONCURRENCY: usize = 16;
+
+/// Runs one failover sweep for a scheduled event.
+pub async fn sweep(services: &Services, event: &EventBridgeEvent) -> Result<SweepReport, ServiceError> {
+    tracing::info!(detail_type = %event.detail_type, source = %event.source, "failover sweep started");
+    let report = services.sweep(SWEEP_PAGE, SWEEP_CONCURRENCY).await?;
+    tracing::info!(
+        due = report.due,
+        rerouted = report.rerouted,
+        escalated = report.escalated,
+        skipped = report.skipped,
+        failed = report.failed,
+        items_read = report.items_read,
+        "failover sweep finished"
+    );
+    Ok(report)
+}
+
+/// Computes the audit of the week before the event's time and logs the metrics (ids only).
+pub async fn audit(services: &Services, event: &EventBridgeEvent) -> Result<AuditReport, ServiceError> {
+    let to = event.time.unwrap_or_else(|| services.clock.now());
+    let report = services.audit(to - chrono::Duration::days(7), to).await?;
+    tracing::info!(metrics = %serde_json::to_string(&report).unwrap_or_default(), "weekly handoff audit");
+    Ok(report)
+}

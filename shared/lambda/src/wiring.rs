@@ -1,0 +1,82 @@
+//! Builds the [`Services`] for a Lambda function from its environment, once per cold start.
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `HANDOFF_TABLE` | the DynamoDB table | required |
+//! | `HANDOFF_QUEUE_PREFIX` | stage queues are `<prefix>-classify`, `<prefix>-assign` (+ `-dlq`) | required |
+//! | `HANDOFF_MAX_RECEIVES` | receives before SQS redrives to the DLQ (must match the queues) | 5 |
+//! | `HANDOFF_DUE_SHARDS` | partitions of the sparse due index | 4 |
+//! | `HANDOFF_CLAIM_SECRET` | the claim-link HMAC secret (≥ 32 characters) | required |
+//! | `HANDOFF_PUBLIC_CLAIM_URL` | base URL of the claim function URL | required |
+//! | `HANDOFF_RULES_TTL_SECS` | how long a loaded rules version is reused | 60 |
+//! | `HANDOFF_OUTPUT_DIR` | where the local CRM and notifier write until the CRM/Slack adapters land | `/tmp/handoff` |
+
+use crate::env::{parsed_or, required};
+use anyhow::{ensure, Context, Result};
+use handoff_aws::{DynamoRules, DynamoStore, SqsQueue};
+use handoff_domain::claim_link::ClaimSigner;
+use handoff_domain::ports::SystemClock;
+use handoff_domain::service::Services;
+use handoff_local::{FileCrm, LogNotifier};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Every setting a function reads.
+#[derive(Debug, Clone)]
+pub struct FunctionConfig {
+    pub table: String,
+    pub queue_prefix: String,
+    pub max_receives: u32,
+    pub due_shards: u32,
+    pub claim_secret: String,
+    pub public_claim_url: String,
+    pub rules_ttl: Duration,
+    pub output_dir: std::path::PathBuf,
+}
+
+impl FunctionConfig {
+    /// Reads the environment; the error names the missing or invalid variable.
+    pub fn from_env() -> Result<Self> {
+        let claim_secret = required("HANDOFF_CLAIM_SECRET")?;
+        ensure!(claim_secret.len() >= 32, "environment variable HANDOFF_CLAIM_SECRET must be at least 32 characters");
+        Ok(Self {
+            table: required("HANDOFF_TABLE")?,
+            queue_prefix: required("HANDOFF_QUEUE_PREFIX")?,
+            max_receives: parsed_or("HANDOFF_MAX_RECEIVES", 5)?,
+            due_shards: parsed_or("HANDOFF_DUE_SHARDS", 4)?,
+            claim_secret,
+            public_claim_url: required("HANDOFF_PUBLIC_CLAIM_URL")?,
+            rules_ttl: Duration::from_secs(parsed_or("HANDOFF_RULES_TTL_SECS", 60)?),
+            output_dir: std::path::PathBuf::from(std::env::var("HANDOFF_OUTPUT_DIR").unwrap_or_else(|_| "/tmp/handoff".into())),
+        })
+    }
+}
+
+/// The services on DynamoDB + SQS for this configuration.
+pub async fn services(config: &FunctionConfig) -> Result<Services> {
+    let sdk = handoff_aws::aws_config_from_env().await;
+    let dynamo = handoff_aws::dynamodb_client(&sdk);
+    let sqs = handoff_aws::sqs_client(&sdk);
+    let store = DynamoStore::new(dynamo.clone(), &config.table).with_due_shards(config.due_shards);
+    let queue = SqsQueue::connect(sqs, &config.queue_prefix, config.max_receives)
+        .await
+        .context("cannot resolve the stage queues")?;
+    let rules = DynamoRules::new(dynamo, &config.table, config.rules_ttl);
+    Ok(Services {
+        store: Arc::new(store),
+        queue: Arc::new(queue),
+        crm: Arc::new(FileCrm::new(&config.output_dir).context("cannot prepare the CRM output directory")?),
+        notifier: Arc::new(LogNotifier::new(&config.output_dir).context("cannot prepare the notification output")?),
+        clock: Arc::new(SystemClock),
+        rules: Arc::new(rules),
+        claims: ClaimSigner::new(config.claim_secret.clone()),
+        public_url: config.public_claim_url.clone(),
+        claim_link_ttl: chrono::Duration::days(7),
+    })
+}
+
+/// Reads the environment and builds the services (a function's one-time setup).
+pub async fn services_from_env() -> Result<Services> {
+    let config = FunctionConfig::from_env()?;
+    services(&config).await
+}

@@ -1,0 +1,222 @@
+//! [`LogNotifier`]: the local notifier, a JSON-lines log plus a readable text file per handoff.
+
+use crate::fsutil::{append_line, write_atomic};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use handoff_domain::ids::HandoffId;
+use handoff_domain::ports::{Clock, DeliveryError, Notification, Notifier, SystemClock};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// One line of `notifications.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoggedNotification {
+    /// The receipt returned to the caller; also the idempotency key.
+    pub receipt: String,
+    /// When it was first sent.
+    pub at: DateTime<Utc>,
+    /// What was sent.
+    #[serde(flatten)]
+    pub notification: Notification,
+}
+
+/// Appends one JSON line per notification to `<dir>/notifications.jsonl` and writes the latest
+/// notification of each handoff, readable, to `<dir>/notifications/<handoff_id>.txt`.
+///
+/// Idempotent per (handoff, target, CRM reference): a retry returns the same receipt and
+/// appends nothing. Meant for one process per data directory (the local engine).
+#[derive(Clone)]
+pub struct LogNotifier {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    log: PathBuf,
+    text_dir: PathBuf,
+    clock: Arc<dyn Clock>,
+    /// Receipts already in the log; loaded from the file on first use.
+    sent: Mutex<Option<HashSet<String>>>,
+}
+
+impl std::fmt::Debug for LogNotifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogNotifier")
+            .field("log", &self.inner.log)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LogNotifier {
+    /// A notifier writing under `data_dir` (its `notifications/` directory is created now).
+    pub fn new(data_dir: impl AsRef<Path>) -> io::Result<Self> {
+        Self::with_clock(data_dir, Arc::new(SystemClock))
+    }
+
+    /// Like [`LogNotifier::new`], stamping lines with `clock`.
+    pub fn with_clock(data_dir: impl AsRef<Path>, clock: Arc<dyn Clock>) -> io::Result<Self> {
+        let dir = data_dir.as_ref();
+        let text_dir = dir.join("notifications");
+        std::fs::create_dir_all(&text_dir)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                log: dir.join("notifications.jsonl"),
+                text_dir,
+                clock,
+                sent: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The JSON-lines log.
+    pub fn log_path(&self) -> &Path {
+        &self.inner.log
+    }
+
+    /// The readable file of one handoff.
+    pub fn text_path(&self, id: &HandoffId) -> PathBuf {
+        self.inner.text_dir.join(format!("{id}.txt"))
+    }
+
+    /// Every logged notification, oldest first (unreadable lines are skipped).
+    pub fn logged(&self) -> io::Result<Vec<LoggedNotification>> {
+        read_log(&self.inner.log)
+    }
+
+    /// The notifications logged for one handoff, oldest first.
+    pub fn logged_for(&self, id: &HandoffId) -> io::Result<Vec<LoggedNotification>> {
+        Ok(self
+            .logged()?
+            .into_iter()
+            .filter(|l| &l.notification.handoff_id == id)
+            .collect())
+    }
+
+    /// The receipt of a notification: a digest of its idempotency key.
+    pub fn receipt_of(n: &Notification) -> String {
+        let mut h = Sha256::new();
+        for part in [n.handoff_id.as_str(), n.target.as_str(), n.crm_ref.as_str()] {
+            h.update(part.as_bytes());
+            h.update([0x1f]);
+        }
+        let digest = hex::encode(h.finalize());
+        format!("local-notify:{}:{}", n.handoff_id, &digest[..16])
+    }
+}
+
+fn read_log(path: &Path) -> io::Result<Vec<LoggedNotification>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(text
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+fn render(n: &Notification, receipt: &str, at: DateTime<Utc>) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "To:      {}", n.target);
+    let _ = writeln!(out, "Handoff: {}", n.handoff_id);
+    let _ = writeln!(out, "CRM:     {}", n.crm_ref);
+    let _ = writeln!(out, "Sent:    {}", at.to_rfc3339());
+    let _ = writeln!(out, "Receipt: {receipt}");
+    let _ = writeln!(out, "\n{}\n\n{}", n.title, n.body.trim_end());
+    if !n.actions.is_empty() {
+        let _ = writeln!(out, "\nActions:");
+        for (name, url) in &n.actions {
+            let _ = writeln!(out, "  {name}: {url}");
+        }
+    }
+    out
+}
+
+impl Inner {
+    fn notify(&self, n: &Notification) -> io::Result<String> {
+        let receipt = LogNotifier::receipt_of(n);
+        let mut guard = self.sent.lock().unwrap_or_else(PoisonError::into_inner);
+        if guard.is_none() {
+            *guard = Some(
+                read_log(&self.log)?
+                    .into_iter()
+                    .map(|l| l.receipt)
+                    .collect(),
+            );
+        }
+        let sent = guard.get_or_insert_with(HashSet::new);
+        if sent.contains(&receipt) {
+            return Ok(receipt);
+        }
+        let at = self.clock.now();
+        // The readable file first, the log line last: the line is the commit point, so a
+        // crash in between is retried and rewrites the (identical) file.
+        write_atomic(
+            &self.text_dir.join(format!("{}.txt", n.handoff_id)),
+            render(n, &receipt, at).as_bytes(),
+        )?;
+        let line = LoggedNotification {
+            receipt: receipt.clone(),
+            at,
+            notification: n.clone(),
+        };
+        let json = serde_json::to_string(&line)
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        append_line(&self.log, &json)?;
+        sent.insert(receipt.clone());
+        Ok(receipt)
+    }
+}
+
+#[async_trait]
+impl Notifier for LogNotifier {
+    async fn notify(&self, notification: &Notification) -> Result<String, DeliveryError> {
+        let inner = self.inner.clone();
+        let n = notification.clone();
+        tokio::task::spawn_blocking(move || inner.notify(&n))
+            .await
+            .map_err(|e| DeliveryError::Transient(format!("notification task failed: {e}")))?
+            .map_err(|e| {
+                DeliveryError::Transient(format!("cannot write the notification log: {e}"))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use handoff_domain::ports::ManualClock;
+    use handoff_testkit::fixtures;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writes_a_line_and_a_readable_file_and_survives_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(fixtures::at(1)));
+        let notifier = LogNotifier::with_clock(dir.path(), clock.clone()).unwrap();
+        let id = fixtures::handoff_id("log-1");
+        let n = fixtures::notification(&id, "slack:@lena", "local-crm:x");
+        let receipt = notifier.notify(&n).await.unwrap();
+
+        let logged = notifier.logged_for(&id).unwrap();
+        assert_eq!(logged.len(), 1);
+        assert_eq!(logged[0].notification, n);
+        assert_eq!(logged[0].at, fixtures::at(1));
+        let text = std::fs::read_to_string(notifier.text_path(&id)).unwrap();
+        assert!(text.contains("To:      slack:@lena"), "{text}");
+        assert!(
+            text.contains("accept: https://handoff.example/claim/"),
+            "{text}"
+        );
+
+        // A new process (fresh notifier on the same directory) still deduplicates.
+        let again = LogNotifier::new(dir.path()).unwrap();
+        assert_eq!(again.notify(&n).await.unwrap(), receipt);
+        assert_eq!(again.logged().unwrap().len(), 1);
+        let text = std::fs::read_to_string(dir.path().join("notifications.jsonl")).unwrap();
+        assert_eq!(text.lines().count(), 1);
+    }
+}

@@ -1,0 +1,550 @@
+//! [`SqliteStore`]: the [`HandoffStore`] on one SQLite file, with the same semantics as the
+//! DynamoDB store (checked by `handoff_testkit::store_conformance!`).
+//!
+//! Layout (`store_schema.sql`): `handoffs` holds each record as JSON plus the columns its
+//! lookups need; `due_at` is set only while the record awaits its owner and a partial index
+//! over it is the sweep's sparse index. `timeline` is keyed by (handoff, version). `update` is
+//! one transaction: a conditional `UPDATE … WHERE id = ? AND version = ?` and the timeline
+//! insert, so the two are never apart.
+
+use crate::db::{parse_timestamp, timestamp, Db, DbError, OpenError};
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use handoff_domain::ids::{CompanyDomain, EmailAddress, HandoffId, RepId};
+use handoff_domain::lifecycle::{HandoffRecord, State, TimelineEntry};
+use handoff_domain::ports::{
+    AvailabilityOverride, CreateOutcome, DueHandoff, DuePage, HandoffStore, HandoffSummary,
+    StoreError,
+};
+use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use std::path::Path;
+
+const SCHEMA: &str = include_str!("store_schema.sql");
+
+/// The embedded handoff store: a SQLite file in WAL mode.
+///
+/// Cheap to share behind an `Arc`; every call runs on tokio's blocking pool, so async callers
+/// never block the runtime. Durable: a reopened file has every committed record and timeline.
+#[derive(Clone)]
+pub struct SqliteStore {
+    db: Db,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// Opens the store in the SQLite file at `path`, creating the file, its directory and the
+    /// tables when missing.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, OpenError> {
+        Ok(Self {
+            db: Db::open(path.as_ref(), SCHEMA)?,
+        })
+    }
+
+    /// A private in-memory store, for tests (nothing survives the process).
+    pub fn open_in_memory() -> Result<Self, OpenError> {
+        Ok(Self {
+            db: Db::open_in_memory(SCHEMA)?,
+        })
+    }
+
+    async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection) -> Result<T, DbError> + Send + 'static,
+    {
+        self.db.run(f).await.map_err(StoreError::from)
+    }
+}
+
+/// The columns a record is stored with.
+struct Row {
+    id: String,
+    version: i64,
+    state: &'static str,
+    record: String,
+    contact_email: String,
+    company_domain: Option<String>,
+    created_at: String,
+    due_at: Option<String>,
+}
+
+impl Row {
+    fn of(record: &HandoffRecord) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: record.id.to_string(),
+            version: to_i64(record.version)?,
+            state: record.state.as_str(),
+            record: serde_json::to_string(record).map_err(|e| {
+                StoreError::Corrupt(format!("cannot encode record {}: {e}", record.id))
+            })?,
+            contact_email: record.contact_email.to_string(),
+            company_domain: record.company_domain.as_ref().map(|d| d.to_string()),
+            created_at: timestamp(record.created_at),
+            due_at: record.due_at().map(timestamp),
+        })
+    }
+}
+
+fn to_i64(version: u64) -> Result<i64, StoreError> {
+    i64::try_from(version)
+        .map_err(|_| StoreError::Corrupt(format!("version {version} is out of range")))
+}
+
+fn encode_entry(entry: &TimelineEntry) -> Result<String, StoreError> {
+    serde_json::to_string(entry)
+        .map_err(|e| StoreError::Corrupt(format!("cannot encode timeline entry: {e}")))
+}
+
+fn parse_state(label: &str) -> Result<State, DbError> {
+    serde_json::from_value(serde_json::Value::String(label.to_string()))
+        .map_err(|_| DbError::Corrupt(format!("unknown state {label:?}")))
+}
+
+fn day_key(day: NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
+}
+
+/// A due-page cursor: the deadline and id of the last item returned.
+fn encode_cursor(due_at: &str, id: &str) -> String {
+    format!("{due_at}|{id}")
+}
+
+fn decode_cursor(cursor: &str) -> Result<(String, String), StoreError> {
+    let invalid = || StoreError::Corrupt(format!("invalid due cursor {cursor:?}"));
+    let (due_at, id) = cursor.split_once('|').ok_or_else(invalid)?;
+    parse_timestamp(due_at).map_err(|_| invalid())?;
+    HandoffId::parse(id).map_err(|_| invalid())?;
+    Ok((due_at.to_string(), id.to_string()))
+}
+
+/// Outcome of the conditional update.
+enum Updated {
+    Done,
+    Conflict,
+    Missing,
+}
+
+fn records(rows: Vec<String>) -> Result<Vec<HandoffRecord>, DbError> {
+    rows.iter()
+        .map(|json| serde_json::from_str(json).map_err(DbError::from))
+        .collect()
+}
+
+#[async_trait]
+impl HandoffStore for SqliteStore {
+    async fn create(
+        &self,
+        record: &HandoffRecord,
+        entry: &TimelineEntry,
+    ) -> Result<CreateOutcome, StoreError> {
+        let row = Row::of(record)?;
+        let entry = encode_entry(entry)?;
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let inserted = tx.execute(
+                "INSERT INTO handoffs (id, version, state, record, contact_email, company_domain, created_at, due_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
+                params![
+                    row.id,
+                    row.version,
+                    row.state,
+                    row.record,
+                    row.contact_email,
+                    row.company_domain,
+                    row.created_at,
+                    row.due_at
+                ],
+            )?;
+            if inserted == 0 {
+                let state: String = tx.query_row("SELECT state FROM handoffs WHERE id = ?1", [&row.id], |r| r.get(0))?;
+                return Ok(CreateOutcome::AlreadyExists(parse_state(&state)?));
+            }
+            tx.execute(
+                "INSERT INTO timeline (handoff_id, version, entry) VALUES (?1, ?2, ?3)",
+                params![row.id, row.version, entry],
+            )?;
+            tx.commit()?;
+            Ok(CreateOutcome::Created)
+        })
+        .await
+    }
+
+    async fn get(&self, id: &HandoffId) -> Result<Option<HandoffRecord>, StoreError> {
+        let id = id.to_string();
+        self.run(move |conn| {
+            let json: Option<String> = conn
+                .query_row("SELECT record FROM handoffs WHERE id = ?1", [&id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            Ok(json.map(|j| serde_json::from_str(&j)).transpose()?)
+        })
+        .await
+    }
+
+    async fn update(
+        &self,
+        record: &HandoffRecord,
+        entry: &TimelineEntry,
+    ) -> Result<(), StoreError> {
+        let row = Row::of(record)?;
+        let entry = encode_entry(entry)?;
+        let expected = record.version.saturating_sub(1);
+        let stored_version = to_i64(expected)?;
+        let outcome = self
+            .run(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let changed = tx.execute(
+                    "UPDATE handoffs SET version = ?2, state = ?3, record = ?4, contact_email = ?5,
+                            company_domain = ?6, created_at = ?7, due_at = ?8
+                     WHERE id = ?1 AND version = ?9",
+                    params![
+                        row.id,
+                        row.version,
+                        row.state,
+                        row.record,
+                        row.contact_email,
+                        row.company_domain,
+                        row.created_at,
+                        row.due_at,
+                        stored_version
+                    ],
+                )?;
+                if changed == 0 {
+                    let exists = tx
+                        .query_row(
+                            "SELECT 1 FROM handoffs WHERE id = ?1",
+                            [&row.id],
+                            |_| Ok(()),
+                        )
+                        .optional()?
+                        .is_some();
+                    return Ok(if exists {
+                        Updated::Conflict
+                    } else {
+                        Updated::Missing
+                    });
+                }
+                tx.execute(
+                    "INSERT INTO timeline (handoff_id, version, entry) VALUES (?1, ?2, ?3)",
+                    params![row.id, row.version, entry],
+                )?;
+                tx.commit()?;
+                Ok(Updated::Done)
+            })
+            .await?;
+        match outcome {
+            Updated::Done => Ok(()),
+            Updated::Conflict => Err(StoreError::VersionConflict {
+                id: record.id.clone(),
+                expected,
+            }),
+            Updated::Missing => Err(StoreError::NotFound(record.id.clone())),
+        }
+    }
+
+    async fn timeline(&self, id: &HandoffId) -> Result<Vec<TimelineEntry>, StoreError> {
+        let id = id.to_string();
+        self.run(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT entry FROM timeline WHERE handoff_id = ?1 ORDER BY version",
+            )?;
+            let rows = stmt.query_map([&id], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for json in rows {
+                out.push(serde_json::from_str(&json?)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<DuePage, StoreError> {
+        let limit = limit.max(1);
+        let after = cursor.as_deref().map(decode_cursor).transpose()?;
+        let now = timestamp(now);
+        // Read one past the page to know whether there is a next one.
+        let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
+        let rows: Vec<(String, String)> = self
+            .run(move |conn| {
+                let mut out = Vec::new();
+                let mut push = |r: &rusqlite::Row<'_>| -> rusqlite::Result<()> {
+                    out.push((r.get(0)?, r.get(1)?));
+                    Ok(())
+                };
+                match after {
+                    None => {
+                        let mut stmt = conn.prepare_cached(
+                            "SELECT id, due_at FROM handoffs
+                             WHERE due_at IS NOT NULL AND due_at <= ?1
+                             ORDER BY due_at, id LIMIT ?2",
+                        )?;
+                        let mut rows = stmt.query(params![now, fetch])?;
+                        while let Some(r) = rows.next()? {
+                            push(r)?;
+                        }
+                    }
+                    Some((due_at, id)) => {
+                        let mut stmt = conn.prepare_cached(
+                            "SELECT id, due_at FROM handoffs
+                             WHERE due_at IS NOT NULL AND due_at <= ?1 AND (due_at, id) > (?2, ?3)
+                             ORDER BY due_at, id LIMIT ?4",
+                        )?;
+                        let mut rows = stmt.query(params![now, due_at, id, fetch])?;
+                        while let Some(r) = rows.next()? {
+                            push(r)?;
+                        }
+                    }
+                }
+                Ok(out)
+            })
+            .await?;
+        let items_read = rows.len();
+        let next = (rows.len() > limit).then(|| {
+            let (id, due_at) = &rows[limit - 1];
+            encode_cursor(due_at, id)
+        });
+        let items = rows
+            .into_iter()
+            .take(limit)
+            .map(|(id, due_at)| {
+                Ok(DueHandoff {
+                    id: HandoffId::parse(&id).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                    due_at: parse_timestamp(&due_at).map_err(StoreError::from)?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(DuePage {
+            items,
+            next,
+            items_read,
+        })
+    }
+
+    async fn by_contact(
+        &self,
+        email: &EmailAddress,
+        limit: usize,
+    ) -> Result<Vec<HandoffSummary>, StoreError> {
+        let email = email.to_string();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .run(move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT record FROM handoffs WHERE contact_email = ?1
+                     ORDER BY created_at DESC, id DESC LIMIT ?2",
+                )?;
+                let rows = stmt.query_map(params![email, limit], |r| r.get::<_, String>(0))?;
+                records(rows.collect::<Result<_, _>>()?)
+            })
+            .await?;
+        Ok(rows.iter().map(HandoffSummary::of).collect())
+    }
+
+    async fn by_domain(
+        &self,
+        domain: &CompanyDomain,
+        limit: usize,
+    ) -> Result<Vec<HandoffSummary>, StoreError> {
+        let domain = domain.to_string();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .run(move |conn| {
+                let mut stmt = conn.prepare_cached(
+                    "SELECT record FROM handoffs WHERE company_domain = ?1
+                     ORDER BY created_at DESC, id DESC LIMIT ?2",
+                )?;
+                let rows = stmt.query_map(params![domain, limit], |r| r.get::<_, String>(0))?;
+                records(rows.collect::<Result<_, _>>()?)
+            })
+            .await?;
+        Ok(rows.iter().map(HandoffSummary::of).collect())
+    }
+
+    async fn created_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<HandoffRecord>, StoreError> {
+        let (from, to) = (timestamp(from), timestamp(to));
+        self.run(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT record FROM handoffs WHERE created_at >= ?1 AND created_at < ?2 ORDER BY created_at, id",
+            )?;
+            let rows = stmt.query_map(params![from, to], |r| r.get::<_, String>(0))?;
+            records(rows.collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn account_owner(&self, domain: &CompanyDomain) -> Result<Option<RepId>, StoreError> {
+        let domain = domain.to_string();
+        self.run(move |conn| {
+            let rep: Option<String> = conn
+                .query_row(
+                    "SELECT rep FROM account_owners WHERE domain = ?1",
+                    [&domain],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            rep.map(|r| RepId::parse(&r).map_err(|e| DbError::Corrupt(e.to_string())))
+                .transpose()
+        })
+        .await
+    }
+
+    async fn set_account_owner(
+        &self,
+        domain: &CompanyDomain,
+        rep: &RepId,
+    ) -> Result<(), StoreError> {
+        let (domain, rep) = (domain.to_string(), rep.to_string());
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO account_owners (domain, rep) VALUES (?1, ?2)
+                 ON CONFLICT (domain) DO UPDATE SET rep = excluded.rep",
+                params![domain, rep],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn rep_load(&self, rep: &RepId, day: NaiveDate) -> Result<u32, StoreError> {
+        let (rep, day) = (rep.to_string(), day_key(day));
+        self.run(move |conn| {
+            let count: Option<u32> = conn
+                .query_row(
+                    "SELECT count FROM rep_load WHERE rep = ?1 AND day = ?2",
+                    params![rep, day],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(count.unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn add_rep_load(&self, rep: &RepId, day: NaiveDate) -> Result<u32, StoreError> {
+        let (rep, day) = (rep.to_string(), day_key(day));
+        self.run(move |conn| {
+            Ok(conn.query_row(
+                "INSERT INTO rep_load (rep, day, count) VALUES (?1, ?2, 1)
+                 ON CONFLICT (rep, day) DO UPDATE SET count = count + 1
+                 RETURNING count",
+                params![rep, day],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    async fn next_counter(&self, name: &str) -> Result<u64, StoreError> {
+        let name = name.to_string();
+        self.run(move |conn| {
+            Ok(conn.query_row(
+                "INSERT INTO counters (name, value) VALUES (?1, 1)
+                 ON CONFLICT (name) DO UPDATE SET value = value + 1
+                 RETURNING value",
+                [&name],
+                |r| r.get(0),
+            )?)
+        })
+        .await
+    }
+
+    async fn availability(&self) -> Result<Vec<AvailabilityOverride>, StoreError> {
+        self.run(|conn| {
+            let mut stmt = conn.prepare_cached("SELECT value FROM availability ORDER BY rep")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            let mut out = Vec::new();
+            for json in rows {
+                out.push(serde_json::from_str(&json?)?);
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn set_availability(&self, value: &AvailabilityOverride) -> Result<(), StoreError> {
+        let rep = value.rep.to_string();
+        let json = serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO availability (rep, value) VALUES (?1, ?2)
+                 ON CONFLICT (rep) DO UPDATE SET value = excluded.value",
+                params![rep, json],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use handoff_testkit::fixtures::{self, at};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn due_query_uses_the_partial_index() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        fixtures::seed_awaiting(&store, "plan", "lena", at(5)).await;
+        let plan: Vec<String> = store
+            .db
+            .run(|conn| {
+                let mut stmt = conn.prepare(
+                    "EXPLAIN QUERY PLAN SELECT id, due_at FROM handoffs
+                     WHERE due_at IS NOT NULL AND due_at <= ?1 AND (due_at, id) > (?2, ?3)
+                     ORDER BY due_at, id LIMIT ?4",
+                )?;
+                let rows =
+                    stmt.query_map(params!["9", "0", "h_", 10], |r| r.get::<_, String>(3))?;
+                Ok(rows.collect::<Result<_, _>>()?)
+            })
+            .await
+            .unwrap();
+        assert!(plan.iter().any(|d| d.contains("handoffs_due")), "{plan:?}");
+        assert!(
+            !plan.iter().any(|d| d.starts_with("SCAN handoffs")),
+            "{plan:?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn bad_json_is_corrupt_and_bad_cursor_is_refused() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let (r, e) = fixtures::record("corrupt");
+        store.create(&r, &e).await.unwrap();
+        let id = r.id.to_string();
+        store
+            .db
+            .run(move |conn| {
+                conn.execute(
+                    "UPDATE handoffs SET record = '{not json' WHERE id = ?1",
+                    [&id],
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.get(&r.id).await,
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            store.due(at(0), 10, Some("garbage".into())).await,
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+}

@@ -1,0 +1,49 @@
+-- The handoff store. Timestamps are fixed-width UTC RFC 3339 text with nanoseconds, so text
+-- order is time order.
+
+CREATE TABLE IF NOT EXISTS handoffs (
+    id             TEXT PRIMARY KEY NOT NULL,
+    version        INTEGER NOT NULL,
+    state          TEXT NOT NULL,
+    record         TEXT NOT NULL,      -- the HandoffRecord as JSON
+    contact_email  TEXT NOT NULL,
+    company_domain TEXT,
+    created_at     TEXT NOT NULL,
+    due_at         TEXT                -- NULL unless the record awaits its owner (record.due_at())
+) WITHOUT ROWID;
+
+-- Sparse: only handoffs that await an owner carry a deadline, so the sweep reads what is due.
+CREATE INDEX IF NOT EXISTS handoffs_due ON handoffs (due_at, id) WHERE due_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS handoffs_contact ON handoffs (contact_email, created_at);
+CREATE INDEX IF NOT EXISTS handoffs_domain ON handoffs (company_domain, created_at)
+    WHERE company_domain IS NOT NULL;
+CREATE INDEX IF NOT EXISTS handoffs_created ON handoffs (created_at);
+
+CREATE TABLE IF NOT EXISTS timeline (
+    handoff_id TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    entry      TEXT NOT NULL,          -- the TimelineEntry as JSON
+    PRIMARY KEY (handoff_id, version)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS account_owners (
+    domain     TEXT PRIMARY KEY NOT NULL,
+    rep        TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS rep_load (
+    rep   TEXT NOT NULL,
+    day   TEXT NOT NULL,               -- YYYY-MM-DD, the rep's local date
+    count INTEGER NOT NULL,
+    PRIMARY KEY (rep, day)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS counters (
+    name  TEXT PRIMARY KEY NOT NULL,
+    value INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS availability (
+    rep   TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL                -- the AvailabilityOverride as JSON
+) WITHOUT ROWID;
