@@ -28,7 +28,10 @@
 //! gives up and falls back as each function documents (wall-clock minutes, or the input instant).
 
 use crate::config::{Rep, Rules, TimeOff, WorkingHours};
-use chrono::{DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Timelike, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone,
+    Timelike, Utc,
+};
 use chrono_tz::Tz;
 
 /// How many consecutive dates without working time a search accepts before it gives up.
@@ -59,7 +62,12 @@ enum Hours<'a> {
 
 impl<'a> Calendar<'a> {
     /// A calendar from its parts: `time_off` periods and `holidays` are dates in `tz`.
-    pub fn new(tz: Tz, hours: &'a WorkingHours, time_off: &'a [TimeOff], holidays: &'a [NaiveDate]) -> Self {
+    pub fn new(
+        tz: Tz,
+        hours: &'a WorkingHours,
+        time_off: &'a [TimeOff],
+        holidays: &'a [NaiveDate],
+    ) -> Self {
         Self {
             tz,
             hours: Hours::Weekly(hours),
@@ -70,7 +78,12 @@ impl<'a> Calendar<'a> {
 
     /// The calendar of a rep: their time zone, working hours and time off, plus org holidays.
     pub fn for_rep(rep: &'a Rep, rules: &'a Rules) -> Self {
-        Self::new(rep.timezone, &rep.working_hours, &rep.out_of_office, &rules.org.holidays)
+        Self::new(
+            rep.timezone,
+            &rep.working_hours,
+            &rep.out_of_office,
+            &rules.org.holidays,
+        )
     }
 
     /// A calendar on which every minute is working time (no holidays, no time off).
@@ -113,7 +126,9 @@ impl<'a> Calendar<'a> {
 
     /// Whether `date` falls in one of the time-off periods.
     pub fn is_time_off(&self, date: NaiveDate) -> bool {
-        self.time_off.iter().any(|off| off.from <= date && date <= off.to)
+        self.time_off
+            .iter()
+            .any(|off| off.from <= date && date <= off.to)
     }
 
     /// Whether `date` is an org holiday.
@@ -133,7 +148,10 @@ impl<'a> Calendar<'a> {
                 }
                 (date.and_time(h.start), date.and_time(h.end))
             }
-            Hours::AroundTheClock => (date.and_time(NaiveTime::MIN), date.succ_opt()?.and_time(NaiveTime::MIN)),
+            Hours::AroundTheClock => (
+                date.and_time(NaiveTime::MIN),
+                date.succ_opt()?.and_time(NaiveTime::MIN),
+            ),
         };
         let start = self.resolve(start, Pick::Earliest);
         let end = self.resolve(end, Pick::Latest);
@@ -157,9 +175,16 @@ impl<'a> Calendar<'a> {
     /// Transitions happen on whole minutes, so the first whole local minute after `local` that
     /// exists is the end of the gap.
     fn first_instant_after_gap(&self, local: NaiveDateTime) -> DateTime<Utc> {
-        let minute = local.with_second(0).and_then(|t| t.with_nanosecond(0)).unwrap_or(local);
+        let minute = local
+            .with_second(0)
+            .and_then(|t| t.with_nanosecond(0))
+            .unwrap_or(local);
         (1..=MAX_GAP_MINUTES)
-            .find_map(|k| self.tz.from_local_datetime(&(minute + Duration::minutes(k))).earliest())
+            .find_map(|k| {
+                self.tz
+                    .from_local_datetime(&(minute + Duration::minutes(k)))
+                    .earliest()
+            })
             .map(|t| t.with_timezone(&Utc))
             // Unreachable with the tz database; read the wall clock as UTC rather than panic.
             .unwrap_or_else(|| Utc.from_utc_datetime(&local))
@@ -228,7 +253,11 @@ impl Iterator for Windows<'_, '_> {
 ///
 /// **Fallback:** if the calendar has no working time for [`MAX_IDLE_DAYS`] consecutive days
 /// before the minutes are used up, the result is `start + minutes` on the wall clock.
-pub fn add_business_minutes(start: DateTime<Utc>, minutes: u32, cal: &Calendar<'_>) -> DateTime<Utc> {
+pub fn add_business_minutes(
+    start: DateTime<Utc>,
+    minutes: u32,
+    cal: &Calendar<'_>,
+) -> DateTime<Utc> {
     let mut remaining = Duration::minutes(i64::from(minutes));
     let mut cursor = start;
     for window in cal.windows_from(start) {
@@ -349,31 +378,180 @@ mod tests {
         let new_york = Calendar::new(chrono_tz::America::New_York, &office, &vacation, &[]);
         let new_york_night = Calendar::new(chrono_tz::America::New_York, &night, &[], &[]);
         let cases: &[(&str, &Calendar<'_>, &str, u32, &str)] = &[
-            ("inside a window", &berlin, "2026-06-03T08:00:00Z", 30, "2026-06-03T08:30:00Z"),
-            ("before opening", &berlin, "2026-06-03T05:00:00Z", 15, "2026-06-03T07:15:00Z"),
-            ("zero minutes after hours", &berlin, "2026-06-03T18:00:00Z", 0, "2026-06-04T07:00:00Z"),
-            ("exactly to closing", &berlin, "2026-06-03T14:00:00Z", 60, "2026-06-03T15:00:00Z"),
-            ("Friday 16:45 Berlin + 30", &berlin, "2026-06-05T14:45:00Z", 30, "2026-06-08T07:15:00Z"),
-            ("holiday skipped", &berlin, "2026-12-24T15:30:00Z", 60, "2026-12-28T08:30:00Z"),
-            ("Berlin spring forward weekend", &berlin, "2026-03-27T15:30:00Z", 60, "2026-03-30T07:30:00Z"),
-            ("Berlin fall back weekend", &berlin, "2026-10-23T14:30:00Z", 60, "2026-10-26T08:30:00Z"),
+            (
+                "inside a window",
+                &berlin,
+                "2026-06-03T08:00:00Z",
+                30,
+                "2026-06-03T08:30:00Z",
+            ),
+            (
+                "before opening",
+                &berlin,
+                "2026-06-03T05:00:00Z",
+                15,
+                "2026-06-03T07:15:00Z",
+            ),
+            (
+                "zero minutes after hours",
+                &berlin,
+                "2026-06-03T18:00:00Z",
+                0,
+                "2026-06-04T07:00:00Z",
+            ),
+            (
+                "exactly to closing",
+                &berlin,
+                "2026-06-03T14:00:00Z",
+                60,
+                "2026-06-03T15:00:00Z",
+            ),
+            (
+                "Friday 16:45 Berlin + 30",
+                &berlin,
+                "2026-06-05T14:45:00Z",
+                30,
+                "2026-06-08T07:15:00Z",
+            ),
+            (
+                "holiday skipped",
+                &berlin,
+                "2026-12-24T15:30:00Z",
+                60,
+                "2026-12-28T08:30:00Z",
+            ),
+            (
+                "Berlin spring forward weekend",
+                &berlin,
+                "2026-03-27T15:30:00Z",
+                60,
+                "2026-03-30T07:30:00Z",
+            ),
+            (
+                "Berlin fall back weekend",
+                &berlin,
+                "2026-10-23T14:30:00Z",
+                60,
+                "2026-10-26T08:30:00Z",
+            ),
             // 01:00 CET = 00:00Z; 02:00–03:00 never happens; 04:00 CEST = 02:00Z: two real hours.
-            ("Berlin night window in the gap", &berlin_night, "2026-03-29T00:00:00Z", 120, "2026-03-29T02:00:00Z"),
-            ("Berlin gap spills to next night", &berlin_night, "2026-03-29T00:00:00Z", 121, "2026-03-29T23:01:00Z"),
+            (
+                "Berlin night window in the gap",
+                &berlin_night,
+                "2026-03-29T00:00:00Z",
+                120,
+                "2026-03-29T02:00:00Z",
+            ),
+            (
+                "Berlin gap spills to next night",
+                &berlin_night,
+                "2026-03-29T00:00:00Z",
+                121,
+                "2026-03-29T23:01:00Z",
+            ),
             // 01:00 CEST = 23:00Z the day before; 04:00 CET = 03:00Z: four real hours.
-            ("Berlin night window in the overlap", &berlin_night, "2026-10-24T23:00:00Z", 240, "2026-10-25T03:00:00Z"),
-            ("time off skipped", &new_york, "2026-06-05T20:45:00Z", 30, "2026-06-11T13:15:00Z"),
-            ("New York spring forward weekend", &new_york, "2026-03-06T21:00:00Z", 90, "2026-03-09T13:30:00Z"),
-            ("New York fall back weekend", &new_york, "2026-10-30T20:00:00Z", 90, "2026-11-02T14:30:00Z"),
+            (
+                "Berlin night window in the overlap",
+                &berlin_night,
+                "2026-10-24T23:00:00Z",
+                240,
+                "2026-10-25T03:00:00Z",
+            ),
+            (
+                "time off skipped",
+                &new_york,
+                "2026-06-05T20:45:00Z",
+                30,
+                "2026-06-11T13:15:00Z",
+            ),
+            (
+                "New York spring forward weekend",
+                &new_york,
+                "2026-03-06T21:00:00Z",
+                90,
+                "2026-03-09T13:30:00Z",
+            ),
+            (
+                "New York fall back weekend",
+                &new_york,
+                "2026-10-30T20:00:00Z",
+                90,
+                "2026-11-02T14:30:00Z",
+            ),
             // 01:00 EST = 06:00Z; 04:00 EDT = 08:00Z.
-            ("New York night in the gap", &new_york_night, "2026-03-08T06:00:00Z", 120, "2026-03-08T08:00:00Z"),
+            (
+                "New York night in the gap",
+                &new_york_night,
+                "2026-03-08T06:00:00Z",
+                120,
+                "2026-03-08T08:00:00Z",
+            ),
             // 01:00 EDT = 05:00Z; 04:00 EST = 09:00Z.
-            ("New York night in the overlap", &new_york_night, "2026-11-01T05:00:00Z", 240, "2026-11-01T09:00:00Z"),
+            (
+                "New York night in the overlap",
+                &new_york_night,
+                "2026-11-01T05:00:00Z",
+                240,
+                "2026-11-01T09:00:00Z",
+            ),
         ];
         for (name, cal, start, minutes, expected) in cases {
             let got = add_business_minutes(utc(start), *minutes, cal);
             assert_eq!(got, utc(expected), "{name}");
-            assert_eq!(business_minutes_between(utc(start), got, cal), *minutes, "{name}: round trip");
+            assert_eq!(
+                business_minutes_between(utc(start), got, cal),
+                *minutes,
+                "{name}: round trip"
+            );
+        }
+    }
+
+    #[test]
+    fn dst_edges_resolve_as_documented() {
+        let berlin = chrono_tz::Europe::Berlin;
+        // (hours, date, window start, window end, minutes)
+        let cases = [
+            // Spring forward 2026-03-29, 02:00–03:00 never happens.
+            (
+                "01:00",
+                "02:30",
+                "2026-03-29",
+                "2026-03-29T00:00:00Z",
+                "2026-03-29T01:00:00Z",
+                60,
+            ),
+            (
+                "02:30",
+                "05:00",
+                "2026-03-29",
+                "2026-03-29T01:00:00Z",
+                "2026-03-29T03:00:00Z",
+                120,
+            ),
+            // Fall back 2026-10-25, 02:00–03:00 happens twice: start early, end late.
+            (
+                "01:00",
+                "02:30",
+                "2026-10-25",
+                "2026-10-24T23:00:00Z",
+                "2026-10-25T01:30:00Z",
+                150,
+            ),
+            (
+                "02:30",
+                "05:00",
+                "2026-10-25",
+                "2026-10-25T00:30:00Z",
+                "2026-10-25T04:00:00Z",
+                210,
+            ),
+        ];
+        for (start, end, date_s, from, to, minutes) in cases {
+            let h = hours(start, end, ALL_DAYS);
+            let cal = Calendar::new(berlin, &h, &[], &[]);
+            let window = cal.working_window(date(date_s)).unwrap();
+            assert_eq!(window, (utc(from), utc(to)), "{start}–{end} on {date_s}");
+            assert_eq!(business_minutes_between(window.0, window.1, &cal), minutes);
         }
     }
 
@@ -400,17 +578,31 @@ mod tests {
         let cal = Calendar::new(chrono_tz::Europe::Berlin, &office, &[], &[]);
         // Friday 12:00 Berlin to Monday 12:00 Berlin: 5 hours Friday + 3 hours Monday.
         assert_eq!(
-            business_minutes_between(utc("2026-06-05T10:00:00Z"), utc("2026-06-08T10:00:00Z"), &cal),
+            business_minutes_between(
+                utc("2026-06-05T10:00:00Z"),
+                utc("2026-06-08T10:00:00Z"),
+                &cal
+            ),
             8 * 60
         );
-        assert_eq!(business_minutes_between(utc("2026-06-08T10:00:00Z"), utc("2026-06-05T10:00:00Z"), &cal), 0);
+        assert_eq!(
+            business_minutes_between(
+                utc("2026-06-08T10:00:00Z"),
+                utc("2026-06-05T10:00:00Z"),
+                &cal
+            ),
+            0
+        );
     }
 
     #[test]
     fn around_the_clock_is_wall_clock() {
         let cal = Calendar::around_the_clock(chrono_tz::UTC);
         let start = utc("2026-06-05T23:59:30Z");
-        assert_eq!(add_business_minutes(start, 1440, &cal), start + Duration::minutes(1440));
+        assert_eq!(
+            add_business_minutes(start, 1440, &cal),
+            start + Duration::minutes(1440)
+        );
         assert!(is_working_at(start, &cal));
     }
 
@@ -423,7 +615,10 @@ mod tests {
         }];
         let cal = Calendar::new(chrono_tz::Europe::Berlin, &office, &forever, &[]);
         let start = utc("2026-06-03T08:00:00Z");
-        assert_eq!(add_business_minutes(start, 30, &cal), start + Duration::minutes(30));
+        assert_eq!(
+            add_business_minutes(start, 30, &cal),
+            start + Duration::minutes(30)
+        );
         assert_eq!(next_working_moment(start, &cal), start);
         assert!(!has_working_time_after(start, &cal));
         assert!(!is_working_at(start, &cal));

@@ -7,17 +7,21 @@
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use handoff_domain::config::{
-    Failover, Org, QualificationPolicy, Rep, Role, RouteRule, Rules, SegmentBounds, SlaPolicy, SlaTiers, Team, TimeOff,
-    WorkingHours,
+    Failover, Org, QualificationPolicy, Rep, Role, RouteRule, Rules, SegmentBounds, SlaPolicy,
+    SlaTiers, Team, TimeOff, WorkingHours,
 };
 use handoff_domain::event::{Channel, MeetingStatus, Urgency};
 use handoff_domain::ids::{EmailAddress, RepId, SourceName, TeamId};
 use handoff_domain::package::{
-    BuyerContext, Classification, Motion, MotionFields, NextAction, NextStep, Qualification, TriggerKind,
+    BuyerContext, Classification, Motion, MotionFields, NextAction, NextStep, Qualification,
+    TriggerKind,
 };
 use handoff_domain::ports::AvailabilityOverride;
 use handoff_domain::routing::{route, RouteMode, RoutingDecision, RoutingInput};
-use handoff_domain::sla::{add_business_minutes, business_minutes_between, has_working_time_after, is_working_at, next_working_moment, Calendar};
+use handoff_domain::sla::{
+    add_business_minutes, business_minutes_between, has_working_time_after, is_working_at,
+    next_working_moment, Calendar,
+};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
@@ -133,7 +137,10 @@ fn rules_for(reps: Vec<Rep>, lead: Option<RepId>) -> Rules {
                 hot: SLA_MINUTES,
                 standard: 120,
             },
-            outbound: SlaTiers { hot: 60, standard: 240 },
+            outbound: SlaTiers {
+                hot: 60,
+                standard: 240,
+            },
             human_decision_minutes: 60,
             reroute_minutes: SLA_MINUTES,
         },
@@ -185,23 +192,30 @@ struct RepSpec {
 
 fn rep_spec() -> impl Strategy<Value = RepSpec> {
     (
-        (0..ZONES.len(), 0u32..1200, 60u32..720, prop::collection::btree_set(0usize..7, 1..=7)),
+        (
+            0..ZONES.len(),
+            0u32..1200,
+            60u32..720,
+            prop::collection::btree_set(0usize..7, 1..=7),
+        ),
         (1u32..=10, 1u32..=15, 0u32..=17, prop::bool::weighted(0.9)),
         prop::option::weighted(0.3, (-5i64..=3, 0u64..5)),
         prop::option::weighted(0.2, (1i64..600, prop::option::of(-300i64..300))),
     )
-        .prop_map(|((zone, start, length, days), (weight, cap, load, active), time_off, away)| RepSpec {
-            zone,
-            start,
-            length: length.min(1439 - start),
-            days: days.into_iter().collect(),
-            weight,
-            cap,
-            load,
-            active,
-            time_off,
-            away,
-        })
+        .prop_map(
+            |((zone, start, length, days), (weight, cap, load, active), time_off, away)| RepSpec {
+                zone,
+                start,
+                length: length.min(1439 - start),
+                days: days.into_iter().collect(),
+                weight,
+                cap,
+                load,
+                active,
+                time_off,
+                away,
+            },
+        )
 }
 
 /// A roster of 2–12 reps at `now`: the reps, their loads and their overrides.
@@ -259,7 +273,11 @@ fn build(specs: &[RepSpec], now: DateTime<Utc>) -> Roster {
             });
         }
     }
-    Roster { reps, loads, overrides }
+    Roster {
+        reps,
+        loads,
+        overrides,
+    }
 }
 
 fn roster_and_now() -> impl Strategy<Value = (Vec<RepSpec>, DateTime<Utc>)> {
@@ -268,7 +286,8 @@ fn roster_and_now() -> impl Strategy<Value = (Vec<RepSpec>, DateTime<Utc>)> {
 
 /// An instant from March to November 2026 (both DST changes), on a whole minute.
 fn now() -> impl Strategy<Value = DateTime<Utc>> {
-    (0i64..270 * 1440).prop_map(|m| Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap() + Duration::minutes(m))
+    (0i64..270 * 1440)
+        .prop_map(|m| Utc.with_ymd_and_hms(2026, 3, 1, 0, 0, 0).unwrap() + Duration::minutes(m))
 }
 
 // ---- the oracle -----------------------------------------------------------------------------
@@ -284,7 +303,14 @@ enum Fit {
     Later(DateTime<Utc>),
 }
 
-fn fit(rules: &Rules, rep: &Rep, now: DateTime<Utc>, loads: &BTreeMap<RepId, u32>, overrides: &[AvailabilityOverride], excluded: &[RepId]) -> Fit {
+fn fit(
+    rules: &Rules,
+    rep: &Rep,
+    now: DateTime<Utc>,
+    loads: &BTreeMap<RepId, u32>,
+    overrides: &[AvailabilityOverride],
+    excluded: &[RepId],
+) -> Fit {
     let today = now.with_timezone(&rep.timezone).date_naive();
     let away = overrides
         .iter()
@@ -292,10 +318,21 @@ fn fit(rules: &Rules, rep: &Rep, now: DateTime<Utc>, loads: &BTreeMap<RepId, u32
         .max_by_key(|o| o.set_at)
         .is_some_and(|o| !o.available && o.until.is_none_or(|u| now < u));
     let cal = Calendar::for_rep(rep, rules);
-    let on_time_off_today = rep.out_of_office.iter().any(|o| o.from <= today && today <= o.to);
-    let leaves_before_sla = add_business_minutes(now, SLA_MINUTES, &cal) != add_business_minutes(now, SLA_MINUTES, &cal.with_time_off(&[]));
+    let on_time_off_today = rep
+        .out_of_office
+        .iter()
+        .any(|o| o.from <= today && today <= o.to);
+    let leaves_before_sla = add_business_minutes(now, SLA_MINUTES, &cal)
+        != add_business_minutes(now, SLA_MINUTES, &cal.with_time_off(&[]));
     let capped = loads.get(&rep.id).copied().unwrap_or(0) >= rep.daily_cap;
-    if !rep.active || excluded.contains(&rep.id) || away || on_time_off_today || !has_working_time_after(now, &cal) || leaves_before_sla || capped {
+    if !rep.active
+        || excluded.contains(&rep.id)
+        || away
+        || on_time_off_today
+        || !has_working_time_after(now, &cal)
+        || leaves_before_sla
+        || capped
+    {
         Fit::Blocked
     } else if is_working_at(now, &cal) {
         Fit::Now
@@ -304,7 +341,13 @@ fn fit(rules: &Rules, rep: &Rep, now: DateTime<Utc>, loads: &BTreeMap<RepId, u32
     }
 }
 
-fn fits(rules: &Rules, now: DateTime<Utc>, loads: &BTreeMap<RepId, u32>, overrides: &[AvailabilityOverride], excluded: &[RepId]) -> BTreeMap<RepId, Fit> {
+fn fits(
+    rules: &Rules,
+    now: DateTime<Utc>,
+    loads: &BTreeMap<RepId, u32>,
+    overrides: &[AvailabilityOverride],
+    excluded: &[RepId],
+) -> BTreeMap<RepId, Fit> {
     rules
         .reps
         .iter()
@@ -567,7 +610,10 @@ proptest! {
 #[test]
 fn a_rep_back_from_days_off_starts_level() {
     let tz = chrono_tz::Europe::Berlin;
-    let now = tz.with_ymd_and_hms(2026, 6, 8, 9, 0, 0).unwrap().with_timezone(&Utc);
+    let now = tz
+        .with_ymd_and_hms(2026, 6, 8, 9, 0, 0)
+        .unwrap()
+        .with_timezone(&Utc);
     let specs: Vec<RepSpec> = (0..3)
         .map(|k| RepSpec {
             zone: 0,
@@ -599,7 +645,10 @@ fn a_rep_back_from_days_off_starts_level() {
 #[test]
 fn the_shared_queue_sla_runs_on_the_teams_hours() {
     let tz = chrono_tz::America::New_York;
-    let now = tz.with_ymd_and_hms(2026, 6, 3, 16, 45, 0).unwrap().with_timezone(&Utc);
+    let now = tz
+        .with_ymd_and_hms(2026, 6, 3, 16, 45, 0)
+        .unwrap()
+        .with_timezone(&Utc);
     let specs = vec![
         RepSpec {
             zone: 2,
@@ -625,7 +674,10 @@ fn the_shared_queue_sla_runs_on_the_teams_hours() {
     assert_eq!(d.owner.display, "shared queue: queue");
     assert_eq!(d.owner.notify, "slack:#queue");
     // 15 minutes left today in New York, 15 more on Thursday from 09:00.
-    let expected = tz.with_ymd_and_hms(2026, 6, 4, 9, 15, 0).unwrap().with_timezone(&Utc);
+    let expected = tz
+        .with_ymd_and_hms(2026, 6, 4, 9, 15, 0)
+        .unwrap()
+        .with_timezone(&Utc);
     assert_eq!(d.sla.deadline, expected);
     let _: NaiveDate = now.date_naive();
 }

@@ -5,7 +5,9 @@
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
 use chrono_tz::Tz;
 use handoff_domain::config::{TimeOff, WorkingHours};
-use handoff_domain::sla::{add_business_minutes, business_minutes_between, is_working_at, next_working_moment, Calendar};
+use handoff_domain::sla::{
+    add_business_minutes, business_minutes_between, is_working_at, next_working_moment, Calendar,
+};
 use proptest::prelude::*;
 
 const ZONES: &[Tz] = &[
@@ -84,12 +86,16 @@ fn parts() -> impl Strategy<Value = Parts> {
 
 /// An instant in 2026 (both DST changes of every zone), to the second.
 fn instant() -> impl Strategy<Value = DateTime<Utc>> {
-    (0i64..380 * 86_400).prop_map(|s| Utc.from_utc_datetime(&epoch().and_hms_opt(0, 0, 0).unwrap()) + Duration::seconds(s))
+    (0i64..380 * 86_400).prop_map(|s| {
+        Utc.from_utc_datetime(&epoch().and_hms_opt(0, 0, 0).unwrap()) + Duration::seconds(s)
+    })
 }
 
 /// An instant in 2026 on a whole minute.
 fn minute_instant() -> impl Strategy<Value = DateTime<Utc>> {
-    (0i64..380 * 1440).prop_map(|m| Utc.from_utc_datetime(&epoch().and_hms_opt(0, 0, 0).unwrap()) + Duration::minutes(m))
+    (0i64..380 * 1440).prop_map(|m| {
+        Utc.from_utc_datetime(&epoch().and_hms_opt(0, 0, 0).unwrap()) + Duration::minutes(m)
+    })
 }
 
 proptest! {
@@ -171,7 +177,10 @@ fn date(s: &str) -> NaiveDate {
 
 fn local(tz: Tz, s: &str) -> DateTime<Utc> {
     let naive = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
-    tz.from_local_datetime(&naive).single().unwrap().with_timezone(&Utc)
+    tz.from_local_datetime(&naive)
+        .single()
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 #[test]
@@ -181,10 +190,16 @@ fn friday_afternoon_in_berlin_rolls_to_monday_morning() {
     // Friday 2026-06-05 16:45 Berlin (14:45 UTC) + 30 → Monday 09:15 Berlin (07:15 UTC).
     let start = local(chrono_tz::Europe::Berlin, "2026-06-05 16:45");
     assert_eq!(start, utc("2026-06-05T14:45:00Z"));
-    assert_eq!(add_business_minutes(start, 30, &cal), utc("2026-06-08T07:15:00Z"));
+    assert_eq!(
+        add_business_minutes(start, 30, &cal),
+        utc("2026-06-08T07:15:00Z")
+    );
     // The same wall-clock times in winter are an hour later in UTC.
     let start = local(chrono_tz::Europe::Berlin, "2026-01-16 16:45");
-    assert_eq!(add_business_minutes(start, 30, &cal), utc("2026-01-19T08:15:00Z"));
+    assert_eq!(
+        add_business_minutes(start, 30, &cal),
+        utc("2026-01-19T08:15:00Z")
+    );
 }
 
 #[test]
@@ -196,13 +211,37 @@ fn across_both_dst_changes() {
     let new_york_cal = Calendar::new(new_york, &office, &[], &[]);
     let cases = [
         // Berlin springs forward on Sunday 2026-03-29: Friday UTC+1, Monday UTC+2.
-        (&berlin_cal, local(berlin, "2026-03-27 16:30"), 60, local(berlin, "2026-03-30 09:30"), "2026-03-30T07:30:00Z"),
+        (
+            &berlin_cal,
+            local(berlin, "2026-03-27 16:30"),
+            60,
+            local(berlin, "2026-03-30 09:30"),
+            "2026-03-30T07:30:00Z",
+        ),
         // Berlin falls back on Sunday 2026-10-25: Friday UTC+2, Monday UTC+1.
-        (&berlin_cal, local(berlin, "2026-10-23 16:30"), 60, local(berlin, "2026-10-26 09:30"), "2026-10-26T08:30:00Z"),
+        (
+            &berlin_cal,
+            local(berlin, "2026-10-23 16:30"),
+            60,
+            local(berlin, "2026-10-26 09:30"),
+            "2026-10-26T08:30:00Z",
+        ),
         // New York springs forward on Sunday 2026-03-08.
-        (&new_york_cal, local(new_york, "2026-03-06 16:00"), 90, local(new_york, "2026-03-09 09:30"), "2026-03-09T13:30:00Z"),
+        (
+            &new_york_cal,
+            local(new_york, "2026-03-06 16:00"),
+            90,
+            local(new_york, "2026-03-09 09:30"),
+            "2026-03-09T13:30:00Z",
+        ),
         // New York falls back on Sunday 2026-11-01.
-        (&new_york_cal, local(new_york, "2026-10-30 16:00"), 90, local(new_york, "2026-11-02 09:30"), "2026-11-02T14:30:00Z"),
+        (
+            &new_york_cal,
+            local(new_york, "2026-10-30 16:00"),
+            90,
+            local(new_york, "2026-11-02 09:30"),
+            "2026-11-02T14:30:00Z",
+        ),
     ];
     for (cal, start, minutes, expected_local, expected_utc) in cases {
         let got = add_business_minutes(start, minutes, cal);
@@ -221,17 +260,87 @@ fn working_through_the_night_of_a_dst_change() {
     };
     let cases = [
         // 01:00–04:00 on the spring-forward night is two real hours…
-        (chrono_tz::Europe::Berlin, "2026-03-29T00:00:00Z", "2026-03-29T02:00:00Z", 120),
-        (chrono_tz::America::New_York, "2026-03-08T06:00:00Z", "2026-03-08T08:00:00Z", 120),
+        (
+            chrono_tz::Europe::Berlin,
+            "2026-03-29T00:00:00Z",
+            "2026-03-29T02:00:00Z",
+            120,
+        ),
+        (
+            chrono_tz::America::New_York,
+            "2026-03-08T06:00:00Z",
+            "2026-03-08T08:00:00Z",
+            120,
+        ),
         // …and four on the fall-back night.
-        (chrono_tz::Europe::Berlin, "2026-10-24T23:00:00Z", "2026-10-25T03:00:00Z", 240),
-        (chrono_tz::America::New_York, "2026-11-01T05:00:00Z", "2026-11-01T09:00:00Z", 240),
+        (
+            chrono_tz::Europe::Berlin,
+            "2026-10-24T23:00:00Z",
+            "2026-10-25T03:00:00Z",
+            240,
+        ),
+        (
+            chrono_tz::America::New_York,
+            "2026-11-01T05:00:00Z",
+            "2026-11-01T09:00:00Z",
+            240,
+        ),
     ];
     for (tz, from, to, minutes) in cases {
         let cal = Calendar::new(tz, &night, &[], &[]);
-        assert_eq!(business_minutes_between(utc(from), utc(to), &cal), minutes, "{tz}");
-        assert_eq!(add_business_minutes(utc(from), minutes, &cal), utc(to), "{tz}");
-        assert!(!is_working_at(utc(to), &cal), "{tz}: the window ends at {to}");
+        assert_eq!(
+            business_minutes_between(utc(from), utc(to), &cal),
+            minutes,
+            "{tz}"
+        );
+        assert_eq!(
+            add_business_minutes(utc(from), minutes, &cal),
+            utc(to),
+            "{tz}"
+        );
+        assert!(
+            !is_working_at(utc(to), &cal),
+            "{tz}: the window ends at {to}"
+        );
+    }
+}
+
+#[test]
+fn wall_clock_times_in_a_gap_or_an_overlap() {
+    let berlin = chrono_tz::Europe::Berlin;
+    let every_day = WEEK.to_vec();
+    let cases = [
+        // A window ending at 02:30 on the spring-forward night ends when the gap ends (03:00 CEST).
+        (60, 150, "2026-03-29T00:00:00Z", 60),
+        // One starting at 02:30 starts at 03:00 CEST.
+        (150, 300, "2026-03-29T01:00:00Z", 120),
+        // On the fall-back night 02:30 happens twice: a window ends at the later one…
+        (60, 150, "2026-10-24T23:00:00Z", 150),
+        // …and starts at the earlier one.
+        (150, 300, "2026-10-25T00:30:00Z", 210),
+    ];
+    for (start, end, opens, minutes) in cases {
+        let hours = WorkingHours {
+            start: minute_of_day(start),
+            end: minute_of_day(end),
+            days: every_day.clone(),
+        };
+        let cal = Calendar::new(berlin, &hours, &[], &[]);
+        let opens = utc(opens);
+        assert_eq!(
+            next_working_moment(opens - Duration::minutes(1), &cal),
+            opens,
+            "{start}–{end} from {opens}"
+        );
+        let closes = add_business_minutes(opens, minutes, &cal);
+        assert!(
+            is_working_at(closes - Duration::seconds(1), &cal),
+            "{start}–{end}"
+        );
+        assert!(
+            !is_working_at(closes, &cal),
+            "{start}–{end}: the window is {minutes} minutes long"
+        );
     }
 }
 
@@ -247,6 +356,16 @@ fn holidays_and_time_off_are_skipped() {
     // Thursday 24th 16:30 Berlin: 30 minutes that day, then Fri 25th holiday, weekend, Mon 28th
     // holiday, Tue–Thu time off, Friday 2027-01-01 is a working day here (no holiday configured).
     let start = local(chrono_tz::Europe::Berlin, "2026-12-24 16:30");
-    assert_eq!(add_business_minutes(start, 60, &cal), local(chrono_tz::Europe::Berlin, "2027-01-01 09:30"));
-    assert_eq!(business_minutes_between(start, local(chrono_tz::Europe::Berlin, "2027-01-01 09:30"), &cal), 60);
+    assert_eq!(
+        add_business_minutes(start, 60, &cal),
+        local(chrono_tz::Europe::Berlin, "2027-01-01 09:30")
+    );
+    assert_eq!(
+        business_minutes_between(
+            start,
+            local(chrono_tz::Europe::Berlin, "2027-01-01 09:30"),
+            &cal
+        ),
+        60
+    );
 }

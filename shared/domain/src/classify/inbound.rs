@@ -273,16 +273,20 @@ fn judge_lead(input: &Input, mut flags: Flags, a: Assessment) -> Verdict {
             .find(PRICING_NOUNS)
             .map(|h| h.found())
     });
+    if let (Some(p), true) = (&pricing, escalate) {
+        flags.entry(RiskFlag::Pricing).or_insert_with(|| p.clone());
+    }
+    let lane = lane.or_else(|| human_lane(words, &flags)).filter(|_| escalate);
     let review = lane
         .clone()
         .filter(|(l, _)| matches!(l, HumanLane::LegalReview | HumanLane::SecurityReview | HumanLane::Procurement));
-    let trigger = if let Some(b) = &a.booked {
-        (TriggerKind::MeetingBooked, b.clone())
-    } else if !escalate {
+    let trigger = if !escalate {
         (
             TriggerKind::None,
             Found::new("rule", format!("disqualified: {}", a.qualification.1.excerpt)),
         )
+    } else if let Some(b) = &a.booked {
+        (TriggerKind::MeetingBooked, b.clone())
     } else if let (true, Some((l, found))) = (disqualified, lane.clone()) {
         (lane_trigger(l), found)
     } else if let Some(d) = demo {

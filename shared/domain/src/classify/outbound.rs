@@ -19,7 +19,7 @@
 //! - otherwise (interest without a stated need) → needs confirmation.
 //!
 //! Machine replies (away notices, auto-replies) are not the buyer's words: only the flags that
-//! come from matching are kept for them.
+//! come from matching are kept for them. A pricing question always carries the `pricing` flag.
 
 use super::bant::{ambiguous, authority, combined, need, timeline};
 use super::flags::human_lane;
@@ -36,6 +36,9 @@ pub(crate) fn judge(input: &Input, reply: &EmailReply, mut flags: Flags) -> Verd
         flags.retain(|_, f| f.source.starts_with("match:"));
     } else if let Some(h) = input.words.find(UNCLEAR_USE_CASE) {
         flags.entry(RiskFlag::UnclearUseCase).or_insert(h.found());
+    }
+    if rv.class == ReplyClass::PricingQuestion {
+        flags.entry(RiskFlag::Pricing).or_insert_with(|| rv.found.clone());
     }
     let escalate = matches!(
         rv.class,

@@ -26,7 +26,7 @@ use super::contact::{foreign_email, referred_contact, Contact};
 use super::dates::deferral_date;
 use super::flags::product_use_phrases;
 use super::lexicon::{
-    ANGRY, BOUNCE, DECLINE, DEFER, DEFER_QUALIFIERS, DEPARTURE, MEETING, NEGOTIATION, OBJECTION,
+    ANGRY, BOUNCE, CUSTOM_PACKAGING, DECLINE, DEFER, DEFER_QUALIFIERS, DEPARTURE, MEETING, NEGOTIATION, OBJECTION,
     POSITIVE, POSITIVE_WEAK, PRICING_ASK, PRICING_NOUNS, PRICING_REQUEST_VERBS, QUESTION,
     SARCASM, STOP, TICKET, WRONG_PERSON,
 };
@@ -118,10 +118,15 @@ fn objections<'d>(input: &Input, body: &'d Doc) -> Vec<Hit<'d>> {
         .collect()
 }
 
-/// An ask for price, quote, proposal, discount or terms. A pricing noun counts when its
-/// sentence asks (question mark or a request verb) and does not complain ("too expensive").
+/// An ask for price, quote, proposal, discount or terms (a negotiation or custom-packaging
+/// request is an ask for a commercial offer too). A pricing noun counts when its sentence asks
+/// (question mark or a request verb) and does not complain ("too expensive").
 pub(crate) fn pricing_ask(body: &Doc, objections: &[Hit]) -> Option<Found> {
-    if let Some(h) = body.find(PRICING_ASK).or_else(|| body.find(NEGOTIATION)) {
+    let ask = body
+        .find(PRICING_ASK)
+        .or_else(|| body.find(NEGOTIATION))
+        .or_else(|| body.find(CUSTOM_PACKAGING));
+    if let Some(h) = ask {
         return Some(h.found());
     }
     body.find_all(PRICING_NOUNS)

@@ -68,7 +68,9 @@ pub(crate) fn consider<'s, 'r>(
         Layer::AccountOwner => "account owner",
     };
     if layer == Layer::ExistingOwner && situation.mode != RouteMode::Initial {
-        return Decision::Pass("skipped: an open handoff's owner is kept on first assignment only".into());
+        return Decision::Pass(
+            "skipped: an open handoff's owner is kept on first assignment only".into(),
+        );
     }
     let Some(id) = candidate else {
         return Decision::Pass(format!("no {who}"));
@@ -96,7 +98,9 @@ pub(crate) fn consider<'s, 'r>(
         return Decision::Pass(format!("{who} {id} is unavailable: {blocked}"));
     }
     let continuity = match layer {
-        Layer::ExistingOwner => format!("owner continuity: {id} owns an open handoff for the same contact"),
+        Layer::ExistingOwner => {
+            format!("owner continuity: {id} owns an open handoff for the same contact")
+        }
         Layer::AccountOwner => format!("{id} owns the account"),
     };
     if status.working_now {
@@ -121,7 +125,13 @@ mod tests {
     use crate::routing::testing::{at, example_rules, rep_id};
     use std::collections::BTreeMap;
 
-    fn decide(layer: Layer, candidate: &str, now: &str, situation: Situation, loads: &[(&str, u32)]) -> Result<String, String> {
+    fn decide(
+        layer: Layer,
+        candidate: &str,
+        now: &str,
+        situation: Situation,
+        loads: &[(&str, u32)],
+    ) -> Result<String, String> {
         let rules = example_rules();
         let loads: BTreeMap<RepId, u32> = loads.iter().map(|(r, n)| (rep_id(r), *n)).collect();
         let inputs = AvailabilityInputs {
@@ -143,7 +153,12 @@ mod tests {
     const NOON_BERLIN: &str = "2026-06-03T10:00:00Z";
     const NIGHT: &str = "2026-06-03T22:00:00Z";
 
-    fn situation(mode: RouteMode, role: Role, lane: Option<HumanLane>, pool_working_now: bool) -> Situation {
+    fn situation(
+        mode: RouteMode,
+        role: Role,
+        lane: Option<HumanLane>,
+        pool_working_now: bool,
+    ) -> Situation {
         Situation {
             mode,
             role,
@@ -157,18 +172,114 @@ mod tests {
         use Layer::*;
         use RouteMode::*;
         let ae = |mode| situation(mode, Role::Ae, None, true);
-        let cases: &[(&str, Layer, &str, &str, Situation, &[(&str, u32)], Result<&str, &str>)] = &[
-            ("available owner keeps it", ExistingOwner, "lena", NOON_BERLIN, ae(Initial), &[], Ok("lena")),
-            ("regardless of role", ExistingOwner, "jonas", NOON_BERLIN, ae(Initial), &[], Ok("jonas")),
-            ("only on first assignment", ExistingOwner, "lena", NOON_BERLIN, ae(Failover), &[], Err("first assignment only")),
-            ("capped owner passes", AccountOwner, "greta", NOON_BERLIN, ae(Initial), &[("greta", 6)], Err("daily cap")),
-            ("unknown owner", AccountOwner, "nobody", NOON_BERLIN, ae(Initial), &[], Err("not in the roster")),
-            ("asleep while others work", AccountOwner, "sam", NOON_BERLIN, ae(Initial), &[], Err("outside working hours")),
-            ("asleep and so is the pool", AccountOwner, "sam", NIGHT, situation(Initial, Role::Ae, None, false), &[], Ok("sam")),
-            ("lane needs a closer", AccountOwner, "sam", NOON_BERLIN, situation(Initial, Role::Closer, Some(HumanLane::Pricing), true), &[], Err("stays informed")),
-            ("closer with the lane keeps it", AccountOwner, "nadia", NOON_BERLIN, situation(Initial, Role::Closer, Some(HumanLane::Pricing), true), &[], Ok("nadia")),
-            ("requalify skips an AE owner", AccountOwner, "lena", NOON_BERLIN, situation(Requalify, Role::Sdr, None, true), &[], Err("re-qualification")),
-            ("requalify keeps an SDR owner", AccountOwner, "jonas", NOON_BERLIN, situation(Requalify, Role::Sdr, None, true), &[], Ok("jonas")),
+        let cases: &[(
+            &str,
+            Layer,
+            &str,
+            &str,
+            Situation,
+            &[(&str, u32)],
+            Result<&str, &str>,
+        )] = &[
+            (
+                "available owner keeps it",
+                ExistingOwner,
+                "lena",
+                NOON_BERLIN,
+                ae(Initial),
+                &[],
+                Ok("lena"),
+            ),
+            (
+                "regardless of role",
+                ExistingOwner,
+                "jonas",
+                NOON_BERLIN,
+                ae(Initial),
+                &[],
+                Ok("jonas"),
+            ),
+            (
+                "only on first assignment",
+                ExistingOwner,
+                "lena",
+                NOON_BERLIN,
+                ae(Failover),
+                &[],
+                Err("first assignment only"),
+            ),
+            (
+                "capped owner passes",
+                AccountOwner,
+                "greta",
+                NOON_BERLIN,
+                ae(Initial),
+                &[("greta", 6)],
+                Err("daily cap"),
+            ),
+            (
+                "unknown owner",
+                AccountOwner,
+                "nobody",
+                NOON_BERLIN,
+                ae(Initial),
+                &[],
+                Err("not in the roster"),
+            ),
+            (
+                "asleep while others work",
+                AccountOwner,
+                "sam",
+                NOON_BERLIN,
+                ae(Initial),
+                &[],
+                Err("outside working hours"),
+            ),
+            (
+                "asleep and so is the pool",
+                AccountOwner,
+                "sam",
+                NIGHT,
+                situation(Initial, Role::Ae, None, false),
+                &[],
+                Ok("sam"),
+            ),
+            (
+                "lane needs a closer",
+                AccountOwner,
+                "sam",
+                NOON_BERLIN,
+                situation(Initial, Role::Closer, Some(HumanLane::Pricing), true),
+                &[],
+                Err("stays informed"),
+            ),
+            (
+                "closer with the lane keeps it",
+                AccountOwner,
+                "nadia",
+                NOON_BERLIN,
+                situation(Initial, Role::Closer, Some(HumanLane::Pricing), true),
+                &[],
+                Ok("nadia"),
+            ),
+            (
+                "requalify skips an AE owner",
+                AccountOwner,
+                "lena",
+                NOON_BERLIN,
+                situation(Requalify, Role::Sdr, None, true),
+                &[],
+                Err("re-qualification"),
+            ),
+            (
+                "requalify keeps an SDR owner",
+                AccountOwner,
+                "jonas",
+                NOON_BERLIN,
+                situation(Requalify, Role::Sdr, None, true),
+                &[],
+                Ok("jonas"),
+            ),
         ];
         for (name, layer, candidate, now, situation, loads, expected) in cases {
             match (decide(*layer, candidate, now, *situation, loads), expected) {

@@ -8,7 +8,9 @@
 use super::{step, RouteMode};
 use crate::config::{Rep, Rules};
 use crate::event::Urgency;
-use crate::package::{Classification, Motion, MotionFields, Owner, RiskFlag, Sla, TraceStep, TriggerKind};
+use crate::package::{
+    Classification, Motion, MotionFields, Owner, RiskFlag, Sla, TraceStep, TriggerKind,
+};
 use crate::sla::{add_business_minutes, Calendar};
 use chrono::{DateTime, Utc};
 
@@ -81,14 +83,26 @@ pub(crate) fn hot_because(c: &Classification) -> Option<String> {
     if HOT_TRIGGERS.contains(&c.trigger) {
         return Some(format!("trigger {}", c.trigger));
     }
-    if matches!(&c.motion_fields, MotionFields::Inbound { urgency: Urgency::High, .. }) {
+    if matches!(
+        &c.motion_fields,
+        MotionFields::Inbound {
+            urgency: Urgency::High,
+            ..
+        }
+    ) {
         return Some("buyer says it is urgent".into());
     }
-    c.has_flag(RiskFlag::Enterprise).then(|| "enterprise flag".into())
+    c.has_flag(RiskFlag::Enterprise)
+        .then(|| "enterprise flag".into())
 }
 
 /// The SLA on `calendar`, and its trace step naming whose calendar it is.
-pub(crate) fn deadline(terms: &SlaTerms, now: DateTime<Utc>, calendar: &Calendar<'_>, whose: &str) -> (Sla, TraceStep) {
+pub(crate) fn deadline(
+    terms: &SlaTerms,
+    now: DateTime<Utc>,
+    calendar: &Calendar<'_>,
+    whose: &str,
+) -> (Sla, TraceStep) {
     let deadline = add_business_minutes(now, terms.minutes, calendar);
     let outcome = format!(
         "{} ({}): {} business minutes on {whose} ({}) → due {}",
@@ -108,7 +122,9 @@ pub(crate) fn deadline(terms: &SlaTerms, now: DateTime<Utc>, calendar: &Calendar
 
 /// The owner record of a rep: "Lena Fischer (EMEA Account Executives)".
 pub(crate) fn rep_owner(rules: &Rules, rep: &Rep) -> Owner {
-    let team = rules.team(&rep.team).map_or(rep.team.as_str(), |t| t.name.as_str());
+    let team = rules
+        .team(&rep.team)
+        .map_or(rep.team.as_str(), |t| t.name.as_str());
     Owner {
         rep: Some(rep.id.clone()),
         team: rep.team.clone(),
@@ -131,17 +147,127 @@ mod tests {
                 *urgency = u;
             }
         };
-        let cases: &[(&str, Motion, TriggerKind, Option<HumanLane>, Urgency, bool, RouteMode, u32, &str)] = &[
-            ("demo request", Motion::Inbound, TriggerKind::DemoRequest, None, Urgency::Unknown, false, RouteMode::Initial, 30, "inbound/hot"),
-            ("threshold", Motion::Inbound, TriggerKind::QualificationThreshold, None, Urgency::Low, false, RouteMode::Initial, 120, "inbound/standard"),
-            ("urgent buyer", Motion::Inbound, TriggerKind::QualificationThreshold, None, Urgency::High, false, RouteMode::Initial, 30, "inbound/hot"),
-            ("enterprise", Motion::Inbound, TriggerKind::EnterpriseFit, None, Urgency::Unknown, true, RouteMode::Initial, 30, "inbound/hot"),
-            ("outbound meeting", Motion::Outbound, TriggerKind::MeetingRequest, None, Urgency::Unknown, false, RouteMode::Initial, 60, "outbound/hot"),
-            ("outbound positive", Motion::Outbound, TriggerKind::PositiveReply, None, Urgency::Unknown, false, RouteMode::Initial, 240, "outbound/standard"),
-            ("human lane", Motion::Inbound, TriggerKind::PricingRequest, Some(HumanLane::Pricing), Urgency::Unknown, false, RouteMode::Initial, 60, "human_decision/pricing"),
-            ("human lane beats reroute", Motion::Inbound, TriggerKind::PricingRequest, Some(HumanLane::Pricing), Urgency::Unknown, false, RouteMode::Failover, 60, "human_decision/pricing"),
-            ("failover", Motion::Inbound, TriggerKind::DemoRequest, None, Urgency::Unknown, false, RouteMode::Failover, 30, "reroute/failover"),
-            ("requalify", Motion::Outbound, TriggerKind::PositiveReply, None, Urgency::Unknown, false, RouteMode::Requalify, 30, "reroute/requalify"),
+        let cases: &[(
+            &str,
+            Motion,
+            TriggerKind,
+            Option<HumanLane>,
+            Urgency,
+            bool,
+            RouteMode,
+            u32,
+            &str,
+        )] = &[
+            (
+                "demo request",
+                Motion::Inbound,
+                TriggerKind::DemoRequest,
+                None,
+                Urgency::Unknown,
+                false,
+                RouteMode::Initial,
+                30,
+                "inbound/hot",
+            ),
+            (
+                "threshold",
+                Motion::Inbound,
+                TriggerKind::QualificationThreshold,
+                None,
+                Urgency::Low,
+                false,
+                RouteMode::Initial,
+                120,
+                "inbound/standard",
+            ),
+            (
+                "urgent buyer",
+                Motion::Inbound,
+                TriggerKind::QualificationThreshold,
+                None,
+                Urgency::High,
+                false,
+                RouteMode::Initial,
+                30,
+                "inbound/hot",
+            ),
+            (
+                "enterprise",
+                Motion::Inbound,
+                TriggerKind::EnterpriseFit,
+                None,
+                Urgency::Unknown,
+                true,
+                RouteMode::Initial,
+                30,
+                "inbound/hot",
+            ),
+            (
+                "outbound meeting",
+                Motion::Outbound,
+                TriggerKind::MeetingRequest,
+                None,
+                Urgency::Unknown,
+                false,
+                RouteMode::Initial,
+                60,
+                "outbound/hot",
+            ),
+            (
+                "outbound positive",
+                Motion::Outbound,
+                TriggerKind::PositiveReply,
+                None,
+                Urgency::Unknown,
+                false,
+                RouteMode::Initial,
+                240,
+                "outbound/standard",
+            ),
+            (
+                "human lane",
+                Motion::Inbound,
+                TriggerKind::PricingRequest,
+                Some(HumanLane::Pricing),
+                Urgency::Unknown,
+                false,
+                RouteMode::Initial,
+                60,
+                "human_decision/pricing",
+            ),
+            (
+                "human lane beats reroute",
+                Motion::Inbound,
+                TriggerKind::PricingRequest,
+                Some(HumanLane::Pricing),
+                Urgency::Unknown,
+                false,
+                RouteMode::Failover,
+                60,
+                "human_decision/pricing",
+            ),
+            (
+                "failover",
+                Motion::Inbound,
+                TriggerKind::DemoRequest,
+                None,
+                Urgency::Unknown,
+                false,
+                RouteMode::Failover,
+                30,
+                "reroute/failover",
+            ),
+            (
+                "requalify",
+                Motion::Outbound,
+                TriggerKind::PositiveReply,
+                None,
+                Urgency::Unknown,
+                false,
+                RouteMode::Requalify,
+                30,
+                "reroute/requalify",
+            ),
         ];
         for (name, motion, trigger, lane, urgency, enterprise, mode, minutes, policy) in cases {
             let mut c = classification(*motion, *trigger);
@@ -151,7 +277,11 @@ mod tests {
                 c.risk_flags = vec![RiskFlag::Enterprise];
             }
             let t = terms(&rules, &c, *mode);
-            assert_eq!((t.minutes, t.policy.as_str()), (*minutes, *policy), "{name}");
+            assert_eq!(
+                (t.minutes, t.policy.as_str()),
+                (*minutes, *policy),
+                "{name}"
+            );
         }
     }
 

@@ -14,7 +14,10 @@
 use crate::config::{Rep, Rules, TimeOff};
 use crate::ids::RepId;
 use crate::ports::AvailabilityOverride;
-use crate::sla::{add_business_minutes, business_minutes_between, has_working_time_after, is_working_at, next_working_moment, Calendar};
+use crate::sla::{
+    add_business_minutes, business_minutes_between, has_working_time_after, is_working_at,
+    next_working_moment, Calendar,
+};
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,11 +29,19 @@ pub(crate) enum Blocked {
     /// Already held this handoff (missed it, declined it, or asked for re-qualification).
     Excluded,
     /// A run-time override says they are away.
-    Away { until: Option<DateTime<Utc>> },
+    Away {
+        until: Option<DateTime<Utc>>,
+    },
     /// On time off today, or from `date` before the SLA would run out.
-    TimeOff { date: NaiveDate, today: bool },
+    TimeOff {
+        date: NaiveDate,
+        today: bool,
+    },
     /// Reached the daily cap.
-    Capped { load: u32, cap: u32 },
+    Capped {
+        load: u32,
+        cap: u32,
+    },
     /// No working time in the search horizon.
     NoWorkingTime,
 }
@@ -40,10 +51,14 @@ impl fmt::Display for Blocked {
         match self {
             Blocked::Inactive => f.write_str("inactive"),
             Blocked::Excluded => f.write_str("already held it"),
-            Blocked::Away { until: Some(u) } => write!(f, "away until {}", u.format("%Y-%m-%d %H:%M UTC")),
+            Blocked::Away { until: Some(u) } => {
+                write!(f, "away until {}", u.format("%Y-%m-%d %H:%M UTC"))
+            }
             Blocked::Away { until: None } => f.write_str("away"),
             Blocked::TimeOff { today: true, .. } => f.write_str("out of office today"),
-            Blocked::TimeOff { date, today: false } => write!(f, "out of office from {date}, before the SLA would end"),
+            Blocked::TimeOff { date, today: false } => {
+                write!(f, "out of office from {date}, before the SLA would end")
+            }
             Blocked::Capped { load, cap } => write!(f, "daily cap reached ({load}/{cap})"),
             Blocked::NoWorkingTime => f.write_str("no working time ahead"),
         }
@@ -70,7 +85,12 @@ pub(crate) struct RepStatus<'r> {
 impl<'r> RepStatus<'r> {
     /// The rep's calendar as routing sees it (cancelled time off removed).
     pub fn calendar(&self) -> Calendar<'_> {
-        Calendar::new(self.rep.timezone, &self.rep.working_hours, &self.time_off, self.holidays)
+        Calendar::new(
+            self.rep.timezone,
+            &self.rep.working_hours,
+            &self.time_off,
+            self.holidays,
+        )
     }
 
     /// Unblocked and inside working hours.
@@ -112,7 +132,12 @@ impl<'r> Roster<'r> {
     /// Assesses every rep.
     pub fn assess(inputs: &AvailabilityInputs<'r>) -> Self {
         Self {
-            statuses: inputs.rules.reps.iter().map(|rep| assess(rep, inputs)).collect(),
+            statuses: inputs
+                .rules
+                .reps
+                .iter()
+                .map(|rep| assess(rep, inputs))
+                .collect(),
         }
     }
 
@@ -123,7 +148,10 @@ impl<'r> Roster<'r> {
 }
 
 /// The override in force for a rep's history: the most recently set one.
-pub(crate) fn latest_override<'o>(overrides: &'o [AvailabilityOverride], rep: &RepId) -> Option<&'o AvailabilityOverride> {
+pub(crate) fn latest_override<'o>(
+    overrides: &'o [AvailabilityOverride],
+    rep: &RepId,
+) -> Option<&'o AvailabilityOverride> {
     overrides
         .iter()
         .filter(|o| &o.rep == rep)
@@ -140,7 +168,11 @@ fn assess<'r>(rep: &'r Rep, inputs: &AvailabilityInputs<'r>) -> RepStatus<'r> {
     let latest = latest_override(inputs.overrides, &rep.id);
     let active = latest.filter(|o| is_active_at(o, now));
     let time_off = match active {
-        Some(o) if o.available => cancel_time_off(&rep.out_of_office, today, o.until.map(|u| u.with_timezone(&rep.timezone).date_naive())),
+        Some(o) if o.available => cancel_time_off(
+            &rep.out_of_office,
+            today,
+            o.until.map(|u| u.with_timezone(&rep.timezone).date_naive()),
+        ),
         _ => rep.out_of_office.clone(),
     };
     let mut status = RepStatus {
@@ -163,7 +195,10 @@ fn assess<'r>(rep: &'r Rep, inputs: &AvailabilityInputs<'r>) -> RepStatus<'r> {
     } else if let Some(o) = active.filter(|o| !o.available) {
         Some(Blocked::Away { until: o.until })
     } else if calendar.is_time_off(today) {
-        Some(Blocked::TimeOff { date: today, today: true })
+        Some(Blocked::TimeOff {
+            date: today,
+            today: true,
+        })
     } else if !has_working_time_after(now, &calendar) {
         Some(Blocked::NoWorkingTime)
     } else if let Some(date) = time_off_before_deadline(&calendar, now, inputs.sla_minutes) {
@@ -187,7 +222,11 @@ fn assess<'r>(rep: &'r Rep, inputs: &AvailabilityInputs<'r>) -> RepStatus<'r> {
 
 /// Configured time off with the period containing `today` cut short: removed entirely when
 /// the override has no end, or resumed the day after the override's last date.
-fn cancel_time_off(configured: &[TimeOff], today: NaiveDate, until: Option<NaiveDate>) -> Vec<TimeOff> {
+fn cancel_time_off(
+    configured: &[TimeOff],
+    today: NaiveDate,
+    until: Option<NaiveDate>,
+) -> Vec<TimeOff> {
     configured
         .iter()
         .filter_map(|off| {
@@ -205,7 +244,11 @@ fn cancel_time_off(configured: &[TimeOff], today: NaiveDate, until: Option<Naive
 
 /// The first time-off date that would push the SLA deadline out, if any: the deadline on the
 /// rep's calendar differs from the one on the same calendar without time off.
-fn time_off_before_deadline(calendar: &Calendar<'_>, now: DateTime<Utc>, minutes: u32) -> Option<NaiveDate> {
+fn time_off_before_deadline(
+    calendar: &Calendar<'_>,
+    now: DateTime<Utc>,
+    minutes: u32,
+) -> Option<NaiveDate> {
     let deadline = add_business_minutes(now, minutes, calendar);
     let without_time_off = calendar.with_time_off(&[]);
     if deadline == add_business_minutes(now, minutes, &without_time_off) {
@@ -235,7 +278,11 @@ fn available_minutes_today(
     let mut minutes = business_minutes_between(from, now, calendar);
     if let Some(o) = latest.filter(|o| !o.available) {
         let away_until = o.until.unwrap_or(now).min(now);
-        minutes = minutes.saturating_sub(business_minutes_between(o.set_at.max(from), away_until, calendar));
+        minutes = minutes.saturating_sub(business_minutes_between(
+            o.set_at.max(from),
+            away_until,
+            calendar,
+        ));
     }
     minutes
 }
@@ -245,7 +292,13 @@ mod tests {
     use super::*;
     use crate::routing::testing::{at, day, example_rules, rep_id};
 
-    fn status_of<'r>(rules: &'r Rules, now: &str, loads: &'r BTreeMap<RepId, u32>, overrides: &'r [AvailabilityOverride], rep: &str) -> RepStatus<'r> {
+    fn status_of<'r>(
+        rules: &'r Rules,
+        now: &str,
+        loads: &'r BTreeMap<RepId, u32>,
+        overrides: &'r [AvailabilityOverride],
+        rep: &str,
+    ) -> RepStatus<'r> {
         let inputs = AvailabilityInputs {
             rules,
             now: at(now),
@@ -254,7 +307,10 @@ mod tests {
             excluded: &[],
             sla_minutes: 30,
         };
-        Roster::assess(&inputs).status(&rep_id(rep)).cloned().unwrap()
+        Roster::assess(&inputs)
+            .status(&rep_id(rep))
+            .cloned()
+            .unwrap()
     }
 
     fn away(rep: &str, set_at: &str, until: Option<&str>, available: bool) -> AvailabilityOverride {
@@ -269,16 +325,36 @@ mod tests {
     #[test]
     fn eligibility_rules() {
         let mut rules = example_rules();
-        rules.reps.iter_mut().find(|r| r.id.as_str() == "oliver").unwrap().active = false;
+        rules
+            .reps
+            .iter_mut()
+            .find(|r| r.id.as_str() == "oliver")
+            .unwrap()
+            .active = false;
         // Wednesday 2026-06-03, 10:00 UTC = 12:00 Berlin, 06:00 New York.
         let now = "2026-06-03T10:00:00Z";
         let loads = BTreeMap::from([(rep_id("greta"), 6), (rep_id("lena"), 11)]);
         let overrides = [
-            away("jonas", "2026-06-03T09:00:00Z", Some("2026-06-03T14:00:00Z"), false),
-            away("chloe", "2026-06-03T08:00:00Z", Some("2026-06-03T09:00:00Z"), false),
+            away(
+                "jonas",
+                "2026-06-03T09:00:00Z",
+                Some("2026-06-03T14:00:00Z"),
+                false,
+            ),
+            away(
+                "chloe",
+                "2026-06-03T08:00:00Z",
+                Some("2026-06-03T09:00:00Z"),
+                false,
+            ),
         ];
         let mut with_time_off = rules.clone();
-        with_time_off.reps.iter_mut().find(|r| r.id.as_str() == "lena").unwrap().out_of_office = vec![TimeOff {
+        with_time_off
+            .reps
+            .iter_mut()
+            .find(|r| r.id.as_str() == "lena")
+            .unwrap()
+            .out_of_office = vec![TimeOff {
             from: day("2026-06-03"),
             to: day("2026-06-05"),
         }];
@@ -286,14 +362,23 @@ mod tests {
             (&rules, "lena", None, true),
             (&rules, "greta", Some("daily cap reached (6/6)"), true),
             (&rules, "oliver", Some("inactive"), true),
-            (&rules, "jonas", Some("away until 2026-06-03 14:00 UTC"), true),
+            (
+                &rules,
+                "jonas",
+                Some("away until 2026-06-03 14:00 UTC"),
+                true,
+            ),
             (&rules, "chloe", None, true),
             (&rules, "ava", None, false),
             (&with_time_off, "lena", Some("out of office today"), false),
         ];
         for (rules, rep, blocked, working) in cases {
             let s = status_of(rules, now, &loads, &overrides, rep);
-            assert_eq!(s.blocked.as_ref().map(|b| b.to_string()).as_deref(), *blocked, "{rep}");
+            assert_eq!(
+                s.blocked.as_ref().map(|b| b.to_string()).as_deref(),
+                *blocked,
+                "{rep}"
+            );
             assert_eq!(s.working_now, *working, "{rep}");
         }
     }
@@ -312,14 +397,22 @@ mod tests {
             sla_minutes: 30,
         };
         let roster = Roster::assess(&inputs);
-        assert_eq!(roster.status(&rep_id("lena")).unwrap().blocked, Some(Blocked::Excluded));
+        assert_eq!(
+            roster.status(&rep_id("lena")).unwrap().blocked,
+            Some(Blocked::Excluded)
+        );
         assert!(roster.status(&rep_id("oliver")).unwrap().is_available_now());
     }
 
     #[test]
     fn leaving_on_time_off_before_the_deadline_blocks() {
         let mut rules = example_rules();
-        rules.reps.iter_mut().find(|r| r.id.as_str() == "lena").unwrap().out_of_office = vec![TimeOff {
+        rules
+            .reps
+            .iter_mut()
+            .find(|r| r.id.as_str() == "lena")
+            .unwrap()
+            .out_of_office = vec![TimeOff {
             from: day("2026-06-04"),
             to: day("2026-06-12"),
         }];
@@ -334,13 +427,21 @@ mod tests {
             })
         );
         // 12:00 Berlin: the SLA ends today.
-        assert_eq!(status_of(&rules, "2026-06-03T10:00:00Z", &loads, &[], "lena").blocked, None);
+        assert_eq!(
+            status_of(&rules, "2026-06-03T10:00:00Z", &loads, &[], "lena").blocked,
+            None
+        );
     }
 
     #[test]
     fn an_available_override_cancels_configured_time_off() {
         let mut rules = example_rules();
-        rules.reps.iter_mut().find(|r| r.id.as_str() == "lena").unwrap().out_of_office = vec![TimeOff {
+        rules
+            .reps
+            .iter_mut()
+            .find(|r| r.id.as_str() == "lena")
+            .unwrap()
+            .out_of_office = vec![TimeOff {
             from: day("2026-06-01"),
             to: day("2026-06-12"),
         }];
@@ -352,14 +453,33 @@ mod tests {
         // Back since 11:00 Berlin, now 12:00 Berlin.
         assert_eq!(s.available_minutes_today, 60);
         // Back only until tonight: the vacation resumes tomorrow, so a long SLA is blocked.
-        let until_tonight = [away("lena", "2026-06-03T09:00:00Z", Some("2026-06-03T20:00:00Z"), true)];
-        let s = status_of(&rules, "2026-06-03T10:00:00Z", &loads, &until_tonight, "lena");
+        let until_tonight = [away(
+            "lena",
+            "2026-06-03T09:00:00Z",
+            Some("2026-06-03T20:00:00Z"),
+            true,
+        )];
+        let s = status_of(
+            &rules,
+            "2026-06-03T10:00:00Z",
+            &loads,
+            &until_tonight,
+            "lena",
+        );
         assert_eq!(s.blocked, None);
         assert!(s.calendar().is_time_off(day("2026-06-04")));
         // An override that ended restores the configured time off.
-        let ended = [away("lena", "2026-06-02T09:00:00Z", Some("2026-06-02T20:00:00Z"), true)];
+        let ended = [away(
+            "lena",
+            "2026-06-02T09:00:00Z",
+            Some("2026-06-02T20:00:00Z"),
+            true,
+        )];
         let s = status_of(&rules, "2026-06-03T10:00:00Z", &loads, &ended, "lena");
-        assert!(matches!(s.blocked, Some(Blocked::TimeOff { today: true, .. })));
+        assert!(matches!(
+            s.blocked,
+            Some(Blocked::TimeOff { today: true, .. })
+        ));
     }
 
     #[test]
@@ -367,11 +487,20 @@ mod tests {
         let rules = example_rules();
         let loads = BTreeMap::new();
         // Lena works from 09:00 Berlin (07:00Z); now 13:00 Berlin: 240 minutes.
-        assert_eq!(status_of(&rules, "2026-06-03T11:00:00Z", &loads, &[], "lena").available_minutes_today, 240);
-        // Away 10:00–12:00 Berlin: 120 minutes.
-        let was_away = [away("lena", "2026-06-03T08:00:00Z", Some("2026-06-03T10:00:00Z"), false)];
         assert_eq!(
-            status_of(&rules, "2026-06-03T11:00:00Z", &loads, &was_away, "lena").available_minutes_today,
+            status_of(&rules, "2026-06-03T11:00:00Z", &loads, &[], "lena").available_minutes_today,
+            240
+        );
+        // Away 10:00–12:00 Berlin: 120 minutes.
+        let was_away = [away(
+            "lena",
+            "2026-06-03T08:00:00Z",
+            Some("2026-06-03T10:00:00Z"),
+            false,
+        )];
+        assert_eq!(
+            status_of(&rules, "2026-06-03T11:00:00Z", &loads, &was_away, "lena")
+                .available_minutes_today,
             120
         );
     }
@@ -382,7 +511,11 @@ mod tests {
             away("lena", "2026-06-03T08:00:00Z", None, false),
             away("lena", "2026-06-03T09:00:00Z", None, true),
         ];
-        assert!(latest_override(&overrides, &rep_id("lena")).unwrap().available);
+        assert!(
+            latest_override(&overrides, &rep_id("lena"))
+                .unwrap()
+                .available
+        );
         assert!(latest_override(&overrides, &rep_id("sam")).is_none());
     }
 }

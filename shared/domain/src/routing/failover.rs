@@ -32,7 +32,11 @@ pub(crate) enum Escalation<'s, 'r> {
 }
 
 /// The team an escalation belongs to (see the module docs).
-pub(crate) fn home_team<'r>(input: &RoutingInput<'r>, role: Role, narrowed: &Narrowed<'r>) -> Option<&'r Team> {
+pub(crate) fn home_team<'r>(
+    input: &RoutingInput<'r>,
+    role: Role,
+    narrowed: &Narrowed<'r>,
+) -> Option<&'r Team> {
     let rules = input.rules;
     let current_team = match input.mode {
         super::RouteMode::Failover => input
@@ -48,7 +52,11 @@ pub(crate) fn home_team<'r>(input: &RoutingInput<'r>, role: Role, narrowed: &Nar
 }
 
 /// The lead of `team` if they can take it, else the shared queue; with the trace line.
-pub(crate) fn escalate<'s, 'r>(team: Option<&'r Team>, roster: &'s Roster<'r>, role: Role) -> (Escalation<'s, 'r>, String) {
+pub(crate) fn escalate<'s, 'r>(
+    team: Option<&'r Team>,
+    roster: &'s Roster<'r>,
+    role: Role,
+) -> (Escalation<'s, 'r>, String) {
     let Some(team) = team else {
         return (
             Escalation::Queue(None),
@@ -67,15 +75,25 @@ pub(crate) fn escalate<'s, 'r>(team: Option<&'r Team>, roster: &'s Roster<'r>, r
             format!("escalated to {lead_id}, lead of {}", team.name),
         ),
         Some(lead) => {
-            let why = lead.blocked.as_ref().map(ToString::to_string).unwrap_or_default();
+            let why = lead
+                .blocked
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
             (
                 Escalation::Queue(Some(team)),
-                format!("{}'s lead {lead_id} is unavailable ({why}); shared queue", team.name),
+                format!(
+                    "{}'s lead {lead_id} is unavailable ({why}); shared queue",
+                    team.name
+                ),
             )
         }
         None => (
             Escalation::Queue(Some(team)),
-            format!("{}'s lead {lead_id} is not in the roster; shared queue", team.name),
+            format!(
+                "{}'s lead {lead_id} is not in the roster; shared queue",
+                team.name
+            ),
         ),
     }
 }
@@ -104,7 +122,10 @@ pub(crate) fn queue_calendar<'r>(rules: &'r Rules, team: Option<&Team>) -> (Cale
             Calendar::for_rep(rep, rules).with_time_off(&[]),
             format!("{}'s working hours (via {})", team.name, rep.name),
         ),
-        _ => (Calendar::around_the_clock(chrono_tz::UTC), "a 24x7 UTC calendar".to_string()),
+        _ => (
+            Calendar::around_the_clock(chrono_tz::UTC),
+            "a 24x7 UTC calendar".to_string(),
+        ),
     }
 }
 
@@ -117,7 +138,13 @@ mod tests {
     use crate::routing::testing::{at, example_rules, rep_id};
     use std::collections::BTreeMap;
 
-    fn escalate_in(rules: &Rules, team: &str, excluded: &[RepId], overrides: &[AvailabilityOverride], loads: &[(&str, u32)]) -> (Option<String>, String) {
+    fn escalate_in(
+        rules: &Rules,
+        team: &str,
+        excluded: &[RepId],
+        overrides: &[AvailabilityOverride],
+        loads: &[(&str, u32)],
+    ) -> (Option<String>, String) {
         let loads: BTreeMap<RepId, u32> = loads.iter().map(|(r, n)| (rep_id(r), *n)).collect();
         let inputs = AvailabilityInputs {
             rules,
@@ -132,7 +159,10 @@ mod tests {
         let team = rules.team(&TeamId::parse(team).unwrap());
         let (escalation, why) = escalate(team, &roster, Role::Ae);
         let owner = owner(rules, &escalation);
-        (owner.rep.map(|r| r.to_string()), format!("{} | {why}", owner.display))
+        (
+            owner.rep.map(|r| r.to_string()),
+            format!("{} | {why}", owner.display),
+        )
     }
 
     #[test]
@@ -144,11 +174,51 @@ mod tests {
             until: None,
             set_at: at("2026-06-03T08:00:00Z"),
         }];
-        let cases: &[(&str, &str, &[RepId], &[AvailabilityOverride], &[(&str, u32)], Option<&str>, &str)] = &[
-            ("lead off-hours and capped still leads", "emea-ae", &[], &[], &[("greta", 6)], Some("greta"), "Greta Lindqvist (EMEA Account Executives)"),
-            ("excluded lead → queue", "emea-ae", &[rep_id("greta")], &[], &[], None, "shared queue: sales-queue"),
-            ("away lead → queue", "emea-sdr", &[], &away, &[], None, "unavailable (away)"),
-            ("no lead → queue", "deal-desk", &[], &[], &[], None, "has no team lead"),
+        let cases: &[(
+            &str,
+            &str,
+            &[RepId],
+            &[AvailabilityOverride],
+            &[(&str, u32)],
+            Option<&str>,
+            &str,
+        )] = &[
+            (
+                "lead off-hours and capped still leads",
+                "emea-ae",
+                &[],
+                &[],
+                &[("greta", 6)],
+                Some("greta"),
+                "Greta Lindqvist (EMEA Account Executives)",
+            ),
+            (
+                "excluded lead → queue",
+                "emea-ae",
+                &[rep_id("greta")],
+                &[],
+                &[],
+                None,
+                "shared queue: sales-queue",
+            ),
+            (
+                "away lead → queue",
+                "emea-sdr",
+                &[],
+                &away,
+                &[],
+                None,
+                "unavailable (away)",
+            ),
+            (
+                "no lead → queue",
+                "deal-desk",
+                &[],
+                &[],
+                &[],
+                None,
+                "has no team lead",
+            ),
         ];
         for (name, team, excluded, overrides, loads, rep, text) in cases {
             let (got, display) = escalate_in(&rules, team, excluded, overrides, loads);

@@ -51,7 +51,10 @@ fn human_lane<'r>(pool: Vec<&'r Rep>, lane: HumanLane, steps: &mut Vec<TraceStep
     let total = pool.len();
     match keep(&pool, |r| r.lanes.contains(&lane)) {
         Some(kept) => {
-            steps.push(step("human_lane", format!("lane {lane}: {} of {total} reps hold it", kept.len())));
+            steps.push(step(
+                "human_lane",
+                format!("lane {lane}: {} of {total} reps hold it", kept.len()),
+            ));
             kept
         }
         None => {
@@ -64,18 +67,40 @@ fn human_lane<'r>(pool: Vec<&'r Rep>, lane: HumanLane, steps: &mut Vec<TraceStep
     }
 }
 
-fn territory<'r>(rules: &'r Rules, c: &Classification, pool: Vec<&'r Rep>, steps: &mut Vec<TraceStep>) -> Vec<&'r Rep> {
-    let country = c.buyer.country.as_deref().map(str::trim).filter(|s| !s.is_empty());
+fn territory<'r>(
+    rules: &'r Rules,
+    c: &Classification,
+    pool: Vec<&'r Rep>,
+    steps: &mut Vec<TraceStep>,
+) -> Vec<&'r Rep> {
+    let country = c
+        .buyer
+        .country
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
     let source = match country {
         Some(code) => format!("buyer country {}", code.to_ascii_uppercase()),
         None => "no buyer country".to_string(),
     };
     let Some(territory) = rules.territory_of(country) else {
-        steps.push(step("territory", format!("{source} → no territory and no default; layer skipped")));
+        steps.push(step(
+            "territory",
+            format!("{source} → no territory and no default; layer skipped"),
+        ));
         return pool;
     };
-    let via_default = country.is_none_or(|code| !territory.countries.iter().any(|c| c.eq_ignore_ascii_case(code)));
-    let arrow = if via_default { "→ default territory" } else { "→" };
+    let via_default = country.is_none_or(|code| {
+        !territory
+            .countries
+            .iter()
+            .any(|c| c.eq_ignore_ascii_case(code))
+    });
+    let arrow = if via_default {
+        "→ default territory"
+    } else {
+        "→"
+    };
     let total = pool.len();
     let fits = |r: &Rep| {
         rules
@@ -86,52 +111,79 @@ fn territory<'r>(rules: &'r Rules, c: &Classification, pool: Vec<&'r Rep>, steps
         Some(kept) => {
             steps.push(step(
                 "territory",
-                format!("{source} {arrow} {}; {} of {total} reps remain", territory.id, kept.len()),
+                format!(
+                    "{source} {arrow} {}; {} of {total} reps remain",
+                    territory.id,
+                    kept.len()
+                ),
             ));
             kept
         }
         None => {
             steps.push(step(
                 "territory",
-                format!("{source} {arrow} {}, but no rep in the pool covers it; layer skipped", territory.id),
+                format!(
+                    "{source} {arrow} {}, but no rep in the pool covers it; layer skipped",
+                    territory.id
+                ),
             ));
             pool
         }
     }
 }
 
-fn segment<'r>(rules: &Rules, c: &Classification, pool: Vec<&'r Rep>, steps: &mut Vec<TraceStep>) -> Vec<&'r Rep> {
+fn segment<'r>(
+    rules: &Rules,
+    c: &Classification,
+    pool: Vec<&'r Rep>,
+    steps: &mut Vec<TraceStep>,
+) -> Vec<&'r Rep> {
     let Some(employees) = c.buyer.employees else {
         steps.push(step("segment", "company size unknown; layer skipped"));
         return pool;
     };
     let segment = rules.segments.segment_of(employees);
     let total = pool.len();
-    match keep(&pool, |r| r.segments.is_empty() || r.segments.contains(&segment)) {
+    match keep(&pool, |r| {
+        r.segments.is_empty() || r.segments.contains(&segment)
+    }) {
         Some(kept) => {
             steps.push(step(
                 "segment",
-                format!("{employees} employees → {}; {} of {total} reps remain", segment.as_str(), kept.len()),
+                format!(
+                    "{employees} employees → {}; {} of {total} reps remain",
+                    segment.as_str(),
+                    kept.len()
+                ),
             ));
             kept
         }
         None => {
             steps.push(step(
                 "segment",
-                format!("{employees} employees → {}, but no rep in the pool covers it; layer skipped", segment.as_str()),
+                format!(
+                    "{employees} employees → {}, but no rep in the pool covers it; layer skipped",
+                    segment.as_str()
+                ),
             ));
             pool
         }
     }
 }
 
-fn product_line<'r>(c: &Classification, pool: Vec<&'r Rep>, steps: &mut Vec<TraceStep>) -> Vec<&'r Rep> {
+fn product_line<'r>(
+    c: &Classification,
+    pool: Vec<&'r Rep>,
+    steps: &mut Vec<TraceStep>,
+) -> Vec<&'r Rep> {
     let Some(line) = c.product_line.as_deref() else {
         steps.push(step("product_line", "no product line; layer skipped"));
         return pool;
     };
     let total = pool.len();
-    match keep(&pool, |r| r.products.is_empty() || r.products.iter().any(|p| p == line)) {
+    match keep(&pool, |r| {
+        r.products.is_empty() || r.products.iter().any(|p| p == line)
+    }) {
         Some(kept) => {
             steps.push(step(
                 "product_line",
@@ -162,20 +214,124 @@ mod tests {
     #[test]
     fn layers_narrow_the_pool() {
         let rules = example_rules();
-        type Case<'a> = (&'a str, Role, Option<&'a str>, Option<u32>, Option<&'a str>, Option<HumanLane>, &'a [&'a str]);
+        type Case<'a> = (
+            &'a str,
+            Role,
+            Option<&'a str>,
+            Option<u32>,
+            Option<&'a str>,
+            Option<HumanLane>,
+            &'a [&'a str],
+        );
         let cases: &[Case<'_>] = &[
-            ("DE AE, no size", Role::Ae, Some("DE"), None, None, None, &["lena", "oliver", "greta"]),
-            ("lowercase country", Role::Ae, Some("de"), None, None, None, &["lena", "oliver", "greta"]),
-            ("US AE", Role::Ae, Some("US"), None, None, None, &["sam", "riley", "marcus"]),
-            ("unknown country → default amer", Role::Ae, Some("JP"), None, None, None, &["sam", "riley", "marcus"]),
-            ("no country → default amer", Role::Sdr, None, None, None, None, &["ava", "diego"]),
-            ("DE enterprise", Role::Ae, Some("DE"), Some(5000), None, None, &["lena", "greta"]),
-            ("DE smb", Role::Ae, Some("DE"), Some(50), None, None, &["oliver"]),
-            ("DE mid-market platform", Role::Ae, Some("DE"), Some(500), Some("platform"), None, &["lena"]),
-            ("DE smb platform: product layer skipped", Role::Ae, Some("DE"), Some(50), Some("platform"), None, &["oliver"]),
-            ("closers: global team", Role::Closer, Some("DE"), Some(5000), None, None, &["nadia", "tom"]),
-            ("legal lane", Role::Closer, Some("US"), None, None, Some(HumanLane::LegalReview), &["nadia"]),
-            ("pricing lane", Role::Closer, None, None, None, Some(HumanLane::Pricing), &["nadia", "tom"]),
+            (
+                "DE AE, no size",
+                Role::Ae,
+                Some("DE"),
+                None,
+                None,
+                None,
+                &["lena", "oliver", "greta"],
+            ),
+            (
+                "lowercase country",
+                Role::Ae,
+                Some("de"),
+                None,
+                None,
+                None,
+                &["lena", "oliver", "greta"],
+            ),
+            (
+                "US AE",
+                Role::Ae,
+                Some("US"),
+                None,
+                None,
+                None,
+                &["sam", "riley", "marcus"],
+            ),
+            (
+                "unknown country → default amer",
+                Role::Ae,
+                Some("JP"),
+                None,
+                None,
+                None,
+                &["sam", "riley", "marcus"],
+            ),
+            (
+                "no country → default amer",
+                Role::Sdr,
+                None,
+                None,
+                None,
+                None,
+                &["ava", "diego"],
+            ),
+            (
+                "DE enterprise",
+                Role::Ae,
+                Some("DE"),
+                Some(5000),
+                None,
+                None,
+                &["lena", "greta"],
+            ),
+            (
+                "DE smb",
+                Role::Ae,
+                Some("DE"),
+                Some(50),
+                None,
+                None,
+                &["oliver"],
+            ),
+            (
+                "DE mid-market platform",
+                Role::Ae,
+                Some("DE"),
+                Some(500),
+                Some("platform"),
+                None,
+                &["lena"],
+            ),
+            (
+                "DE smb platform: product layer skipped",
+                Role::Ae,
+                Some("DE"),
+                Some(50),
+                Some("platform"),
+                None,
+                &["oliver"],
+            ),
+            (
+                "closers: global team",
+                Role::Closer,
+                Some("DE"),
+                Some(5000),
+                None,
+                None,
+                &["nadia", "tom"],
+            ),
+            (
+                "legal lane",
+                Role::Closer,
+                Some("US"),
+                None,
+                None,
+                Some(HumanLane::LegalReview),
+                &["nadia"],
+            ),
+            (
+                "pricing lane",
+                Role::Closer,
+                None,
+                None,
+                None,
+                Some(HumanLane::Pricing),
+                &["nadia", "tom"],
+            ),
         ];
         for (name, role, country, employees, product, lane, expected) in cases {
             let mut c = classification(Motion::Inbound, TriggerKind::DemoRequest);
@@ -191,7 +347,11 @@ mod tests {
     #[test]
     fn a_layer_that_would_empty_the_pool_is_skipped() {
         let mut rules = example_rules();
-        for r in rules.reps.iter_mut().filter(|r| r.team.as_str() == "emea-ae") {
+        for r in rules
+            .reps
+            .iter_mut()
+            .filter(|r| r.team.as_str() == "emea-ae")
+        {
             r.segments = vec![crate::config::Segment::Enterprise];
         }
         let mut c = classification(Motion::Inbound, TriggerKind::DemoRequest);
@@ -213,7 +373,11 @@ mod tests {
         c.human_decision = Some(HumanLane::SecurityReview);
         let n = narrow(&rules, &c, Role::Closer);
         assert_eq!(ids(&n), ["nadia", "tom"]);
-        assert!(n.steps[0].outcome.contains("falling back"), "{}", n.steps[0].outcome);
+        assert!(
+            n.steps[0].outcome.contains("falling back"),
+            "{}",
+            n.steps[0].outcome
+        );
     }
 
     #[test]
@@ -227,6 +391,9 @@ mod tests {
         c.buyer.country = None;
         let n = narrow(&rules, &c, Role::Ae);
         let t = n.steps.iter().find(|s| s.layer == "territory").unwrap();
-        assert_eq!(t.outcome, "no buyer country → default territory amer; 3 of 6 reps remain");
+        assert_eq!(
+            t.outcome,
+            "no buyer country → default territory amer; 3 of 6 reps remain"
+        );
     }
 }

@@ -101,7 +101,10 @@ pub fn route(input: &RoutingInput<'_>) -> RoutingDecision {
     let narrowed = layers::narrow(rules, c, role.role);
     trace.push(step(
         "rule",
-        format!("{}; {} active reps have it", role.reason, narrowed.role_pool),
+        format!(
+            "{}; {} active reps have it",
+            role.reason, narrowed.role_pool
+        ),
     ));
     let terms = deadline::terms(rules, c, input.mode);
     let excluded = excluded_reps(input);
@@ -141,10 +144,11 @@ pub fn route(input: &RoutingInput<'_>) -> RoutingDecision {
         mode: input.mode,
         role: role.role,
         lane: c.human_decision,
-        pool_working_now: narrowed
-            .reps
-            .iter()
-            .any(|r| roster.status(&r.id).is_some_and(RepStatus::is_available_now)),
+        pool_working_now: narrowed.reps.iter().any(|r| {
+            roster
+                .status(&r.id)
+                .is_some_and(RepStatus::is_available_now)
+        }),
     };
     for (layer, candidate) in [
         (Layer::ExistingOwner, input.existing_owner.as_ref()),
@@ -189,7 +193,10 @@ fn escalation_outcome(c: &Classification) -> String {
     if c.escalate {
         format!("trigger {}: escalate to a human", c.trigger)
     } else {
-        format!("trigger {}: classification did not escalate, routed on request", c.trigger)
+        format!(
+            "trigger {}: classification did not escalate, routed on request",
+            c.trigger
+        )
     }
 }
 
@@ -215,7 +222,12 @@ fn list_or_none(ids: &[RepId]) -> String {
 }
 
 /// The decision for a rep chosen by the layers.
-fn assigned(input: &RoutingInput<'_>, status: &RepStatus<'_>, terms: &SlaTerms, mut trace: Vec<TraceStep>) -> RoutingDecision {
+fn assigned(
+    input: &RoutingInput<'_>,
+    status: &RepStatus<'_>,
+    terms: &SlaTerms,
+    mut trace: Vec<TraceStep>,
+) -> RoutingDecision {
     let owner = deadline::rep_owner(input.rules, status.rep);
     let whose = format!("{}'s calendar", status.rep.name);
     let (sla, sla_step) = deadline::deadline(terms, input.now, &status.calendar(), &whose);

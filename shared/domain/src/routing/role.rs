@@ -13,15 +13,26 @@ pub(crate) struct RoleChoice {
 
 /// Picks the role: re-qualification requests go to `failover.requalify_role`; otherwise the
 /// first matching rule; if no rule matches, the re-qualification role triages it.
-pub(crate) fn select_role(rules: &Rules, classification: &Classification, mode: RouteMode) -> RoleChoice {
+pub(crate) fn select_role(
+    rules: &Rules,
+    classification: &Classification,
+    mode: RouteMode,
+) -> RoleChoice {
     let requalify_role = rules.failover.requalify_role;
     if mode == RouteMode::Requalify {
         return RoleChoice {
             role: requalify_role,
-            reason: format!("re-qualification requested → role {}", role_label(requalify_role)),
+            reason: format!(
+                "re-qualification requested → role {}",
+                role_label(requalify_role)
+            ),
         };
     }
-    match rules.routing.iter().find(|rule| rule_matches(rule, classification)) {
+    match rules
+        .routing
+        .iter()
+        .find(|rule| rule_matches(rule, classification))
+    {
         Some(rule) => RoleChoice {
             role: rule.role,
             reason: format!("rule {:?} → role {}", rule.name, role_label(rule.role)),
@@ -39,7 +50,9 @@ pub(crate) fn select_role(rules: &Rules, classification: &Classification, mode: 
 /// Whether every condition a rule states holds (an empty list or `None` states nothing).
 pub(crate) fn rule_matches(rule: &RouteRule, c: &Classification) -> bool {
     rule.motion.is_none_or(|m| m == c.motion)
-        && rule.human_decision.is_none_or(|wanted| wanted == c.human_decision.is_some())
+        && rule
+            .human_decision
+            .is_none_or(|wanted| wanted == c.human_decision.is_some())
         && (rule.qualification.is_empty() || rule.qualification.contains(&c.qualification))
         && (rule.triggers.is_empty() || rule.triggers.contains(&c.trigger))
         && (rule.flags.is_empty() || rule.flags.iter().any(|f| c.has_flag(*f)))
@@ -63,21 +76,85 @@ mod tests {
     #[test]
     fn the_first_matching_rule_wins() {
         let rules = example_rules();
-        let cases: &[(&str, Motion, Qualification, TriggerKind, &[RiskFlag], Option<HumanLane>, Role)] = &[
-            ("human lane", Motion::Inbound, Qualification::Qualified, TriggerKind::PricingRequest, &[], Some(HumanLane::Pricing), Role::Closer),
-            ("qualified inbound", Motion::Inbound, Qualification::Qualified, TriggerKind::DemoRequest, &[], None, Role::Ae),
-            ("enterprise flag", Motion::Inbound, Qualification::NeedsConfirmation, TriggerKind::EnterpriseFit, &[RiskFlag::Enterprise], None, Role::Ae),
-            ("other inbound", Motion::Inbound, Qualification::PartiallyQualified, TriggerKind::DemoRequest, &[RiskFlag::Pricing], None, Role::Sdr),
-            ("outbound meeting request", Motion::Outbound, Qualification::NeedsConfirmation, TriggerKind::MeetingRequest, &[], None, Role::Ae),
-            ("outbound positive reply", Motion::Outbound, Qualification::NeedsConfirmation, TriggerKind::PositiveReply, &[], None, Role::Sdr),
+        let cases: &[(
+            &str,
+            Motion,
+            Qualification,
+            TriggerKind,
+            &[RiskFlag],
+            Option<HumanLane>,
+            Role,
+        )] = &[
+            (
+                "human lane",
+                Motion::Inbound,
+                Qualification::Qualified,
+                TriggerKind::PricingRequest,
+                &[],
+                Some(HumanLane::Pricing),
+                Role::Closer,
+            ),
+            (
+                "qualified inbound",
+                Motion::Inbound,
+                Qualification::Qualified,
+                TriggerKind::DemoRequest,
+                &[],
+                None,
+                Role::Ae,
+            ),
+            (
+                "enterprise flag",
+                Motion::Inbound,
+                Qualification::NeedsConfirmation,
+                TriggerKind::EnterpriseFit,
+                &[RiskFlag::Enterprise],
+                None,
+                Role::Ae,
+            ),
+            (
+                "other inbound",
+                Motion::Inbound,
+                Qualification::PartiallyQualified,
+                TriggerKind::DemoRequest,
+                &[RiskFlag::Pricing],
+                None,
+                Role::Sdr,
+            ),
+            (
+                "outbound meeting request",
+                Motion::Outbound,
+                Qualification::NeedsConfirmation,
+                TriggerKind::MeetingRequest,
+                &[],
+                None,
+                Role::Ae,
+            ),
+            (
+                "outbound positive reply",
+                Motion::Outbound,
+                Qualification::NeedsConfirmation,
+                TriggerKind::PositiveReply,
+                &[],
+                None,
+                Role::Sdr,
+            ),
         ];
         for (name, motion, qualification, trigger, flags, lane, role) in cases {
             let mut c = classification(*motion, *trigger);
             c.qualification = *qualification;
             c.risk_flags = flags.to_vec();
             c.human_decision = *lane;
-            assert_eq!(select_role(&rules, &c, RouteMode::Initial).role, *role, "{name}");
-            assert_eq!(select_role(&rules, &c, RouteMode::Failover).role, *role, "{name} (failover)");
+            assert_eq!(
+                select_role(&rules, &c, RouteMode::Initial).role,
+                *role,
+                "{name}"
+            );
+            assert_eq!(
+                select_role(&rules, &c, RouteMode::Failover).role,
+                *role,
+                "{name} (failover)"
+            );
         }
     }
 
@@ -87,7 +164,11 @@ mod tests {
         let c = classification(Motion::Inbound, TriggerKind::DemoRequest);
         let choice = select_role(&rules, &c, RouteMode::Requalify);
         assert_eq!(choice.role, Role::Sdr);
-        assert!(choice.reason.contains("re-qualification"), "{}", choice.reason);
+        assert!(
+            choice.reason.contains("re-qualification"),
+            "{}",
+            choice.reason
+        );
     }
 
     #[test]
@@ -97,6 +178,10 @@ mod tests {
         let c = classification(Motion::Outbound, TriggerKind::PositiveReply);
         let choice = select_role(&rules, &c, RouteMode::Initial);
         assert_eq!(choice.role, Role::Sdr);
-        assert!(choice.reason.contains("no routing rule"), "{}", choice.reason);
+        assert!(
+            choice.reason.contains("no routing rule"),
+            "{}",
+            choice.reason
+        );
     }
 }

@@ -38,7 +38,11 @@ pub(crate) struct Choice<'s, 'r> {
 }
 
 /// Picks a rep from `pool`, or says why nobody can take it.
-pub(crate) fn choose<'s, 'r>(pool: &[&'r Rep], roster: &'s Roster<'r>, cursor: u64) -> Result<Choice<'s, 'r>, String> {
+pub(crate) fn choose<'s, 'r>(
+    pool: &[&'r Rep],
+    roster: &'s Roster<'r>,
+    cursor: u64,
+) -> Result<Choice<'s, 'r>, String> {
     let statuses: Vec<&RepStatus<'r>> = pool.iter().filter_map(|r| roster.status(&r.id)).collect();
     let blocked: Vec<String> = statuses
         .iter()
@@ -49,9 +53,17 @@ pub(crate) fn choose<'s, 'r>(pool: &[&'r Rep], roster: &'s Roster<'r>, cursor: u
     } else {
         format!("; not eligible: {}", blocked.join(", "))
     };
-    let working: Vec<&RepStatus<'r>> = statuses.iter().copied().filter(|s| s.is_available_now()).collect();
+    let working: Vec<&RepStatus<'r>> = statuses
+        .iter()
+        .copied()
+        .filter(|s| s.is_available_now())
+        .collect();
     let (candidates, situation) = if working.is_empty() {
-        let later: Vec<&RepStatus<'r>> = statuses.iter().copied().filter(|s| s.is_available_later()).collect();
+        let later: Vec<&RepStatus<'r>> = statuses
+            .iter()
+            .copied()
+            .filter(|s| s.is_available_later())
+            .collect();
         let Some(soonest) = later.iter().map(|s| s.next_shift).min() else {
             return Err(if statuses.is_empty() {
                 "no active rep in the pool".to_string()
@@ -59,7 +71,10 @@ pub(crate) fn choose<'s, 'r>(pool: &[&'r Rep], roster: &'s Roster<'r>, cursor: u
                 format!("no eligible rep among {}{skipped}", statuses.len())
             });
         };
-        let first: Vec<&RepStatus<'r>> = later.into_iter().filter(|s| s.next_shift == soonest).collect();
+        let first: Vec<&RepStatus<'r>> = later
+            .into_iter()
+            .filter(|s| s.next_shift == soonest)
+            .collect();
         let situation = format!(
             "nobody in the pool works now; first to start ({}): {}",
             soonest.format("%Y-%m-%d %H:%M UTC"),
@@ -80,7 +95,10 @@ pub(crate) fn choose<'s, 'r>(pool: &[&'r Rep], roster: &'s Roster<'r>, cursor: u
     let winner = tied[index];
     let why = if tied.len() > 1 {
         let names: Vec<&str> = tied.iter().map(|s| s.rep.id.as_str()).collect();
-        format!("tie between {} broken by rotation (cursor {cursor})", names.join(", "))
+        format!(
+            "tie between {} broken by rotation (cursor {cursor})",
+            names.join(", ")
+        )
     } else {
         "fewest handoffs per weighted available minute".to_string()
     };
@@ -141,7 +159,13 @@ mod tests {
     use crate::routing::testing::{at, example_rules, rep_id};
     use std::collections::BTreeMap;
 
-    fn pick(now: &str, pool: &[&str], loads: &[(&str, u32)], overrides: &[AvailabilityOverride], cursor: u64) -> Result<String, String> {
+    fn pick(
+        now: &str,
+        pool: &[&str],
+        loads: &[(&str, u32)],
+        overrides: &[AvailabilityOverride],
+        cursor: u64,
+    ) -> Result<String, String> {
         pick_in(&example_rules(), now, pool, loads, overrides, cursor)
     }
 
@@ -174,7 +198,10 @@ mod tests {
             sla_minutes: 30,
         };
         let roster = Roster::assess(&inputs);
-        let pool: Vec<&Rep> = pool.iter().map(|id| rules.rep(&rep_id(id)).unwrap()).collect();
+        let pool: Vec<&Rep> = pool
+            .iter()
+            .map(|id| rules.rep(&rep_id(id)).unwrap())
+            .collect();
         choose(&pool, &roster, cursor).map(|c| c.status.rep.id.to_string())
     }
 
@@ -184,43 +211,124 @@ mod tests {
     #[test]
     fn weighted_choice_table() {
         let cases: &[(&str, &str, &[&str], &[(&str, u32)], u64, &str)] = &[
-            ("fewest per weight: lena 2/2 < oliver 2/1", NOON_BERLIN, &["lena", "oliver"], &[("lena", 2), ("oliver", 2)], 0, "lena"),
-            ("weight 1 at 1 beats weight 2 at 3", NOON_BERLIN, &["lena", "oliver"], &[("lena", 3), ("oliver", 1)], 0, "oliver"),
-            ("weight 2 at 3 beats weight 1 at 2", NOON_BERLIN, &["lena", "oliver"], &[("lena", 3), ("oliver", 2)], 0, "lena"),
-            ("tie, cursor 0 → first id", NOON_BERLIN, &["oliver", "lena"], &[("lena", 2), ("oliver", 1)], 0, "lena"),
-            ("tie, cursor 1 → second id", NOON_BERLIN, &["oliver", "lena"], &[("lena", 2), ("oliver", 1)], 1, "oliver"),
-            ("tie, cursor 5 → second id", NOON_BERLIN, &["oliver", "lena"], &[("lena", 2), ("oliver", 1)], 5, "oliver"),
-            ("capped rep skipped", NOON_BERLIN, &["lena", "greta"], &[("lena", 5), ("greta", 6)], 0, "lena"),
-            ("missing load counts as 0", NOON_BERLIN, &["lena", "oliver"], &[("lena", 1)], 0, "oliver"),
+            (
+                "fewest per weight: lena 2/2 < oliver 2/1",
+                NOON_BERLIN,
+                &["lena", "oliver"],
+                &[("lena", 2), ("oliver", 2)],
+                0,
+                "lena",
+            ),
+            (
+                "weight 1 at 1 beats weight 2 at 3",
+                NOON_BERLIN,
+                &["lena", "oliver"],
+                &[("lena", 3), ("oliver", 1)],
+                0,
+                "oliver",
+            ),
+            (
+                "weight 2 at 3 beats weight 1 at 2",
+                NOON_BERLIN,
+                &["lena", "oliver"],
+                &[("lena", 3), ("oliver", 2)],
+                0,
+                "lena",
+            ),
+            (
+                "tie, cursor 0 → first id",
+                NOON_BERLIN,
+                &["oliver", "lena"],
+                &[("lena", 2), ("oliver", 1)],
+                0,
+                "lena",
+            ),
+            (
+                "tie, cursor 1 → second id",
+                NOON_BERLIN,
+                &["oliver", "lena"],
+                &[("lena", 2), ("oliver", 1)],
+                1,
+                "oliver",
+            ),
+            (
+                "tie, cursor 5 → second id",
+                NOON_BERLIN,
+                &["oliver", "lena"],
+                &[("lena", 2), ("oliver", 1)],
+                5,
+                "oliver",
+            ),
+            (
+                "capped rep skipped",
+                NOON_BERLIN,
+                &["lena", "greta"],
+                &[("lena", 5), ("greta", 6)],
+                0,
+                "lena",
+            ),
+            (
+                "missing load counts as 0",
+                NOON_BERLIN,
+                &["lena", "oliver"],
+                &[("lena", 1)],
+                0,
+                "oliver",
+            ),
         ];
         let rules = same_hours();
         for (name, now, pool, loads, cursor, expected) in cases {
-            assert_eq!(pick_in(&rules, now, pool, loads, &[], *cursor).as_deref(), Ok(*expected), "{name}");
+            assert_eq!(
+                pick_in(&rules, now, pool, loads, &[], *cursor).as_deref(),
+                Ok(*expected),
+                "{name}"
+            );
         }
     }
 
     #[test]
     fn off_hours_reps_wait_while_someone_works() {
         // 06:00 in New York: Sam is asleep, Lena works, even with far more handoffs today.
-        assert_eq!(pick(NOON_BERLIN, &["lena", "sam"], &[("lena", 9)], &[], 0).as_deref(), Ok("lena"));
+        assert_eq!(
+            pick(NOON_BERLIN, &["lena", "sam"], &[("lena", 9)], &[], 0).as_deref(),
+            Ok("lena")
+        );
     }
 
     #[test]
     fn after_hours_the_first_to_start_takes_it() {
         // 22:00 UTC: Berlin/London asleep; Greta (Stockholm) starts 08:00 = 06:00 UTC, before
         // Lena (09:00 Berlin = 07:00 UTC) and Oliver (09:00 London = 08:00 UTC).
-        let chosen = pick("2026-06-03T22:00:00Z", &["lena", "oliver", "greta"], &[], &[], 0);
+        let chosen = pick(
+            "2026-06-03T22:00:00Z",
+            &["lena", "oliver", "greta"],
+            &[],
+            &[],
+            0,
+        );
         assert_eq!(chosen.as_deref(), Ok("greta"));
         // …unless she is capped.
-        let chosen = pick("2026-06-03T22:00:00Z", &["lena", "oliver", "greta"], &[("greta", 6)], &[], 0);
+        let chosen = pick(
+            "2026-06-03T22:00:00Z",
+            &["lena", "oliver", "greta"],
+            &[("greta", 6)],
+            &[],
+            0,
+        );
         assert_eq!(chosen.as_deref(), Ok("lena"));
     }
 
     #[test]
     fn nobody_eligible_says_why() {
         let err = pick(NOON_BERLIN, &["greta"], &[("greta", 6)], &[], 0).unwrap_err();
-        assert_eq!(err, "no eligible rep among 1; not eligible: greta (daily cap reached (6/6))");
-        assert_eq!(pick(NOON_BERLIN, &[], &[], &[], 0).unwrap_err(), "no active rep in the pool");
+        assert_eq!(
+            err,
+            "no eligible rep among 1; not eligible: greta (daily cap reached (6/6))"
+        );
+        assert_eq!(
+            pick(NOON_BERLIN, &[], &[], &[], 0).unwrap_err(),
+            "no active rep in the pool"
+        );
     }
 
     #[test]
@@ -235,7 +343,14 @@ mod tests {
         let mut loads = vec![("jonas", 6), ("chloe", 0)];
         let mut chloe = 0;
         for cursor in 0..10 {
-            let chosen = pick("2026-06-03T10:00:00Z", &["jonas", "chloe"], &loads, &overrides, cursor).unwrap();
+            let chosen = pick(
+                "2026-06-03T10:00:00Z",
+                &["jonas", "chloe"],
+                &loads,
+                &overrides,
+                cursor,
+            )
+            .unwrap();
             loads.iter_mut().find(|(r, _)| *r == chosen).unwrap().1 += 1;
             chloe += u32::from(chosen == "chloe");
         }
@@ -243,18 +358,58 @@ mod tests {
         assert_eq!(chloe, 1);
         // Ten minutes later her pace (1 in 10 min) is above Jonas's (15 in 220 min)…
         let loads = [("jonas", 15), ("chloe", 1)];
-        assert_eq!(pick("2026-06-03T10:10:00Z", &["jonas", "chloe"], &loads, &overrides, 0).as_deref(), Ok("jonas"));
+        assert_eq!(
+            pick(
+                "2026-06-03T10:10:00Z",
+                &["jonas", "chloe"],
+                &loads,
+                &overrides,
+                0
+            )
+            .as_deref(),
+            Ok("jonas")
+        );
         // …an hour later it is below (1 in 60 min < 15 in 270 min).
-        assert_eq!(pick("2026-06-03T11:00:00Z", &["jonas", "chloe"], &loads, &overrides, 0).as_deref(), Ok("chloe"));
+        assert_eq!(
+            pick(
+                "2026-06-03T11:00:00Z",
+                &["jonas", "chloe"],
+                &loads,
+                &overrides,
+                0
+            )
+            .as_deref(),
+            Ok("chloe")
+        );
     }
 
     #[test]
     fn a_later_shift_is_judged_by_its_own_hours() {
         // Noon Berlin: Lena (weight 2) has worked 180 min with 4 → 4/360; Oliver (London,
         // weight 1) 120 min with 2 → 2/120. Plain load per weight would tie (2 vs 2).
-        assert_eq!(pick(NOON_BERLIN, &["lena", "oliver"], &[("lena", 4), ("oliver", 2)], &[], 1).as_deref(), Ok("lena"));
+        assert_eq!(
+            pick(
+                NOON_BERLIN,
+                &["lena", "oliver"],
+                &[("lena", 4), ("oliver", 2)],
+                &[],
+                1
+            )
+            .as_deref(),
+            Ok("lena")
+        );
         // Oliver with 1 → 1/120 < 4/360.
-        assert_eq!(pick(NOON_BERLIN, &["lena", "oliver"], &[("lena", 4), ("oliver", 1)], &[], 0).as_deref(), Ok("oliver"));
+        assert_eq!(
+            pick(
+                NOON_BERLIN,
+                &["lena", "oliver"],
+                &[("lena", 4), ("oliver", 1)],
+                &[],
+                0
+            )
+            .as_deref(),
+            Ok("oliver")
+        );
     }
 
     #[test]

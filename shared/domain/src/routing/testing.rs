@@ -4,17 +4,26 @@
 use crate::config::Rules;
 use crate::event::{Channel, MeetingStatus, Urgency};
 use crate::ids::{EmailAddress, RepId, SourceName};
-use crate::package::{BuyerContext, Classification, Motion, MotionFields, NextAction, NextStep, Qualification, ReplyClass, TriggerKind};
+use crate::package::{
+    BuyerContext, Classification, Motion, MotionFields, NextAction, NextStep, Qualification,
+    ReplyClass, TriggerKind,
+};
 use chrono::{DateTime, NaiveDate, Utc};
 
 /// The shipped example (`examples/handoff.toml`).
 pub(crate) fn example_rules() -> Rules {
-    Rules::from_toml("examples/handoff.toml", include_str!("../../../../examples/handoff.toml")).expect("example loads")
+    Rules::from_toml(
+        "examples/handoff.toml",
+        include_str!("../../../../examples/handoff.toml"),
+    )
+    .expect("example loads")
 }
 
 /// An RFC 3339 instant.
 pub(crate) fn at(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).expect("rfc3339").with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(s)
+        .expect("rfc3339")
+        .with_timezone(&Utc)
 }
 
 /// An ISO date.

@@ -58,7 +58,17 @@ fn a_german_demo_request_goes_through_every_layer() {
     let d = route(&input(&rules, &c, NOON_BERLIN));
     assert_eq!(
         layers(&d),
-        ["escalation", "rule", "existing_owner", "account_owner", "territory", "segment", "product_line", "round_robin", "sla"]
+        [
+            "escalation",
+            "rule",
+            "existing_owner",
+            "account_owner",
+            "territory",
+            "segment",
+            "product_line",
+            "round_robin",
+            "sla"
+        ]
     );
     assert_eq!(owner_id(&d), Some("lena"));
     assert_eq!(d.owner.display, "Lena Fischer (EMEA Account Executives)");
@@ -67,8 +77,14 @@ fn a_german_demo_request_goes_through_every_layer() {
     assert_eq!(d.sla.policy, "inbound/hot");
     assert_eq!(d.sla.business_minutes, 30);
     assert_eq!(d.sla.deadline, at("2026-06-03T10:30:00Z"));
-    assert_eq!(d.trace[4].outcome, "buyer country DE → emea; 3 of 6 reps remain");
-    assert_eq!(d.trace[5].outcome, "500 employees → mid_market; 2 of 3 reps remain");
+    assert_eq!(
+        d.trace[4].outcome,
+        "buyer country DE → emea; 3 of 6 reps remain"
+    );
+    assert_eq!(
+        d.trace[5].outcome,
+        "500 employees → mid_market; 2 of 3 reps remain"
+    );
 }
 
 #[test]
@@ -90,7 +106,11 @@ fn owner_continuity_beats_the_round_robin_regardless_of_role() {
     let d = route(&i);
     assert_eq!(owner_id(&d), Some("jonas"));
     assert_eq!(layers(&d), ["escalation", "rule", "existing_owner", "sla"]);
-    assert!(d.trace[2].outcome.starts_with("owner continuity"), "{}", d.trace[2].outcome);
+    assert!(
+        d.trace[2].outcome.starts_with("owner continuity"),
+        "{}",
+        d.trace[2].outcome
+    );
 }
 
 #[test]
@@ -120,7 +140,11 @@ fn a_human_lane_goes_to_a_closer_and_the_account_owner_is_informed() {
     assert_eq!(d.sla.policy, "human_decision/legal_review");
     assert_eq!(d.sla.business_minutes, 60);
     let account = d.trace.iter().find(|t| t.layer == "account_owner").unwrap();
-    assert!(account.outcome.contains("stays informed"), "{}", account.outcome);
+    assert!(
+        account.outcome.contains("stays informed"),
+        "{}",
+        account.outcome
+    );
     assert!(layers(&d).contains(&"human_lane"));
 }
 
@@ -135,7 +159,11 @@ fn after_hours_the_first_to_start_takes_it_and_the_clock_starts_then() {
     assert_eq!(owner_id(&d), Some("greta"));
     assert_eq!(d.sla.deadline, at("2026-06-08T06:30:00Z"));
     let rr = d.trace.iter().find(|t| t.layer == "round_robin").unwrap();
-    assert!(rr.outcome.contains("nobody in the pool works now"), "{}", rr.outcome);
+    assert!(
+        rr.outcome.contains("nobody in the pool works now"),
+        "{}",
+        rr.outcome
+    );
 }
 
 #[test]
@@ -150,7 +178,11 @@ fn nobody_eligible_on_first_assignment_escalates_to_the_lead() {
     assert!(d.escalated);
     let last = &d.trace[d.trace.len() - 2];
     assert_eq!(last.layer, "failover");
-    assert!(last.outcome.contains("first assignment"), "{}", last.outcome);
+    assert!(
+        last.outcome.contains("first assignment"),
+        "{}",
+        last.outcome
+    );
 }
 
 #[test]
@@ -212,7 +244,11 @@ fn requalification_goes_to_an_sdr_with_the_reroute_sla() {
     i.current_owner = Some(rep_id("lena"));
     i.account_owner = Some(rep_id("lena"));
     let d = route(&i);
-    assert!(matches!(owner_id(&d), Some("jonas" | "chloe")), "{:?}", d.owner);
+    assert!(
+        matches!(owner_id(&d), Some("jonas" | "chloe")),
+        "{:?}",
+        d.owner
+    );
     assert_eq!(d.sla.policy, "reroute/requalify");
     assert_eq!(d.sla.business_minutes, 30);
 }
@@ -220,7 +256,12 @@ fn requalification_goes_to_an_sdr_with_the_reroute_sla() {
 #[test]
 fn a_rep_on_time_off_is_skipped() {
     let mut rules = example_rules();
-    rules.reps.iter_mut().find(|r| r.id.as_str() == "lena").unwrap().out_of_office = vec![TimeOff {
+    rules
+        .reps
+        .iter_mut()
+        .find(|r| r.id.as_str() == "lena")
+        .unwrap()
+        .out_of_office = vec![TimeOff {
         from: day("2026-06-01"),
         to: day("2026-06-05"),
     }];
@@ -228,7 +269,11 @@ fn a_rep_on_time_off_is_skipped() {
     let d = route(&input(&rules, &c, NOON_BERLIN));
     assert_eq!(owner_id(&d), Some("oliver"));
     let rr = d.trace.iter().find(|t| t.layer == "round_robin").unwrap();
-    assert!(rr.outcome.contains("lena (out of office today)"), "{}", rr.outcome);
+    assert!(
+        rr.outcome.contains("lena (out of office today)"),
+        "{}",
+        rr.outcome
+    );
 }
 
 #[test]
