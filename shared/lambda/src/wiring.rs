@@ -5,9 +5,9 @@
 //! | `HANDOFF_TABLE` | the DynamoDB table | required |
 //! | `HANDOFF_QUEUE_PREFIX` | stage queues are `<prefix>-classify`, `<prefix>-assign` (+ `-dlq`) | required |
 //! | `HANDOFF_MAX_RECEIVES` | receives before SQS redrives to the DLQ (must match the queues) | 5 |
-//! | `HANDOFF_DUE_SHARDS` | partitions of the sparse due index | 4 |
-//! | `HANDOFF_CLAIM_SECRET` | the claim-link HMAC secret (≥ 32 characters) | required |
-//! | `HANDOFF_PUBLIC_CLAIM_URL` | base URL of the claim function URL | required |
+//! | `HANDOFF_DUE_SHARDS` | partitions of the sparse due index (every writer of a table must agree) | 1 |
+//! | `HANDOFF_CLAIM_SECRET` | the claim-link HMAC secret (≥ 32 characters); needed where links are signed (assign) or verified (claim) | unset: a random per-process key, so links made here never verify |
+//! | `HANDOFF_PUBLIC_CLAIM_URL` | base URL of the claim function URL, put into links | empty |
 //! | `HANDOFF_RULES_TTL_SECS` | how long a loaded rules version is reused | 60 |
 //! | `HANDOFF_OUTPUT_DIR` | where the local CRM and notifier write until the CRM/Slack adapters land | `/tmp/handoff` |
 
@@ -15,7 +15,7 @@ use crate::env::{parsed_or, required};
 use anyhow::{ensure, Context, Result};
 use handoff_aws::{DynamoRules, DynamoStore, SqsQueue};
 use handoff_domain::claim_link::ClaimSigner;
-use handoff_domain::ports::SystemClock;
+use handoff_domain::ports::{Clock, SystemClock};
 use handoff_domain::service::Services;
 use handoff_local::{FileCrm, LogNotifier};
 use std::sync::Arc;
@@ -28,7 +28,7 @@ pub struct FunctionConfig {
     pub queue_prefix: String,
     pub max_receives: u32,
     pub due_shards: u32,
-    pub claim_secret: String,
+    pub claim_secret: Option<String>,
     pub public_claim_url: String,
     pub rules_ttl: Duration,
     pub output_dir: std::path::PathBuf,
@@ -37,39 +37,49 @@ pub struct FunctionConfig {
 impl FunctionConfig {
     /// Reads the environment; the error names the missing or invalid variable.
     pub fn from_env() -> Result<Self> {
-        let claim_secret = required("HANDOFF_CLAIM_SECRET")?;
-        ensure!(claim_secret.len() >= 32, "environment variable HANDOFF_CLAIM_SECRET must be at least 32 characters");
+        let claim_secret = std::env::var("HANDOFF_CLAIM_SECRET").ok();
+        if let Some(secret) = &claim_secret {
+            ensure!(secret.len() >= 32, "environment variable HANDOFF_CLAIM_SECRET must be at least 32 characters");
+        }
         Ok(Self {
             table: required("HANDOFF_TABLE")?,
             queue_prefix: required("HANDOFF_QUEUE_PREFIX")?,
             max_receives: parsed_or("HANDOFF_MAX_RECEIVES", 5)?,
-            due_shards: parsed_or("HANDOFF_DUE_SHARDS", 4)?,
+            due_shards: parsed_or("HANDOFF_DUE_SHARDS", handoff_aws::store::DEFAULT_DUE_SHARDS)?,
             claim_secret,
-            public_claim_url: required("HANDOFF_PUBLIC_CLAIM_URL")?,
+            public_claim_url: std::env::var("HANDOFF_PUBLIC_CLAIM_URL").unwrap_or_default(),
             rules_ttl: Duration::from_secs(parsed_or("HANDOFF_RULES_TTL_SECS", 60)?),
             output_dir: std::path::PathBuf::from(std::env::var("HANDOFF_OUTPUT_DIR").unwrap_or_else(|_| "/tmp/handoff".into())),
         })
     }
 }
 
-/// The services on DynamoDB + SQS for this configuration.
+/// The services on DynamoDB + SQS for this configuration, on the system clock.
 pub async fn services(config: &FunctionConfig) -> Result<Services> {
+    services_with_clock(config, Arc::new(SystemClock)).await
+}
+
+/// The services with a given clock (tests drive SLA time with a manual one).
+pub async fn services_with_clock(config: &FunctionConfig, clock: Arc<dyn Clock>) -> Result<Services> {
     let sdk = handoff_aws::aws_config_from_env().await;
-    let dynamo = handoff_aws::dynamodb_client(&sdk);
-    let sqs = handoff_aws::sqs_client(&sdk);
+    let dynamo = handoff_aws::config::dynamodb_client(&sdk);
+    let sqs = handoff_aws::config::sqs_client(&sdk);
     let store = DynamoStore::new(dynamo.clone(), &config.table).with_due_shards(config.due_shards);
     let queue = SqsQueue::connect(sqs, &config.queue_prefix, config.max_receives)
         .await
         .context("cannot resolve the stage queues")?;
-    let rules = DynamoRules::new(dynamo, &config.table, config.rules_ttl);
+    let rules = DynamoRules::new(dynamo, &config.table).with_ttl(config.rules_ttl);
     Ok(Services {
         store: Arc::new(store),
         queue: Arc::new(queue),
         crm: Arc::new(FileCrm::new(&config.output_dir).context("cannot prepare the CRM output directory")?),
         notifier: Arc::new(LogNotifier::new(&config.output_dir).context("cannot prepare the notification output")?),
-        clock: Arc::new(SystemClock),
+        clock,
         rules: Arc::new(rules),
-        claims: ClaimSigner::new(config.claim_secret.clone()),
+        claims: ClaimSigner::new(match &config.claim_secret {
+            Some(secret) => secret.as_bytes().to_vec(),
+            None => random_key()?,
+        }),
         public_url: config.public_claim_url.clone(),
         claim_link_ttl: chrono::Duration::days(7),
     })
@@ -79,4 +89,14 @@ pub async fn services(config: &FunctionConfig) -> Result<Services> {
 pub async fn services_from_env() -> Result<Services> {
     let config = FunctionConfig::from_env()?;
     services(&config).await
+}
+
+/// 32 random bytes for a function that neither signs nor verifies claim links.
+fn random_key() -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut key = vec![0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut key))
+        .context("cannot read /dev/urandom")?;
+    Ok(key)
 }

@@ -250,7 +250,10 @@ impl DynamoStore {
                 .map(|id| key(keys::handoff_pk(id), keys::META_SK))
                 .collect();
             let mut pending = Some(built(
-                KeysAndAttributes::builder().set_keys(Some(keys)).build(),
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build(),
             )?);
             let mut attempt = 0u32;
             while let Some(request) = pending.take() {

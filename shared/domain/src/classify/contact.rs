@@ -27,7 +27,7 @@ const NOT_NAMES: &[&str] = &[
     "le", "la", "les", "du", "und", "et", "sie", "ich", "mich", "bitte", "merci", "danke",
     "gerne", "kind", "all", "any", "everyone", "someone", "anyone", "ooo", "out", "email",
     "mail", "phone", "tel", "mobile", "cell", "asap", "ai", "crm", "api", "sso", "eu", "uk",
-    "emea", "apac", "amer", "ps", "it's", "i'm", "i've", "i'll", "we're", "she's", "he's",
+    "emea", "apac", "amer", "ps", "i'm", "i've", "i'll", "we're",
     "they're", "today", "tomorrow", "urgent", "matters", "for", "während", "meiner",
 ];
 

@@ -407,7 +407,7 @@ pub(crate) const PRICING_NOUNS: &[&str] =
 /// Verbs that make a pricing noun an ask ("send pricing", "interested in pricing").
 pub(crate) const PRICING_REQUEST_VERBS: &[&str] = &[
     "send", "share", "see", "get", "know", "need", "want", "interested", "understand", "what",
-    "what's", "whats", "how", "any", "curious", "info", "information", "details", "provide",
+    "whats", "how", "any", "curious", "info", "information", "details", "provide",
     "give", "receive", "looking", "request", "requesting",
 ];
 
@@ -679,7 +679,6 @@ pub(crate) const POSITIVE: &[&str] = &[
     "go ahead",
     "green light",
     "signed off",
-    "approved",
     "count me in",
     "gerne",
     "klingt gut",

@@ -204,6 +204,21 @@ pub(crate) fn normalise(original: &str) -> (String, Vec<(usize, usize)>) {
     (norm, origin)
 }
 
+/// A token's matching text: a possessive `'s` is dropped ("Salesloft's" matches "Salesloft";
+/// phrases are tokenised the same way, so "let's" matches "let's").
+fn token(norm: &str, start: usize, end: usize) -> Token {
+    let raw = &norm[start..end];
+    let text = match raw.strip_suffix("'s") {
+        Some(stem) if !stem.is_empty() => stem,
+        _ => raw,
+    };
+    Token {
+        start,
+        end,
+        text: text.to_string(),
+    }
+}
+
 /// Splits normalised text into word tokens: runs of letters and digits, keeping an apostrophe
 /// between two of them (`don't`, `cc'd`).
 pub(crate) fn tokenise(norm: &str) -> Vec<Token> {
@@ -217,19 +232,11 @@ pub(crate) fn tokenise(norm: &str) -> Vec<Token> {
         if c.is_alphanumeric() || inner_apostrophe {
             start.get_or_insert(i);
         } else if let Some(s) = start.take() {
-            tokens.push(Token {
-                start: s,
-                end: i,
-                text: norm[s..i].to_string(),
-            });
+            tokens.push(token(norm, s, i));
         }
     }
     if let Some(s) = start {
-        tokens.push(Token {
-            start: s,
-            end: norm.len(),
-            text: norm[s..].to_string(),
-        });
+        tokens.push(token(norm, s, norm.len()));
     }
     tokens
 }

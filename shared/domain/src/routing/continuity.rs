@@ -167,20 +167,23 @@ mod tests {
         }
     }
 
+    /// Name, layer, candidate, now, situation, loads, expected owner or a fragment of why not.
+    type ContinuityCase<'a> = (
+        &'a str,
+        Layer,
+        &'a str,
+        &'a str,
+        Situation,
+        &'a [(&'a str, u32)],
+        Result<&'a str, &'a str>,
+    );
+
     #[test]
     fn continuity_table() {
         use Layer::*;
         use RouteMode::*;
         let ae = |mode| situation(mode, Role::Ae, None, true);
-        let cases: &[(
-            &str,
-            Layer,
-            &str,
-            &str,
-            Situation,
-            &[(&str, u32)],
-            Result<&str, &str>,
-        )] = &[
+        let cases: &[ContinuityCase<'_>] = &[
             (
                 "available owner keeps it",
                 ExistingOwner,

@@ -139,6 +139,19 @@ mod tests {
     use crate::package::HumanLane;
     use crate::routing::testing::{classification, example_rules};
 
+    /// Name, motion, trigger, lane, urgency, enterprise flag, mode, minutes, policy.
+    type SlaCase<'a> = (
+        &'a str,
+        Motion,
+        TriggerKind,
+        Option<HumanLane>,
+        Urgency,
+        bool,
+        RouteMode,
+        u32,
+        &'a str,
+    );
+
     #[test]
     fn sla_terms_table() {
         let rules = example_rules();
@@ -147,17 +160,7 @@ mod tests {
                 *urgency = u;
             }
         };
-        let cases: &[(
-            &str,
-            Motion,
-            TriggerKind,
-            Option<HumanLane>,
-            Urgency,
-            bool,
-            RouteMode,
-            u32,
-            &str,
-        )] = &[
+        let cases: &[SlaCase<'_>] = &[
             (
                 "demo request",
                 Motion::Inbound,

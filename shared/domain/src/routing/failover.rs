@@ -165,6 +165,17 @@ mod tests {
         )
     }
 
+    /// Name, team, excluded, overrides, loads, owner, a fragment of the display and reason.
+    type ChainCase<'a> = (
+        &'a str,
+        &'a str,
+        &'a [RepId],
+        &'a [AvailabilityOverride],
+        &'a [(&'a str, u32)],
+        Option<&'a str>,
+        &'a str,
+    );
+
     #[test]
     fn chain_table() {
         let rules = example_rules();
@@ -174,15 +185,7 @@ mod tests {
             until: None,
             set_at: at("2026-06-03T08:00:00Z"),
         }];
-        let cases: &[(
-            &str,
-            &str,
-            &[RepId],
-            &[AvailabilityOverride],
-            &[(&str, u32)],
-            Option<&str>,
-            &str,
-        )] = &[
+        let cases: &[ChainCase<'_>] = &[
             (
                 "lead off-hours and capped still leads",
                 "emea-ae",

@@ -54,9 +54,13 @@ pub enum RouteMode {
 /// Everything routing needs; the service gathers it from the ports.
 #[derive(Debug, Clone)]
 pub struct RoutingInput<'a> {
+    /// Rules and roster.
     pub rules: &'a Rules,
+    /// What classification decided about the handoff.
     pub classification: &'a Classification,
+    /// The routing moment: availability, caps and the SLA clock are judged at this instant.
     pub now: DateTime<Utc>,
+    /// First assignment, failover or re-qualification.
     pub mode: RouteMode,
     /// Owner of another open handoff for the same contact (duplicate / channel switch).
     pub existing_owner: Option<RepId>,
@@ -81,8 +85,11 @@ pub struct RoutingInput<'a> {
 /// Where a handoff goes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoutingDecision {
+    /// The rep, team lead or shared queue that owns the handoff now.
     pub owner: Owner,
+    /// Business minutes and deadline on the owner's calendar.
     pub sla: Sla,
+    /// One step per layer, in order, ending with `sla`.
     pub trace: Vec<TraceStep>,
     /// True when it went to a team lead or the shared queue rather than a rep chosen by the layers.
     pub escalated: bool,

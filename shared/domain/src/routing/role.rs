@@ -73,18 +73,21 @@ mod tests {
     use crate::package::{HumanLane, Motion, Qualification, RiskFlag, TriggerKind};
     use crate::routing::testing::{classification, example_rules};
 
+    /// Name, motion, qualification, trigger, flags, lane, expected role.
+    type RoleCase<'a> = (
+        &'a str,
+        Motion,
+        Qualification,
+        TriggerKind,
+        &'a [RiskFlag],
+        Option<HumanLane>,
+        Role,
+    );
+
     #[test]
     fn the_first_matching_rule_wins() {
         let rules = example_rules();
-        let cases: &[(
-            &str,
-            Motion,
-            Qualification,
-            TriggerKind,
-            &[RiskFlag],
-            Option<HumanLane>,
-            Role,
-        )] = &[
+        let cases: &[RoleCase<'_>] = &[
             (
                 "human lane",
                 Motion::Inbound,

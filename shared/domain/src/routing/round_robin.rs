@@ -208,9 +208,19 @@ mod tests {
     // Wednesday 2026-06-03 10:00 UTC: 12:00 Berlin, 11:00 London, 06:00 New York.
     const NOON_BERLIN: &str = "2026-06-03T10:00:00Z";
 
+    /// Name, now, pool, loads, cursor, expected rep.
+    type ChoiceCase<'a> = (
+        &'a str,
+        &'a str,
+        &'a [&'a str],
+        &'a [(&'a str, u32)],
+        u64,
+        &'a str,
+    );
+
     #[test]
     fn weighted_choice_table() {
-        let cases: &[(&str, &str, &[&str], &[(&str, u32)], u64, &str)] = &[
+        let cases: &[ChoiceCase<'_>] = &[
             (
                 "fewest per weight: lena 2/2 < oliver 2/1",
                 NOON_BERLIN,
