@@ -10,6 +10,8 @@
 
 pub mod bench;
 pub mod classify_cmd;
+#[cfg(feature = "aws")]
+pub mod cloud_cmd;
 pub mod demo;
 pub mod rules_cmd;
 pub mod runtime;

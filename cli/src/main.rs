@@ -66,6 +66,11 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         days: i64,
     },
+    /// Change a rep's availability without a redeploy or a rules change.
+    Rep {
+        #[command(subcommand)]
+        command: RepCommand,
+    },
     /// Measure local pipeline throughput.
     Bench {
         #[arg(long, default_value_t = 1000)]
@@ -79,6 +84,41 @@ enum RulesCommand {
     Check { file: String },
     /// Print the JSON Schema of the rules format.
     Schema,
+    /// Validate a rules file and store it as the next version in the DynamoDB table (build with --features aws).
+    Push {
+        file: String,
+        #[arg(long)]
+        table: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum RepCommand {
+    /// Mark a rep out of office now (until a time, or until `rep back`).
+    Away {
+        rep: String,
+        /// RFC 3339 time the override ends.
+        #[arg(long)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+        #[command(flatten)]
+        target: Target,
+    },
+    /// Mark a rep available again (also cancels configured time off for today).
+    Back {
+        rep: String,
+        #[command(flatten)]
+        target: Target,
+    },
+}
+
+/// Where an availability change goes: a local data directory, or a DynamoDB table.
+#[derive(clap::Args)]
+struct Target {
+    #[arg(long, default_value = ".handoff")]
+    data: PathBuf,
+    /// The deployed table (build with --features aws).
+    #[arg(long)]
+    table: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -145,7 +185,23 @@ async fn run(command: Command) -> Result<()> {
                 println!("{}", rules_cmd::schema());
                 Ok(())
             }
+            RulesCommand::Push { file, table } => push_rules(&file, &table).await,
         },
+        Command::Rep { command } => {
+            let (rep, available, until, target) = match command {
+                RepCommand::Away { rep, until, target } => (rep, false, until, target),
+                RepCommand::Back { rep, target } => (rep, true, None, target),
+            };
+            let value = handoff_domain::ports::AvailabilityOverride {
+                rep: handoff_domain::ids::RepId::parse(&rep)?,
+                available,
+                until,
+                set_at: chrono::Utc::now(),
+            };
+            set_availability(&target, &value).await?;
+            println!("{rep}: {}", if available { "available" } else { "away" });
+            Ok(())
+        }
         Command::Audit { data, config, days } => {
             anyhow::ensure!(data.join("handoff.sqlite").exists(), "no local store in {} (run `handoff serve` first)", data.display());
             let pipeline = LocalPipeline::open(LocalOptions {
@@ -162,6 +218,35 @@ async fn run(command: Command) -> Result<()> {
         }
         Command::Bench { events } => {
             print!("{}", bench::run(events).await?);
+            Ok(())
+        }
+    }
+}
+
+#[cfg(feature = "aws")]
+async fn push_rules(file: &str, table: &str) -> Result<()> {
+    let version = handoff_cli::cloud_cmd::push_rules(file, table).await?;
+    println!("{file}: valid; stored as rules version {version} in {table}");
+    Ok(())
+}
+
+#[cfg(not(feature = "aws"))]
+async fn push_rules(_file: &str, _table: &str) -> Result<()> {
+    anyhow::bail!("this build has no AWS support: run `cargo run --release --features aws -- rules push ...`")
+}
+
+async fn set_availability(target: &Target, value: &handoff_domain::ports::AvailabilityOverride) -> Result<()> {
+    match &target.table {
+        #[cfg(feature = "aws")]
+        Some(table) => handoff_cli::cloud_cmd::set_availability(table, value).await,
+        #[cfg(not(feature = "aws"))]
+        Some(_) => anyhow::bail!("this build has no AWS support: add --features aws"),
+        None => {
+            use handoff_domain::ports::HandoffStore;
+            let path = target.data.join("handoff.sqlite");
+            anyhow::ensure!(path.exists(), "no local store in {} (run `handoff serve` first)", target.data.display());
+            let store = handoff_local::SqliteStore::open(&path).context("cannot open the local store")?;
+            store.set_availability(value).await.context("cannot store the availability override")?;
             Ok(())
         }
     }

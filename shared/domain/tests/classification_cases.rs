@@ -1472,3 +1472,18 @@ fn meetings() -> Vec<Case> {
         ),
     ]
 }
+
+#[test]
+#[ignore = "prints every row's classification; run with --ignored --nocapture"]
+fn dump_table() {
+    let rules = rules();
+    for case in cases() {
+        let got = classify(&case.event, &case.ctx, &rules);
+        println!("== {} :: {:?} / {} / esc={} / {} / {:?} / {:?}", case.name, got.reply_class, got.trigger, got.escalate, got.qualification, got.risk_flags, got.human_decision);
+        println!("   next: {} — {}", got.next_step.action, got.next_step.detail);
+        println!("   problem: {} | product_line: {:?}", got.buyer.problem_statement, got.product_line);
+        for e in &got.evidence {
+            println!("   {} <- {} {:?}", e.supports, e.source, e.excerpt);
+        }
+    }
+}

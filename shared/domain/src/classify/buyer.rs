@@ -9,7 +9,7 @@ use super::lexicon::URGENT;
 use super::text::{trim_words, Doc};
 use super::{Input, Verdict};
 use crate::event::{EventKind, IntakeEvent, MeetingStatus, Urgency};
-use crate::package::{BuyerContext, MotionFields};
+use crate::package::{BuyerContext, MotionFields, ReplyClass};
 
 /// The longest problem statement, in characters.
 const PROBLEM_STATEMENT_MAX: usize = 280;
@@ -37,8 +37,13 @@ const CUT_MARKERS: &[&str] = &[
     "ce message et ses pièces",
 ];
 
-/// Subject prefixes of a reply or forward (the subject is then ours, not the buyer's).
-const REPLY_PREFIXES: &[&str] = &["re:", "aw:", "antw:", "sv:", "fw:", "fwd:", "wg:", "tr:", "réf:", "ref:"];
+/// Subject prefixes of a reply, a forward or machine mail (the subject is then not the buyer's).
+const REPLY_PREFIXES: &[&str] = &[
+    "re:", "aw:", "antw:", "sv:", "fw:", "fwd:", "wg:", "tr:", "réf:", "ref:", "automatic reply",
+    "auto:", "autoreply", "auto-reply", "out of office", "ooo", "undeliverable", "undelivered",
+    "delivery status notification", "abwesenheitsnotiz", "automatische antwort",
+    "réponse automatique", "[ticket",
+];
 
 /// Form fields that carry tracking, not the buyer's words.
 const TRACKING_FIELDS: &[&str] = &[
@@ -114,7 +119,7 @@ fn problem_statement(input: &Input) -> String {
             .parts()
             .iter()
             .find(|p| p.source() == source)
-            .map(|p| p.excerpt(0, p.tokens().len()).to_string())
+            .map(|p| p.original().to_string())
     };
     let text = match &input.event.kind {
         EventKind::EmailReply(r) => own("text").unwrap_or_else(|| r.subject.clone()),
@@ -159,8 +164,15 @@ pub(crate) fn buyer_context(input: &Input) -> BuyerContext {
 }
 
 /// The product line: the one the buyer picked (by key or by its words), else the line whose
-/// words the buyer used most (ties: the first key), else none.
-pub(crate) fn product_line(input: &Input) -> Option<String> {
+/// words the buyer used most (ties: the first key), else none (always none for machine mail).
+pub(crate) fn product_line(input: &Input, v: &Verdict) -> Option<String> {
+    let machine = matches!(
+        v.reply_class.as_ref().map(|(c, _)| *c),
+        Some(ReplyClass::OutOfOffice | ReplyClass::AutoReply)
+    );
+    if machine {
+        return None;
+    }
     let lines = &input.rules.org.product_lines;
     let phrases = |key: &String, words: &Vec<String>| {
         let mut p = words.clone();
@@ -208,7 +220,7 @@ pub(crate) fn motion_fields(input: &Input, v: &Verdict, next_step: &str) -> Moti
             return MotionFields::Outbound {
                 account_reason: r.account.as_ref().map(|a| a.reason.clone()).unwrap_or_default(),
                 outreach_history: r.outreach_history.clone(),
-                reply_class: v.reply_class.as_ref().map_or(crate::package::ReplyClass::Positive, |(c, _)| *c),
+                reply_class: v.reply_class.as_ref().map_or(ReplyClass::Positive, |(c, _)| *c),
                 suggested_next_step: next_step.to_string(),
                 reply_owner: None,
             }

@@ -64,7 +64,8 @@ impl Contact {
     }
 }
 
-/// Names and addresses that are never a referral: the buyer, our reps, our and competing products.
+/// Names and addresses that are never a referral: the buyer, our reps' addresses, the buyer's
+/// company, our and competing product names.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Exclusions {
     emails: Vec<String>,
@@ -85,7 +86,6 @@ impl Exclusions {
                 ex.domains.push(domain.to_string());
             }
             ex.emails.push(email);
-            ex.add_words(&rep.name);
         }
         let names = rules
             .org

@@ -18,6 +18,9 @@ const RETURN_CUES: &[&str] = &[
     "resume", "from", "zurück", "wieder", "ab", "bis", "retour", "jusqu'au", "jusqu'à",
 ];
 
+/// Words that make the following period the next one ("next quarter", "nächstes Jahr").
+const NEXT_WORDS: &[&str] = &["next", "nächstes", "nächsten", "nächste", "kommendes", "kommenden"];
+
 /// Words right before a date that make it the last day away (return the day after).
 const INCLUSIVE_END_CUES: &[&str] = &["through", "thru", "to", "inclusive", "einschließlich"];
 
@@ -355,7 +358,17 @@ pub(crate) fn deferral_date(part: &Part, received: NaiveDate) -> Option<(NaiveDa
             }
             continue;
         }
-        let next = word(i.wrapping_sub(1)) == "next" && i > 0;
+        let next = i > 0 && NEXT_WORDS.contains(&word(i - 1));
+        let t = match (t, word(i.wrapping_sub(1))) {
+            ("prochaine" | "prochain", "l'année" | "année") => "year",
+            ("prochain", "trimestre") => "quarter",
+            ("prochain", "mois") => "month",
+            ("jahr", _) => "year",
+            ("quartal", _) => "quarter",
+            ("monat", _) => "month",
+            _ => t,
+        };
+        let next = next || matches!(tok.text.as_str(), "prochaine" | "prochain");
         let date = match t {
             "quarter" if next => {
                 let q = (received.month() - 1) / 3 + 1;
@@ -489,5 +502,7 @@ mod tests {
         assert_eq!(deferral("after January", r), Some(day("2027-02-01")));
         assert_eq!(deferral("not now", r), None);
         assert_eq!(deferral("check back in Q3", "2026-03-02"), Some(day("2026-07-01")));
+        assert_eq!(deferral("gerne nächstes Jahr wieder melden", r), Some(day("2027-01-01")));
+        assert_eq!(deferral("recontactez-moi l'année prochaine", r), Some(day("2027-01-01")));
     }
 }

@@ -100,7 +100,7 @@ pub fn classify(event: &IntakeEvent, ctx: &MatchContext, rules: &Rules) -> Class
         buyer: buyer::buyer_context(&input),
         motion_fields,
         automation,
-        product_line: buyer::product_line(&input),
+        product_line: buyer::product_line(&input, &verdict),
         evidence,
     }
 }
@@ -165,13 +165,17 @@ impl<'a> Input<'a> {
         b.name.clone().unwrap_or_else(|| b.email.to_string())
     }
 
-    /// The buyer's company: stated, else the domain, else "the account".
-    pub fn company(&self) -> String {
+    /// The buyer's company, stated or from a company email domain.
+    pub fn company_name(&self) -> Option<String> {
         let b = self.event.buyer();
         b.company
             .clone()
             .or_else(|| self.event.company_domain().map(|d| d.to_string()))
-            .unwrap_or_else(|| "the account".to_string())
+    }
+
+    /// The buyer's company, else "the account".
+    pub fn company(&self) -> String {
+        self.company_name().unwrap_or_else(|| "the account".to_string())
     }
 }
 

@@ -23,7 +23,17 @@ pub(crate) fn decide(input: &Input, v: &Verdict) -> (NextStep, Option<Automation
         };
         return (step, Some(action));
     }
-    let (action, detail) = base_step(input, v);
+    let (action, mut detail) = base_step(input, v);
+    let lane_step = matches!(
+        action,
+        NextAction::StartLegalReview
+            | NextAction::VerifySecurityNeeds
+            | NextAction::EngageProcurement
+            | NextAction::SendPricing
+    );
+    if let (Some((lane, found)), false) = (&v.lane, lane_step) {
+        detail.push_str(&format!(" Human decision needed: {lane} (\"{}\").", found.excerpt));
+    }
     let detail = with_context(input, v, detail);
     let name = input.buyer_name();
     if let Some(angry) = v.flags.get(&RiskFlag::AngryBuyer) {
@@ -57,9 +67,10 @@ fn base_step(input: &Input, v: &Verdict) -> (NextAction, String) {
     match v.trigger.0 {
         TriggerKind::MeetingBooked => {
             let when = meeting_time(input).map_or_else(String::new, |t| format!(" on {t}"));
+            let at = input.company_name().map_or_else(String::new, |c| format!(" ({c})"));
             return (
                 NextAction::PrepareMeeting,
-                format!("Prepare the meeting with {name} ({company}){when}: review the context and confirm the agenda."),
+                format!("Prepare the meeting with {name}{at}{when}: review the context and confirm the agenda."),
             );
         }
         TriggerKind::MeetingCancelled => {
@@ -161,7 +172,7 @@ fn base_step(input: &Input, v: &Verdict) -> (NextAction, String) {
             ),
             Qualification::PartiallyQualified => (
                 NextAction::RunDiscovery,
-                format!("Run discovery with {name} to close the open criteria ({}).", v.qualification.1.excerpt),
+                format!("Run discovery with {name} to confirm what is still open (known: {}).", v.qualification.1.excerpt),
             ),
             _ => (
                 NextAction::ConfirmQualification,
@@ -247,7 +258,7 @@ fn automated(input: &Input, v: &Verdict) -> Option<AutomationAction> {
         Handling::Nurture { resume_on } => {
             let reason = match (outbound, resume_on) {
                 (true, Some((date, words))) => format!("{name} deferred (\"{said}\"): move to nurture and follow up on {date} (\"{words}\")."),
-                (true, None) => format!("{name} deferred (\"{said}\"): move to nurture and follow up next quarter."),
+                (true, None) => format!("{name} deferred (\"{said}\") without a date: move to nurture."),
                 (false, _) => format!("Not qualified ({said}): move {name} to a nurture track."),
             };
             automation(NextAction::Nurture, reason, resume_on.as_ref().map(|(d, _)| *d), None)
@@ -255,6 +266,8 @@ fn automated(input: &Input, v: &Verdict) -> Option<AutomationAction> {
         Handling::Close => {
             let reason = if outbound {
                 format!("{name} declined (\"{said}\"): close the thread and stop the sequence.")
+            } else if matches!(input.event.kind, EventKind::MeetingCancelled(_)) {
+                format!("{name} cancelled and declined (\"{said}\"): close without a handoff.")
             } else {
                 format!("Not a buyer ({said}): close without a handoff.")
             };

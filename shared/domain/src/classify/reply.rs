@@ -10,7 +10,8 @@
 //! 5. ticket acknowledgements, then machine headers (`Auto-Submitted` not `no`, `X-Autoreply`,
 //!    `Precedence: bulk|auto_reply|junk`) → `auto_reply`
 //! 6. sarcasm ("Sure, because I have nothing better to do…") → `not_interested`
-//! 7. `meeting_request` > `pricing_question` > `referral`
+//! 7. `meeting_request` > `pricing_question` > `referral`; a meeting proposed for a far-off time
+//!    ("let's talk in Q3", more than [`MEETING_HORIZON_DAYS`] ahead) is a deferral → `not_now`
 //! 8. not the contact, naming nobody → `wrong_person`
 //! 9. a decline → `not_interested`; with a time condition ("not interested right now") → `not_now`
 //! 10. a deferral → `not_now` (a deferral wins over mild interest: "sounds interesting, but
@@ -31,7 +32,7 @@ use super::lexicon::{
     SARCASM, STOP, TICKET, WRONG_PERSON,
 };
 use super::ooo::{away_notice, AwayNotice};
-use super::text::{trim_words, Doc, Hit};
+use super::text::{trim_words, Doc, Hit, Part};
 use super::{Found, Input};
 use crate::event::EmailReply;
 use crate::package::ReplyClass;
@@ -150,11 +151,27 @@ fn question(body: &Doc, vetoes: &[Hit]) -> Option<Found> {
                 .iter()
                 .any(|v| std::ptr::eq(v.part, part) && v.first < e && v.end > s);
             if part.is_question(e) && !vetoed {
-                return Some(Found::new(part.source(), trim_words(part.excerpt(s, e), SENTENCE_EXCERPT)));
+                return Some(Found::new(part.source(), trim_words(part.sentence_text(s, e), SENTENCE_EXCERPT)));
             }
         }
     }
     None
+}
+
+/// How far ahead a meeting may be proposed before it is a deferral ("let's talk in Q3").
+const MEETING_HORIZON_DAYS: i64 = 45;
+
+/// When a meeting phrase's sentence defers it ("let's reconnect in Q3", "let's talk next year"):
+/// `Some(date or None)`; `None` when the meeting is meant soon.
+fn meeting_deferral(input: &Input, hit: &Hit) -> Option<Option<(NaiveDate, String)>> {
+    let (s, e) = hit.part.sentence_of(hit.first);
+    let sentence = Part::new(hit.part.source(), hit.part.sentence_text(s, e));
+    let later = deferral_date(&sentence, input.received);
+    let far = later
+        .as_ref()
+        .is_some_and(|(d, _)| (*d - input.received).num_days() > MEETING_HORIZON_DAYS);
+    let defers = Doc::from_part(sentence.clone()).find(DEFER).is_some();
+    (far || defers).then_some(later)
 }
 
 /// Whether the body is a single stop word ("STOP", "Unsubscribe").
@@ -203,8 +220,15 @@ pub(crate) fn classify_reply(input: &Input, reply: &EmailReply) -> ReplyVerdict 
     if let Some(h) = body.find(SARCASM) {
         return ReplyVerdict::new(ReplyClass::NotInterested, h.found());
     }
-    if let Some(h) = body.find(MEETING) {
+    let meetings = body.find_all(MEETING);
+    if let Some(h) = meetings.iter().find(|h| meeting_deferral(input, h).is_none()) {
         return ReplyVerdict::new(ReplyClass::MeetingRequest, h.found());
+    }
+    if let Some((h, later)) = meetings.first().and_then(|h| meeting_deferral(input, h).map(|d| (h, d))) {
+        return ReplyVerdict {
+            deferral: later,
+            ..ReplyVerdict::new(ReplyClass::NotNow, h.found())
+        };
     }
     let objections = objections(input, &body);
     if let Some(found) = pricing_ask(&body, &objections) {
@@ -221,7 +245,8 @@ pub(crate) fn classify_reply(input: &Input, reply: &EmailReply) -> ReplyVerdict 
     }
     let deferral = || body.parts().iter().find_map(|p| deferral_date(p, input.received));
     if let Some(h) = body.find(DECLINE) {
-        if let Some(q) = body.find(DEFER_QUALIFIERS).or_else(|| body.find(DEFER)) {
+        let qualifier = body.all_matches(DEFER_QUALIFIERS).into_iter().next();
+        if let Some(q) = qualifier.or_else(|| body.find(DEFER)) {
             let found = Found::new(h.part.source(), format!("{} … {}", h.excerpt(), q.excerpt()));
             return ReplyVerdict {
                 deferral: deferral(),

@@ -278,6 +278,11 @@ impl Part {
         &self.source
     }
 
+    /// The original text.
+    pub fn original(&self) -> &str {
+        &self.original
+    }
+
     /// The normalised text.
     pub fn norm(&self) -> &str {
         &self.norm
@@ -302,6 +307,17 @@ impl Part {
             (Some(a), Some(b)) if first < end => self.original_slice(a.start, b.end),
             _ => "",
         }
+    }
+
+    /// The original text of the sentence `first..end` (tokens), with its closing punctuation.
+    pub fn sentence_text(&self, first: usize, end: usize) -> &str {
+        let (Some(a), Some(b)) = (self.tokens.get(first), end.checked_sub(1).and_then(|l| self.tokens.get(l))) else {
+            return "";
+        };
+        let tail_end = self.tokens.get(end).map_or(self.norm.len(), |t| t.start);
+        let tail = &self.norm[b.end..tail_end];
+        let closing = tail.len() - tail.trim_start_matches(['.', '!', '?', ')', '"', '\'']).len();
+        self.original_slice(a.start, b.end + closing)
     }
 
     /// Whether token `i` starts with an uppercase letter in the original.
