@@ -51,3 +51,19 @@ pub fn summary(rules: &Rules) -> String {
 pub fn schema() -> String {
     serde_json::to_string_pretty(&Rules::json_schema()).expect("schema serialises")
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_committed_schema_is_current() {
+        let committed = include_str!("../../docs/handoff.schema.json");
+        assert_eq!(committed.trim(), super::schema().trim(), "run `cargo run -- rules schema > docs/handoff.schema.json`");
+    }
+
+    #[test]
+    fn check_summarises_the_example() {
+        let out = super::check(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/handoff.toml")).unwrap();
+        assert!(out.contains("OK — 5 teams, 12 reps"), "{out}");
+        assert!(out.contains("failover: up to 2 more reps"), "{out}");
+    }
+}

@@ -74,8 +74,8 @@ impl LocalPipeline {
     /// Opens (or creates) the data directory and builds every adapter once.
     pub async fn open(opts: LocalOptions) -> Result<Self> {
         std::fs::create_dir_all(&opts.data_dir).with_context(|| format!("cannot create {}", opts.data_dir.display()))?;
-        let store = SqliteStore::open(&opts.data_dir.join("handoff.sqlite")).context("cannot open the store")?;
-        let queue = Arc::new(SqliteQueue::open(&opts.data_dir.join("queue.sqlite"), MAX_RECEIVES).context("cannot open the queue")?);
+        let store = SqliteStore::open(opts.data_dir.join("handoff.sqlite")).context("cannot open the store")?;
+        let queue = Arc::new(SqliteQueue::open(opts.data_dir.join("queue.sqlite"), MAX_RECEIVES).context("cannot open the queue")?);
         let crm = FileCrm::new(&opts.data_dir).context("cannot prepare the local CRM directory")?;
         let notifier = LogNotifier::new(&opts.data_dir).context("cannot prepare the notification log")?;
         let secret = claim_secret(&opts.data_dir)?;

@@ -15,8 +15,7 @@ use handoff_domain::event::{
 use handoff_domain::ids::{EmailAddress, HandoffId, ProviderEventId, SourceName};
 use handoff_domain::lifecycle::State;
 use handoff_domain::package::{
-    Classification, HumanLane, Motion, NextAction, Qualification, ReplyClass, RiskFlag,
-    TriggerKind,
+    Classification, HumanLane, Motion, NextAction, Qualification, ReplyClass, RiskFlag, TriggerKind,
 };
 use handoff_domain::ports::HandoffSummary;
 use std::collections::{BTreeMap, BTreeSet};
@@ -85,7 +84,11 @@ fn count<T: Ord + Copy>(values: impl Iterator<Item = T>) -> BTreeMap<T, usize> {
     m
 }
 
-fn assert_covered<T: Ord + Copy + std::fmt::Display>(what: &str, all: &[T], seen: &BTreeMap<T, usize>) {
+fn assert_covered<T: Ord + Copy + std::fmt::Display>(
+    what: &str,
+    all: &[T],
+    seen: &BTreeMap<T, usize>,
+) {
     let thin: Vec<String> = all
         .iter()
         .filter(|v| seen.get(v).copied().unwrap_or(0) < 2)
@@ -101,11 +104,31 @@ fn the_table_covers_every_label_at_least_twice() {
     let names: BTreeSet<&str> = all.iter().map(|c| c.name).collect();
     assert_eq!(names.len(), all.len(), "case names must be unique");
     let e: Vec<&Expect> = all.iter().map(|c| &c.expect).collect();
-    assert_covered("reply class", ReplyClass::ALL, &count(e.iter().filter_map(|x| x.reply_class)));
-    assert_covered("risk flag", RiskFlag::ALL, &count(e.iter().flat_map(|x| x.risk_flags.iter().copied())));
-    assert_covered("human lane", HumanLane::ALL, &count(e.iter().filter_map(|x| x.human_decision)));
-    assert_covered("trigger", TriggerKind::ALL, &count(e.iter().map(|x| x.trigger)));
-    assert_covered("qualification", Qualification::ALL, &count(e.iter().map(|x| x.qualification)));
+    assert_covered(
+        "reply class",
+        ReplyClass::ALL,
+        &count(e.iter().filter_map(|x| x.reply_class)),
+    );
+    assert_covered(
+        "risk flag",
+        RiskFlag::ALL,
+        &count(e.iter().flat_map(|x| x.risk_flags.iter().copied())),
+    );
+    assert_covered(
+        "human lane",
+        HumanLane::ALL,
+        &count(e.iter().filter_map(|x| x.human_decision)),
+    );
+    assert_covered(
+        "trigger",
+        TriggerKind::ALL,
+        &count(e.iter().map(|x| x.trigger)),
+    );
+    assert_covered(
+        "qualification",
+        Qualification::ALL,
+        &count(e.iter().map(|x| x.qualification)),
+    );
 }
 
 /// The labels a classification emits, as evidence `supports` strings.
@@ -131,7 +154,9 @@ fn main_text(kind: &EventKind) -> &str {
         EventKind::FormLead(f) => &f.message,
         EventKind::QualifiedLead(q) => &q.transcript_excerpt,
         EventKind::EmailReply(r) => &r.text,
-        EventKind::MeetingBooked(m) | EventKind::MeetingCancelled(m) | EventKind::MeetingNoShow(m) => &m.notes,
+        EventKind::MeetingBooked(m)
+        | EventKind::MeetingCancelled(m)
+        | EventKind::MeetingNoShow(m) => &m.notes,
     }
 }
 
@@ -143,10 +168,22 @@ fn every_label_has_exactly_one_evidence_and_no_evidence_is_unlabelled() {
         let name = case.name;
         let supports: Vec<String> = got.evidence.iter().map(|e| e.supports.clone()).collect();
         let unique: BTreeSet<String> = supports.iter().cloned().collect();
-        assert_eq!(unique.len(), supports.len(), "{name}: repeated evidence {supports:?}");
-        assert_eq!(unique, emitted_labels(&got), "{name}: evidence and labels differ");
+        assert_eq!(
+            unique.len(),
+            supports.len(),
+            "{name}: repeated evidence {supports:?}"
+        );
+        assert_eq!(
+            unique,
+            emitted_labels(&got),
+            "{name}: evidence and labels differ"
+        );
         for e in &got.evidence {
-            assert!(!e.excerpt.trim().is_empty(), "{name}: empty excerpt for {}", e.supports);
+            assert!(
+                !e.excerpt.trim().is_empty(),
+                "{name}: empty excerpt for {}",
+                e.supports
+            );
             assert!(!e.source.is_empty(), "{name}: no source for {}", e.supports);
             if e.supports.starts_with("risk_flag:") && e.source == "text" {
                 assert!(
@@ -171,18 +208,43 @@ fn invariants_hold_for_every_case() {
         let mut sorted = got.risk_flags.clone();
         sorted.sort();
         sorted.dedup();
-        assert_eq!(sorted, got.risk_flags, "{name}: flags not sorted and unique");
-        assert_eq!(got.escalate, got.automation.is_none(), "{name}: escalate xor automation");
+        assert_eq!(
+            sorted, got.risk_flags,
+            "{name}: flags not sorted and unique"
+        );
+        assert_eq!(
+            got.escalate,
+            got.automation.is_none(),
+            "{name}: escalate xor automation"
+        );
         let is_reply = matches!(case.event.kind, EventKind::EmailReply(_));
-        assert_eq!(got.reply_class.is_some(), is_reply, "{name}: reply class only for replies");
-        let motion = if is_reply { Motion::Outbound } else { Motion::Inbound };
+        assert_eq!(
+            got.reply_class.is_some(),
+            is_reply,
+            "{name}: reply class only for replies"
+        );
+        let motion = if is_reply {
+            Motion::Outbound
+        } else {
+            Motion::Inbound
+        };
         assert_eq!(got.motion, motion, "{name}: motion");
         if !got.escalate {
-            assert_eq!(got.trigger, TriggerKind::None, "{name}: automation handles it, so no trigger");
-            assert_eq!(got.human_decision, None, "{name}: no human lane without a human");
+            assert_eq!(
+                got.trigger,
+                TriggerKind::None,
+                "{name}: automation handles it, so no trigger"
+            );
+            assert_eq!(
+                got.human_decision, None,
+                "{name}: no human lane without a human"
+            );
         }
         assert!(!got.next_step.detail.is_empty(), "{name}: empty next step");
-        assert!(got.buyer.problem_statement.chars().count() <= 281, "{name}: problem statement too long");
+        assert!(
+            got.buyer.problem_statement.chars().count() <= 281,
+            "{name}: problem statement too long"
+        );
     }
 }
 
@@ -232,17 +294,22 @@ impl Check {
                     .ok_or(format!("resume_on: expected {want:?}, actual {have:?}"))
             }
             Check::Alternate(want) => {
-                let have = got.automation.as_ref().and_then(|a| a.alternate_contact.clone());
-                (have == *want)
-                    .then_some(())
-                    .ok_or(format!("alternate_contact: expected {want:?}, actual {have:?}"))
+                let have = got
+                    .automation
+                    .as_ref()
+                    .and_then(|a| a.alternate_contact.clone());
+                (have == *want).then_some(()).ok_or(format!(
+                    "alternate_contact: expected {want:?}, actual {have:?}"
+                ))
             }
-            Check::Next(want) => (got.next_step.action == *want)
-                .then_some(())
-                .ok_or(format!("next_step: expected {want}, actual {}", got.next_step.action)),
-            Check::ProductLine(want) => (got.product_line == *want)
-                .then_some(())
-                .ok_or(format!("product_line: expected {want:?}, actual {:?}", got.product_line)),
+            Check::Next(want) => (got.next_step.action == *want).then_some(()).ok_or(format!(
+                "next_step: expected {want}, actual {}",
+                got.next_step.action
+            )),
+            Check::ProductLine(want) => (got.product_line == *want).then_some(()).ok_or(format!(
+                "product_line: expected {want:?}, actual {:?}",
+                got.product_line
+            )),
             Check::EvidenceExcerpt(label, needle) => got
                 .evidence
                 .iter()
@@ -407,9 +474,9 @@ impl Case {
             EventKind::FormLead(e) => &mut e.buyer,
             EventKind::QualifiedLead(e) => &mut e.buyer,
             EventKind::EmailReply(e) => &mut e.buyer,
-            EventKind::MeetingBooked(e) | EventKind::MeetingCancelled(e) | EventKind::MeetingNoShow(e) => {
-                &mut e.buyer
-            }
+            EventKind::MeetingBooked(e)
+            | EventKind::MeetingCancelled(e)
+            | EventKind::MeetingNoShow(e) => &mut e.buyer,
         }
     }
 
@@ -534,9 +601,9 @@ impl Case {
     }
     fn title(mut self, t: &str) -> Self {
         match &mut self.event.kind {
-            EventKind::MeetingBooked(m) | EventKind::MeetingCancelled(m) | EventKind::MeetingNoShow(m) => {
-                m.title = t.into()
-            }
+            EventKind::MeetingBooked(m)
+            | EventKind::MeetingCancelled(m)
+            | EventKind::MeetingNoShow(m) => m.title = t.into(),
             _ => panic!("{}: title only on meetings", self.name),
         }
         self
@@ -1285,12 +1352,12 @@ fn form_leads() -> Vec<Case> {
 }
 
 fn qualified_leads() -> Vec<Case> {
+    use Criterion::{Authority, Budget, Need, Timeline, UseCase};
     use HumanLane as L;
     use NextAction as N;
     use Qualification as Q;
     use RiskFlag as F;
     use TriggerKind as T;
-    use Criterion::{Authority, Budget, Need, Timeline, UseCase};
     vec![
         Case::lead(
             "lead_all_bant_met",
@@ -1410,22 +1477,40 @@ fn meetings() -> Vec<Case> {
     use RiskFlag as F;
     use TriggerKind as T;
     vec![
-        Case::meeting("meeting_booked_with_fit", EventKind::MeetingBooked, "Want to see pipeline dashboards for our EMEA team.")
-            .from("anna@initech.de", "Anna Weiss")
-            .company("Initech GmbH")
-            .expect(None, T::MeetingBooked, ESCALATE, Q::Qualified, &[], None)
-            .next(N::PrepareMeeting)
-            .product_line(Some("insights")),
+        Case::meeting(
+            "meeting_booked_with_fit",
+            EventKind::MeetingBooked,
+            "Want to see pipeline dashboards for our EMEA team.",
+        )
+        .from("anna@initech.de", "Anna Weiss")
+        .company("Initech GmbH")
+        .expect(None, T::MeetingBooked, ESCALATE, Q::Qualified, &[], None)
+        .next(N::PrepareMeeting)
+        .product_line(Some("insights")),
         Case::meeting("meeting_booked_free_mail", EventKind::MeetingBooked, "")
             .from("joe.random@gmail.com", "Joe")
             .company("")
-            .expect(None, T::MeetingBooked, ESCALATE, Q::NeedsConfirmation, &[], None),
+            .expect(
+                None,
+                T::MeetingBooked,
+                ESCALATE,
+                Q::NeedsConfirmation,
+                &[],
+                None,
+            ),
         Case::meeting(
             "meeting_cancelled_move_next_week",
             EventKind::MeetingCancelled,
             "Something came up, sorry — can we move this to next week?",
         )
-        .expect(None, T::MeetingCancelled, ESCALATE, Q::PartiallyQualified, &[], None)
+        .expect(
+            None,
+            T::MeetingCancelled,
+            ESCALATE,
+            Q::PartiallyQualified,
+            &[],
+            None,
+        )
         .next(N::RescheduleMeeting),
         Case::meeting(
             "meeting_cancelled_german",
@@ -1434,13 +1519,27 @@ fn meetings() -> Vec<Case> {
         )
         .from("jonas@initech.de", "Jonas Keller")
         .company("Initech GmbH")
-        .expect(None, T::MeetingCancelled, ESCALATE, Q::PartiallyQualified, &[], None),
+        .expect(
+            None,
+            T::MeetingCancelled,
+            ESCALATE,
+            Q::PartiallyQualified,
+            &[],
+            None,
+        ),
         Case::meeting(
             "meeting_cancelled_went_with_apollo",
             EventKind::MeetingCancelled,
             "Cancelling — we decided to go with Apollo.",
         )
-        .expect(None, T::None, AUTOMATE, Q::Disqualified, &[F::CompetitorEval], None)
+        .expect(
+            None,
+            T::None,
+            AUTOMATE,
+            Q::Disqualified,
+            &[F::CompetitorEval],
+            None,
+        )
         .next(N::CloseThread),
         Case::meeting(
             "meeting_cancelled_remove_me",
@@ -1450,12 +1549,26 @@ fn meetings() -> Vec<Case> {
         .expect(None, T::None, AUTOMATE, Q::Disqualified, &[], None)
         .next(N::Suppress),
         Case::meeting("meeting_no_show", EventKind::MeetingNoShow, "")
-            .expect(None, T::MeetingNoShow, ESCALATE, Q::PartiallyQualified, &[], None)
+            .expect(
+                None,
+                T::MeetingNoShow,
+                ESCALATE,
+                Q::PartiallyQualified,
+                &[],
+                None,
+            )
             .next(N::FollowUpNoShow),
         Case::meeting("meeting_no_show_free_mail", EventKind::MeetingNoShow, "")
             .from("mike.t@yahoo.com", "Mike")
             .company("")
-            .expect(None, T::MeetingNoShow, ESCALATE, Q::NeedsConfirmation, &[], None),
+            .expect(
+                None,
+                T::MeetingNoShow,
+                ESCALATE,
+                Q::NeedsConfirmation,
+                &[],
+                None,
+            ),
         Case::meeting(
             "meeting_booked_security_review",
             EventKind::MeetingBooked,
@@ -1471,19 +1584,4 @@ fn meetings() -> Vec<Case> {
             Some(L::SecurityReview),
         ),
     ]
-}
-
-#[test]
-#[ignore = "prints every row's classification; run with --ignored --nocapture"]
-fn dump_table() {
-    let rules = rules();
-    for case in cases() {
-        let got = classify(&case.event, &case.ctx, &rules);
-        println!("== {} :: {:?} / {} / esc={} / {} / {:?} / {:?}", case.name, got.reply_class, got.trigger, got.escalate, got.qualification, got.risk_flags, got.human_decision);
-        println!("   next: {} — {}", got.next_step.action, got.next_step.detail);
-        println!("   problem: {} | product_line: {:?}", got.buyer.problem_statement, got.product_line);
-        for e in &got.evidence {
-            println!("   {} <- {} {:?}", e.supports, e.source, e.excerpt);
-        }
-    }
 }

@@ -12,7 +12,10 @@ pub(crate) fn authority(input: &Input, role: Option<&str>) -> Option<Found> {
         let mut doc = Doc::default();
         doc.push("field:role", role);
         if let Some(h) = doc.find(AUTHORITY_ROLE) {
-            return Some(Found::new("field:role", h.part.excerpt(0, h.part.tokens().len())));
+            return Some(Found::new(
+                "field:role",
+                h.part.excerpt(0, h.part.tokens().len()),
+            ));
         }
     }
     input.words.find(AUTHORITY_TEXT).map(|h| h.found())
@@ -57,7 +60,10 @@ pub(crate) fn disqualifier(words: &Doc) -> Option<Found> {
 
 /// Several findings as one piece of evidence (`source: a; b; c`).
 pub(crate) fn combined(found: &[&Found]) -> Found {
-    let source = found.first().map_or("rule", |f| f.source.as_str()).to_string();
+    let source = found
+        .first()
+        .map_or("rule", |f| f.source.as_str())
+        .to_string();
     let all_same = found.iter().all(|f| f.source == source);
     let excerpt = found
         .iter()

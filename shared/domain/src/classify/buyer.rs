@@ -39,17 +39,50 @@ const CUT_MARKERS: &[&str] = &[
 
 /// Subject prefixes of a reply, a forward or machine mail (the subject is then not the buyer's).
 const REPLY_PREFIXES: &[&str] = &[
-    "re:", "aw:", "antw:", "sv:", "fw:", "fwd:", "wg:", "tr:", "réf:", "ref:", "automatic reply",
-    "auto:", "autoreply", "auto-reply", "out of office", "ooo", "undeliverable", "undelivered",
-    "delivery status notification", "abwesenheitsnotiz", "automatische antwort",
-    "réponse automatique", "[ticket",
+    "re:",
+    "aw:",
+    "antw:",
+    "sv:",
+    "fw:",
+    "fwd:",
+    "wg:",
+    "tr:",
+    "réf:",
+    "ref:",
+    "automatic reply",
+    "auto:",
+    "autoreply",
+    "auto-reply",
+    "out of office",
+    "ooo",
+    "undeliverable",
+    "undelivered",
+    "delivery status notification",
+    "abwesenheitsnotiz",
+    "automatische antwort",
+    "réponse automatique",
+    "[ticket",
 ];
 
 /// Form fields that carry tracking, not the buyer's words.
 const TRACKING_FIELDS: &[&str] = &[
-    "gclid", "fbclid", "msclkid", "hutk", "hsutk", "page", "page_url", "url", "landing_page",
-    "referrer", "ip", "user_agent", "consent", "gdpr_consent", "privacy_consent",
-    "marketing_consent", "newsletter",
+    "gclid",
+    "fbclid",
+    "msclkid",
+    "hutk",
+    "hsutk",
+    "page",
+    "page_url",
+    "url",
+    "landing_page",
+    "referrer",
+    "ip",
+    "user_agent",
+    "consent",
+    "gdpr_consent",
+    "privacy_consent",
+    "marketing_consent",
+    "newsletter",
 ];
 
 /// The text of a reply the buyer wrote now: cut at a forwarded block, a signature separator
@@ -103,7 +136,9 @@ pub(crate) fn buyer_words(event: &IntakeEvent) -> Doc {
             }
             doc.push("text", &buyer_part(&r.text));
         }
-        EventKind::MeetingBooked(m) | EventKind::MeetingCancelled(m) | EventKind::MeetingNoShow(m) => {
+        EventKind::MeetingBooked(m)
+        | EventKind::MeetingCancelled(m)
+        | EventKind::MeetingNoShow(m) => {
             doc.push("text", &m.notes);
             doc.push("field:title", &m.title);
         }
@@ -138,9 +173,9 @@ fn problem_statement(input: &Input) -> String {
                 .collect::<Vec<_>>()
                 .join(" ")
         }),
-        EventKind::MeetingBooked(m) | EventKind::MeetingCancelled(m) | EventKind::MeetingNoShow(m) => {
-            own("text").unwrap_or_else(|| m.title.clone())
-        }
+        EventKind::MeetingBooked(m)
+        | EventKind::MeetingCancelled(m)
+        | EventKind::MeetingNoShow(m) => own("text").unwrap_or_else(|| m.title.clone()),
     };
     trim_words(&text, PROBLEM_STATEMENT_MAX)
 }
@@ -191,7 +226,10 @@ pub(crate) fn product_line(input: &Input, v: &Verdict) -> Option<String> {
         }
         let mut doc = Doc::default();
         doc.push("field:product_interest", interest);
-        if let Some((k, _)) = lines.iter().find(|(k, w)| doc.find(&phrases(k, w)).is_some()) {
+        if let Some((k, _)) = lines
+            .iter()
+            .find(|(k, w)| doc.find(&phrases(k, w)).is_some())
+        {
             return Some(k.clone());
         }
     }
@@ -218,21 +256,36 @@ pub(crate) fn motion_fields(input: &Input, v: &Verdict, next_step: &str) -> Moti
     let (answers, urgency, meeting_status) = match &event.kind {
         EventKind::EmailReply(r) => {
             return MotionFields::Outbound {
-                account_reason: r.account.as_ref().map(|a| a.reason.clone()).unwrap_or_default(),
+                account_reason: r
+                    .account
+                    .as_ref()
+                    .map(|a| a.reason.clone())
+                    .unwrap_or_default(),
                 outreach_history: r.outreach_history.clone(),
-                reply_class: v.reply_class.as_ref().map_or(ReplyClass::Positive, |(c, _)| *c),
+                reply_class: v
+                    .reply_class
+                    .as_ref()
+                    .map_or(ReplyClass::Positive, |(c, _)| *c),
                 suggested_next_step: next_step.to_string(),
                 reply_owner: None,
             }
         }
         EventKind::FormLead(_) => (Vec::new(), urgent_text(), MeetingStatus::NotOffered),
         EventKind::QualifiedLead(q) => {
-            let urgency = if q.urgency == Urgency::Unknown { urgent_text() } else { q.urgency };
+            let urgency = if q.urgency == Urgency::Unknown {
+                urgent_text()
+            } else {
+                q.urgency
+            };
             (q.answers.clone(), urgency, q.meeting.clone())
         }
-        EventKind::MeetingBooked(m) | EventKind::MeetingNoShow(m) => {
-            (Vec::new(), urgent_text(), MeetingStatus::Booked { starts_at: m.starts_at })
-        }
+        EventKind::MeetingBooked(m) | EventKind::MeetingNoShow(m) => (
+            Vec::new(),
+            urgent_text(),
+            MeetingStatus::Booked {
+                starts_at: m.starts_at,
+            },
+        ),
         EventKind::MeetingCancelled(_) => (Vec::new(), urgent_text(), MeetingStatus::Declined),
     };
     MotionFields::Inbound {

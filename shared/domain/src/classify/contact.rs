@@ -13,29 +13,189 @@ use crate::event::Buyer;
 
 /// Capitalised words that are never a person's name.
 const NOT_NAMES: &[&str] = &[
-    "i", "we", "you", "he", "she", "they", "it", "me", "us", "him", "her", "them", "my", "our",
-    "your", "their", "his", "the", "a", "an", "this", "that", "these", "those", "please",
-    "thanks", "thank", "hi", "hello", "hey", "dear", "regards", "best", "cheers", "sorry", "yes",
-    "no", "if", "for", "and", "or", "but", "so", "also", "in", "on", "at", "to", "from", "with",
-    "re", "fw", "fwd", "team", "sales", "marketing", "procurement", "purchasing", "legal",
-    "security", "finance", "hr", "ops", "revops", "operations", "engineering", "product", "data",
-    "support", "customer", "service", "services", "desk", "helpdesk", "office", "admin", "info",
-    "head", "vp", "svp", "evp", "director", "manager", "lead", "ceo", "cfo", "cto", "coo", "cro",
-    "cmo", "cio", "ciso", "chief", "officer", "department", "dept", "group", "kollegin",
-    "kollege", "kollegen", "vertretung", "abteilung", "einkauf", "geschäftsführer", "leiter",
-    "leiterin", "équipe", "collègue", "urgent", "dringend", "de", "von", "der", "die", "das",
-    "le", "la", "les", "du", "und", "et", "sie", "ich", "mich", "bitte", "merci", "danke",
-    "gerne", "kind", "all", "any", "everyone", "someone", "anyone", "ooo", "out", "email",
-    "mail", "phone", "tel", "mobile", "cell", "asap", "ai", "crm", "api", "sso", "eu", "uk",
-    "emea", "apac", "amer", "ps", "i'm", "i've", "i'll", "we're",
-    "they're", "today", "tomorrow", "urgent", "matters", "for", "während", "meiner",
+    "i",
+    "we",
+    "you",
+    "he",
+    "she",
+    "they",
+    "it",
+    "me",
+    "us",
+    "him",
+    "her",
+    "them",
+    "my",
+    "our",
+    "your",
+    "their",
+    "his",
+    "the",
+    "a",
+    "an",
+    "this",
+    "that",
+    "these",
+    "those",
+    "please",
+    "thanks",
+    "thank",
+    "hi",
+    "hello",
+    "hey",
+    "dear",
+    "regards",
+    "best",
+    "cheers",
+    "sorry",
+    "yes",
+    "no",
+    "if",
+    "for",
+    "and",
+    "or",
+    "but",
+    "so",
+    "also",
+    "in",
+    "on",
+    "at",
+    "to",
+    "from",
+    "with",
+    "re",
+    "fw",
+    "fwd",
+    "team",
+    "sales",
+    "marketing",
+    "procurement",
+    "purchasing",
+    "legal",
+    "security",
+    "finance",
+    "hr",
+    "ops",
+    "revops",
+    "operations",
+    "engineering",
+    "product",
+    "data",
+    "support",
+    "customer",
+    "service",
+    "services",
+    "desk",
+    "helpdesk",
+    "office",
+    "admin",
+    "info",
+    "head",
+    "vp",
+    "svp",
+    "evp",
+    "director",
+    "manager",
+    "lead",
+    "ceo",
+    "cfo",
+    "cto",
+    "coo",
+    "cro",
+    "cmo",
+    "cio",
+    "ciso",
+    "chief",
+    "officer",
+    "department",
+    "dept",
+    "group",
+    "kollegin",
+    "kollege",
+    "kollegen",
+    "vertretung",
+    "abteilung",
+    "einkauf",
+    "geschäftsführer",
+    "leiter",
+    "leiterin",
+    "équipe",
+    "collègue",
+    "urgent",
+    "dringend",
+    "de",
+    "von",
+    "der",
+    "die",
+    "das",
+    "le",
+    "la",
+    "les",
+    "du",
+    "und",
+    "et",
+    "sie",
+    "ich",
+    "mich",
+    "bitte",
+    "merci",
+    "danke",
+    "gerne",
+    "kind",
+    "all",
+    "any",
+    "everyone",
+    "someone",
+    "anyone",
+    "ooo",
+    "out",
+    "email",
+    "mail",
+    "phone",
+    "tel",
+    "mobile",
+    "cell",
+    "asap",
+    "ai",
+    "crm",
+    "api",
+    "sso",
+    "eu",
+    "uk",
+    "emea",
+    "apac",
+    "amer",
+    "ps",
+    "i'm",
+    "i've",
+    "i'll",
+    "we're",
+    "they're",
+    "today",
+    "tomorrow",
+    "urgent",
+    "matters",
+    "for",
+    "während",
+    "meiner",
 ];
 
 /// Titles skipped before a name.
-const TITLES: &[&str] = &["mr", "mrs", "ms", "dr", "herr", "frau", "monsieur", "madame", "mme"];
+const TITLES: &[&str] = &[
+    "mr", "mrs", "ms", "dr", "herr", "frau", "monsieur", "madame", "mme",
+];
 
 /// Words that end the search: the buyer talks about themselves or us.
-const STOPPERS: &[&str] = &["me", "us", "you", "myself", "ourselves", "yourself", "mich", "uns"];
+const STOPPERS: &[&str] = &[
+    "me",
+    "us",
+    "you",
+    "myself",
+    "ourselves",
+    "yourself",
+    "mich",
+    "uns",
+];
 
 /// How many words a strong cue may sit before the name ("loop in our head of RevOps, Dana").
 const MAX_SKIP: usize = 5;
@@ -102,7 +262,10 @@ impl Exclusions {
     }
 
     fn add_words(&mut self, text: &str) {
-        for w in text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+        for w in text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+        {
             self.words.push(w.to_lowercase());
         }
     }
@@ -113,7 +276,10 @@ impl Exclusions {
 
     fn email(&self, e: &str) -> bool {
         self.emails.iter().any(|x| x == e)
-            || self.domains.iter().any(|d| e.rsplit_once('@').is_some_and(|(_, h)| h == d))
+            || self
+                .domains
+                .iter()
+                .any(|d| e.rsplit_once('@').is_some_and(|(_, h)| h == d))
     }
 }
 
@@ -130,7 +296,12 @@ fn is_name_word(part: &Part, i: usize, ex: &Exclusions, emails: &[EmailSpan]) ->
 }
 
 /// The first foreign email starting within [`EMAIL_REACH`] bytes after byte `from`, same sentence.
-fn email_after(part: &Part, from: usize, emails: &[EmailSpan], ex: &Exclusions) -> Option<EmailSpan> {
+fn email_after(
+    part: &Part,
+    from: usize,
+    emails: &[EmailSpan],
+    ex: &Exclusions,
+) -> Option<EmailSpan> {
     emails
         .iter()
         .find(|e| {
@@ -156,7 +327,10 @@ fn contact_from_name(
     let name_end = tokens[end - 1].end;
     let email = email_after(part, name_end, emails, ex);
     let start = cue.0.min(tokens[first].start);
-    let stop = email.as_ref().map_or(name_end, |e| e.end.max(name_end)).max(cue.1);
+    let stop = email
+        .as_ref()
+        .map_or(name_end, |e| e.end.max(name_end))
+        .max(cue.1);
     Contact {
         name: Some(part.excerpt(first, end).to_string()),
         email: email.map(|e| e.address),
@@ -174,7 +348,13 @@ fn email_contact(part: &Part, email: &EmailSpan, cue_start: usize) -> Contact {
 }
 
 /// The name (or address) after a cue ending at token `end`.
-fn name_after(part: &Part, cue: (usize, usize), end: usize, max_skip: usize, ex: &Exclusions) -> Option<Contact> {
+fn name_after(
+    part: &Part,
+    cue: (usize, usize),
+    end: usize,
+    max_skip: usize,
+    ex: &Exclusions,
+) -> Option<Contact> {
     let emails = part.emails();
     let tokens = part.tokens();
     let mut i = end;
@@ -198,7 +378,11 @@ fn name_after(part: &Part, cue: (usize, usize), end: usize, max_skip: usize, ex:
         }
         if is_name_word(part, i, ex, &emails) {
             let mut j = i + 1;
-            while j < tokens.len() && j - i < 3 && part.joined(j - 1, j) && is_name_word(part, j, ex, &emails) {
+            while j < tokens.len()
+                && j - i < 3
+                && part.joined(j - 1, j)
+                && is_name_word(part, j, ex, &emails)
+            {
                 j += 1;
             }
             return Some(contact_from_name(part, (i, j), cue, &emails, ex));
@@ -226,7 +410,11 @@ fn name_before(part: &Part, cue: (usize, usize), first: usize, ex: &Exclusions) 
         k -= 1;
         if is_name_word(part, k, ex, &emails) {
             let mut s = k;
-            while s > 0 && k + 1 - s < 3 && part.joined(s - 1, s) && is_name_word(part, s - 1, ex, &emails) {
+            while s > 0
+                && k + 1 - s < 3
+                && part.joined(s - 1, s)
+                && is_name_word(part, s - 1, ex, &emails)
+            {
                 s -= 1;
             }
             return Some(contact_from_name(part, (s, k + 1), cue, &emails, ex));
@@ -249,13 +437,19 @@ pub(crate) fn referred_contact(doc: &Doc, ex: &Exclusions) -> Option<Contact> {
         for hit in single.find_all(REFERRAL_NAME_AFTER) {
             let weak = hit.end - hit.first == 1 && REFERRAL_WEAK_CUES.contains(&hit.words()[0]);
             let skip = if weak { 0 } else { MAX_SKIP };
-            let cue = (part.tokens()[hit.first].start, part.tokens()[hit.end - 1].end);
+            let cue = (
+                part.tokens()[hit.first].start,
+                part.tokens()[hit.end - 1].end,
+            );
             if let Some(c) = name_after(part, cue, hit.end, skip, ex) {
                 candidates.push((p, hit.first, c));
             }
         }
         for hit in single.find_all(REFERRAL_NAME_BEFORE) {
-            let cue = (part.tokens()[hit.first].start, part.tokens()[hit.end - 1].end);
+            let cue = (
+                part.tokens()[hit.first].start,
+                part.tokens()[hit.end - 1].end,
+            );
             if let Some(c) = name_before(part, cue, hit.first, ex) {
                 candidates.push((p, hit.first, c));
             }
@@ -297,7 +491,10 @@ mod tests {
 
     #[test]
     fn finds_the_referred_person() {
-        assert_eq!(contact("Loop in Priya, she owns this."), Some("Priya".into()));
+        assert_eq!(
+            contact("Loop in Priya, she owns this."),
+            Some("Priya".into())
+        );
         assert_eq!(
             contact("I've left Acme, talk to my replacement Maria (maria@acme.com)."),
             Some("Maria <maria@acme.com>".into())
@@ -306,13 +503,22 @@ mod tests {
             contact("For urgent matters please contact Priya at priya@acme.com."),
             Some("Priya <priya@acme.com>".into())
         );
-        assert_eq!(contact("for urgent matters reach Tom Baker"), Some("Tom Baker".into()));
-        assert_eq!(contact("Tom O'Brien owns this area now."), Some("Tom O'Brien".into()));
+        assert_eq!(
+            contact("for urgent matters reach Tom Baker"),
+            Some("Tom Baker".into())
+        );
+        assert_eq!(
+            contact("Tom O'Brien owns this area now."),
+            Some("Tom O'Brien".into())
+        );
         assert_eq!(
             contact("Bitte wenden Sie sich an meine Kollegin Anna Schmidt (anna.schmidt@acme.de)."),
             Some("Anna Schmidt <anna.schmidt@acme.de>".into())
         );
-        assert_eq!(contact("I've cc'd ops-lead@acme.com here."), Some("ops-lead@acme.com".into()));
+        assert_eq!(
+            contact("I've cc'd ops-lead@acme.com here."),
+            Some("ops-lead@acme.com".into())
+        );
     }
 
     #[test]
@@ -320,7 +526,11 @@ mod tests {
         assert_eq!(contact("Please contact me on my mobile."), None);
         assert_eq!(contact("Talk to our Sales team."), None);
         assert_eq!(contact("Try again in January."), None);
-        assert_eq!(contact("Contact Dana Smith for that."), None, "the buyer is not a referral");
+        assert_eq!(
+            contact("Contact Dana Smith for that."),
+            None,
+            "the buyer is not a referral"
+        );
         assert_eq!(contact("Northwind owns this space, right?"), None);
     }
 }

@@ -6,7 +6,7 @@
 //! on December 20 that says "back January 4" means next January). A slash date that reads
 //! both ways (`12/07`) takes the reading closest to the received day that is not in the past.
 
-use super::text::{month_number, number_value, ordinal_value, weekday_index, Part};
+use super::text::{month_number, number_value, ordinal_value, weekday_index, Part, Token};
 use chrono::{Datelike, Days, Months, NaiveDate};
 
 /// How far in the past a yearless date may lie before it is taken to mean next year.
@@ -14,12 +14,36 @@ const PAST_TOLERANCE_DAYS: u64 = 30;
 
 /// Words right before a date that mark it as the return day.
 const RETURN_CUES: &[&str] = &[
-    "back", "return", "returning", "returns", "until", "till", "til", "through", "thru", "to",
-    "resume", "from", "zurück", "wieder", "ab", "bis", "retour", "jusqu'au", "jusqu'à",
+    "back",
+    "return",
+    "returning",
+    "returns",
+    "until",
+    "till",
+    "til",
+    "through",
+    "thru",
+    "to",
+    "resume",
+    "from",
+    "zurück",
+    "wieder",
+    "ab",
+    "bis",
+    "retour",
+    "jusqu'au",
+    "jusqu'à",
 ];
 
 /// Words that make the following period the next one ("next quarter", "nächstes Jahr").
-const NEXT_WORDS: &[&str] = &["next", "nächstes", "nächsten", "nächste", "kommendes", "kommenden"];
+const NEXT_WORDS: &[&str] = &[
+    "next",
+    "nächstes",
+    "nächsten",
+    "nächste",
+    "kommendes",
+    "kommenden",
+];
 
 /// Words right before a date that make it the last day away (return the day after).
 const INCLUSIVE_END_CUES: &[&str] = &["through", "thru", "to", "inclusive", "einschließlich"];
@@ -85,7 +109,8 @@ fn numeric_dates(norm: &str, received: NaiveDate) -> Vec<DateMention> {
     let mut i = 0;
     while i < bytes.len() {
         let starts_number = bytes[i].is_ascii_digit()
-            && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || b"./-".contains(&bytes[i - 1])));
+            && (i == 0
+                || !(bytes[i - 1].is_ascii_alphanumeric() || b"./-".contains(&bytes[i - 1])));
         if !starts_number {
             i += 1;
             continue;
@@ -275,14 +300,11 @@ pub(crate) fn date_mentions(part: &Part, received: NaiveDate) -> Vec<DateMention
 
 /// The words right before byte `start` (up to two) and whether a dash sits right before it.
 fn words_before(part: &Part, start: usize) -> (Vec<&str>, bool) {
-    let words: Vec<&str> = part
-        .tokens()
-        .iter()
-        .filter(|t| t.end <= start)
-        .map(|t| t.text.as_str())
-        .collect();
-    let last_end = part.tokens().iter().filter(|t| t.end <= start).map(|t| t.end).last();
-    let dash = last_end.is_some_and(|e| part.norm()[e..start].contains('-'));
+    let before: Vec<&Token> = part.tokens().iter().filter(|t| t.end <= start).collect();
+    let words: Vec<&str> = before.iter().map(|t| t.text.as_str()).collect();
+    let dash = before
+        .last()
+        .is_some_and(|t| part.norm()[t.end..start].contains('-'));
     let from = words.len().saturating_sub(2);
     (words[from..].to_vec(), dash)
 }
@@ -313,13 +335,18 @@ pub(crate) fn return_date(part: &Part, received: NaiveDate) -> Option<(NaiveDate
         .max_by_key(|m| m.date)
         .copied()?;
     let (before, dash) = words_before(part, chosen.start);
-    let last_word_inclusive = before.last().is_some_and(|w| INCLUSIVE_END_CUES.contains(w));
+    let last_word_inclusive = before
+        .last()
+        .is_some_and(|w| INCLUSIVE_END_CUES.contains(w));
     let date = if last_word_inclusive || dash {
         chosen.date.checked_add_days(Days::new(1))?
     } else {
         chosen.date
     };
-    Some((date, part.original_slice(chosen.start, chosen.end).to_string()))
+    Some((
+        date,
+        part.original_slice(chosen.start, chosen.end).to_string(),
+    ))
 }
 
 fn quarter_start(year: i32, quarter: u32) -> Option<NaiveDate> {
@@ -327,7 +354,10 @@ fn quarter_start(year: i32, quarter: u32) -> Option<NaiveDate> {
 }
 
 /// The first day of a period that starts in `year` unless that is not after `received`.
-fn next_start(received: NaiveDate, start_in: impl Fn(i32) -> Option<NaiveDate>) -> Option<NaiveDate> {
+fn next_start(
+    received: NaiveDate,
+    start_in: impl Fn(i32) -> Option<NaiveDate>,
+) -> Option<NaiveDate> {
     match start_in(received.year()) {
         Some(d) if d > received => Some(d),
         _ => start_in(received.year() + 1),
@@ -378,26 +408,37 @@ pub(crate) fn deferral_date(part: &Part, received: NaiveDate) -> Option<(NaiveDa
                     quarter_start(received.year(), q + 1)
                 }
             }
-            "month" if next => received.with_day(1).and_then(|d| d.checked_add_months(Months::new(1))),
+            "month" if next => received
+                .with_day(1)
+                .and_then(|d| d.checked_add_months(Months::new(1))),
             "year" if next => NaiveDate::from_ymd_opt(received.year() + 1, 1, 1),
-            "months" | "weeks" if i >= 2 && word(i - 2) == "in" => number_value(word(i - 1)).and_then(|n| {
-                if t == "months" {
-                    received.checked_add_months(Months::new(n))
-                } else {
-                    received.checked_add_days(Days::new(u64::from(n) * 7))
-                }
-            }),
+            "months" | "weeks" if i >= 2 && word(i - 2) == "in" => number_value(word(i - 1))
+                .and_then(|n| {
+                    if t == "months" {
+                        received.checked_add_months(Months::new(n))
+                    } else {
+                        received.checked_add_days(Days::new(u64::from(n) * 7))
+                    }
+                }),
             _ => None,
         };
         if let Some(d) = date {
-            let first = if t == "months" || t == "weeks" { i - 2 } else { i - 1 };
+            let first = if t == "months" || t == "weeks" {
+                i - 2
+            } else {
+                i - 1
+            };
             found.push((d, first, i + 1));
             continue;
         }
         if let Some(month) = month_number(t) {
             let lead = word(i.wrapping_sub(1));
             let after = lead == "after" || lead == "nach" || lead == "après";
-            let cue = after || matches!(lead, "in" | "until" | "by" | "early" | "mid" | "late" | "im" | "en");
+            let cue = after
+                || matches!(
+                    lead,
+                    "in" | "until" | "by" | "early" | "mid" | "late" | "im" | "en"
+                );
             let has_day = tokens.get(i + 1).is_some_and(|n| day_of(&n.text).is_some());
             if cue && !has_day && i > 0 {
                 let date = next_start(received, |y| {
@@ -414,9 +455,15 @@ pub(crate) fn deferral_date(part: &Part, received: NaiveDate) -> Option<(NaiveDa
             }
         }
     }
-    for m in date_mentions(part, received).into_iter().filter(|m| !m.weekday_only) {
+    for m in date_mentions(part, received)
+        .into_iter()
+        .filter(|m| !m.weekday_only)
+    {
         let first = tokens.iter().position(|t| t.start >= m.start).unwrap_or(0);
-        let end = tokens.iter().rposition(|t| t.end <= m.end).map_or(first + 1, |k| k + 1);
+        let end = tokens
+            .iter()
+            .rposition(|t| t.end <= m.end)
+            .map_or(first + 1, |k| k + 1);
         found.push((m.date, first, end));
     }
     let (date, first, end) = found.into_iter().max_by_key(|f| f.0)?;
@@ -438,10 +485,16 @@ mod tests {
     #[test]
     fn english_word_dates() {
         let r = "2026-11-24";
-        assert_eq!(back("I'm out of office, back on December 7.", r), Some(day("2026-12-07")));
+        assert_eq!(
+            back("I'm out of office, back on December 7.", r),
+            Some(day("2026-12-07"))
+        );
         assert_eq!(back("Returning 7 Dec.", r), Some(day("2026-12-07")));
         assert_eq!(back("back on Dec. 7th, 2026", r), Some(day("2026-12-07")));
-        assert_eq!(back("back on the 7th of December", r), Some(day("2026-12-07")));
+        assert_eq!(
+            back("back on the 7th of December", r),
+            Some(day("2026-12-07"))
+        );
     }
 
     #[test]
@@ -450,7 +503,10 @@ mod tests {
         assert_eq!(back("Out until 12/07/2026", r), Some(day("2026-12-07")));
         assert_eq!(back("Out until 25/12/2026", r), Some(day("2026-12-25")));
         assert_eq!(back("zurück am 07.12.", r), Some(day("2026-12-07")));
-        assert_eq!(back("bis 07.12.2026 nicht im Büro", r), Some(day("2026-12-07")));
+        assert_eq!(
+            back("bis 07.12.2026 nicht im Büro", r),
+            Some(day("2026-12-07"))
+        );
         assert_eq!(back("back 2026-12-07", r), Some(day("2026-12-07")));
         // a decimal or a time is not a date
         assert_eq!(back("Out, 10.30 is the time", r), None);
@@ -459,16 +515,28 @@ mod tests {
 
     #[test]
     fn year_rolls_over() {
-        assert_eq!(back("back on January 4", "2026-12-20"), Some(day("2027-01-04")));
-        assert_eq!(back("zurück am 04.01.", "2026-12-20"), Some(day("2027-01-04")));
+        assert_eq!(
+            back("back on January 4", "2026-12-20"),
+            Some(day("2027-01-04"))
+        );
+        assert_eq!(
+            back("zurück am 04.01.", "2026-12-20"),
+            Some(day("2027-01-04"))
+        );
         // a date a few days past stays in this year
-        assert_eq!(back("back on December 18", "2026-12-20"), Some(day("2026-12-18")));
+        assert_eq!(
+            back("back on December 18", "2026-12-20"),
+            Some(day("2026-12-18"))
+        );
     }
 
     #[test]
     fn german_and_french_months() {
         let r = "2026-11-24";
-        assert_eq!(back("ab dem 7. Dezember wieder da", r), Some(day("2026-12-07")));
+        assert_eq!(
+            back("ab dem 7. Dezember wieder da", r),
+            Some(day("2026-12-07"))
+        );
         assert_eq!(back("de retour le 7 décembre", r), Some(day("2026-12-07")));
     }
 
@@ -483,8 +551,14 @@ mod tests {
     #[test]
     fn weekdays_only_when_no_date() {
         // 2026-11-24 is a Tuesday
-        assert_eq!(back("Back on Monday", "2026-11-24"), Some(day("2026-11-30")));
-        assert_eq!(back("Back on Monday, December 7", "2026-11-24"), Some(day("2026-12-07")));
+        assert_eq!(
+            back("Back on Monday", "2026-11-24"),
+            Some(day("2026-11-30"))
+        );
+        assert_eq!(
+            back("Back on Monday, December 7", "2026-11-24"),
+            Some(day("2026-12-07"))
+        );
     }
 
     fn deferral(text: &str, received: &str) -> Option<NaiveDate> {
@@ -498,11 +572,23 @@ mod tests {
         assert_eq!(deferral("try me in Q1 2027", r), Some(day("2027-01-01")));
         assert_eq!(deferral("next quarter please", r), Some(day("2027-01-01")));
         assert_eq!(deferral("next year", r), Some(day("2027-01-01")));
-        assert_eq!(deferral("reach out in 3 months", r), Some(day("2027-02-24")));
+        assert_eq!(
+            deferral("reach out in 3 months", r),
+            Some(day("2027-02-24"))
+        );
         assert_eq!(deferral("after January", r), Some(day("2027-02-01")));
         assert_eq!(deferral("not now", r), None);
-        assert_eq!(deferral("check back in Q3", "2026-03-02"), Some(day("2026-07-01")));
-        assert_eq!(deferral("gerne nächstes Jahr wieder melden", r), Some(day("2027-01-01")));
-        assert_eq!(deferral("recontactez-moi l'année prochaine", r), Some(day("2027-01-01")));
+        assert_eq!(
+            deferral("check back in Q3", "2026-03-02"),
+            Some(day("2026-07-01"))
+        );
+        assert_eq!(
+            deferral("gerne nächstes Jahr wieder melden", r),
+            Some(day("2027-01-01"))
+        );
+        assert_eq!(
+            deferral("recontactez-moi l'année prochaine", r),
+            Some(day("2027-01-01"))
+        );
     }
 }

@@ -22,12 +22,37 @@ use crate::event::EventKind;
 use crate::package::{HumanLane, RiskFlag};
 
 const EMPLOYEE_NOUNS: &[&str] = &[
-    "employees", "employee", "staff", "people", "person", "headcount", "fte", "ftes",
-    "mitarbeiter", "mitarbeitende", "mitarbeitern", "salariés", "employés", "collaborateurs",
+    "employees",
+    "employee",
+    "staff",
+    "people",
+    "person",
+    "headcount",
+    "fte",
+    "ftes",
+    "mitarbeiter",
+    "mitarbeitende",
+    "mitarbeitern",
+    "salariés",
+    "employés",
+    "collaborateurs",
 ];
 const SEAT_NOUNS: &[&str] = &[
-    "seats", "seat", "users", "licenses", "licences", "reps", "sellers", "agents", "sdrs", "aes",
-    "analysts", "lizenzen", "nutzer", "licences", "utilisateurs",
+    "seats",
+    "seat",
+    "users",
+    "licenses",
+    "licences",
+    "reps",
+    "sellers",
+    "agents",
+    "sdrs",
+    "aes",
+    "analysts",
+    "lizenzen",
+    "nutzer",
+    "licences",
+    "utilisateurs",
 ];
 const COUNTRY_NOUNS: &[&str] = &["countries", "markets", "länder", "ländern", "pays"];
 const REGION_NOUNS: &[&str] = &["regions", "continents"];
@@ -46,7 +71,10 @@ pub(crate) fn risk_flags(input: &Input) -> Flags {
         }
     };
     let found = |phrases: &[&str]| words.find(phrases).map(|h| h.found());
-    raise(RiskFlag::Pricing, found(PRICING).or_else(|| found(NEGOTIATION)));
+    raise(
+        RiskFlag::Pricing,
+        found(PRICING).or_else(|| found(NEGOTIATION)),
+    );
     raise(RiskFlag::Procurement, found(PROCUREMENT));
     raise(RiskFlag::LegalReview, found(LEGAL));
     raise(RiskFlag::SecurityReview, found(SECURITY));
@@ -65,7 +93,12 @@ pub(crate) fn risk_flags(input: &Input) -> Flags {
         open_same_channel.map(|h| {
             Found::new(
                 "match:same_contact",
-                format!("open handoff {} via {} ({})", h.id, h.channel.as_str(), h.state.as_str()),
+                format!(
+                    "open handoff {} via {} ({})",
+                    h.id,
+                    h.channel.as_str(),
+                    h.state.as_str()
+                ),
             )
         }),
     );
@@ -75,7 +108,12 @@ pub(crate) fn risk_flags(input: &Input) -> Flags {
         other_channel.map(|h| {
             Found::new(
                 "match:same_contact",
-                format!("handoff {} via {}, now {}", h.id, h.channel.as_str(), channel.as_str()),
+                format!(
+                    "handoff {} via {}, now {}",
+                    h.id,
+                    h.channel.as_str(),
+                    channel.as_str()
+                ),
             )
         }),
     );
@@ -84,7 +122,13 @@ pub(crate) fn risk_flags(input: &Input) -> Flags {
 
 /// A competing product named, or an ongoing evaluation.
 fn competitor(input: &Input) -> Option<Found> {
-    let mut phrases: Vec<&str> = input.rules.org.competitors.iter().map(String::as_str).collect();
+    let mut phrases: Vec<&str> = input
+        .rules
+        .org
+        .competitors
+        .iter()
+        .map(String::as_str)
+        .collect();
     phrases.extend_from_slice(EVALUATION);
     input.words.find(&phrases).map(|h| h.found())
 }
@@ -96,7 +140,10 @@ fn existing_customer(input: &Input) -> Option<Found> {
             .event
             .company_domain()
             .map_or_else(|| input.company(), |d| d.to_string());
-        return Some(Found::new("match:existing_customer", format!("{account} is a customer")));
+        return Some(Found::new(
+            "match:existing_customer",
+            format!("{account} is a customer"),
+        ));
     }
     let mut phrases: Vec<String> = EXISTING_CUSTOMER.iter().map(|s| s.to_string()).collect();
     phrases.extend(product_use_phrases(input.rules));
@@ -109,8 +156,16 @@ pub(crate) fn product_use_phrases(rules: &Rules) -> Vec<String> {
     let org = &rules.org;
     let mut phrases = Vec::new();
     for product in org.product_names.iter().chain(std::iter::once(&org.name)) {
-        phrases.extend(PRODUCT_USE_PREFIXES.iter().map(|p| format!("{p} {product}")));
-        phrases.extend(PRODUCT_USE_SUFFIXES.iter().map(|s| format!("{product} {s}")));
+        phrases.extend(
+            PRODUCT_USE_PREFIXES
+                .iter()
+                .map(|p| format!("{p} {product}")),
+        );
+        phrases.extend(
+            PRODUCT_USE_SUFFIXES
+                .iter()
+                .map(|s| format!("{product} {s}")),
+        );
     }
     phrases
 }
@@ -120,7 +175,10 @@ fn number_ending_at(part: &Part, k: usize) -> Option<(u32, usize)> {
     let t = part.tokens()[k].text.as_str();
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if let Some(thousands) = t.strip_suffix('k').filter(|s| digits(s)) {
-        return thousands.parse::<u32>().ok().map(|n| (n.saturating_mul(1000), k));
+        return thousands
+            .parse::<u32>()
+            .ok()
+            .map(|n| (n.saturating_mul(1000), k));
     }
     if !digits(t) {
         return number_value(t).map(|n| (n, k));
@@ -171,7 +229,10 @@ fn largest_number(value: &str) -> Option<u32> {
 fn enterprise(input: &Input) -> Option<Found> {
     let policy = &input.rules.qualification;
     let buyer = input.event.buyer();
-    if let Some(e) = buyer.employees.filter(|e| *e >= policy.enterprise_employees) {
+    if let Some(e) = buyer
+        .employees
+        .filter(|e| *e >= policy.enterprise_employees)
+    {
         return Some(Found::new("field:employees", e.to_string()));
     }
     let seats = match &input.event.kind {
@@ -185,7 +246,10 @@ fn enterprise(input: &Input) -> Option<Found> {
     if let EventKind::FormLead(form) = &input.event.kind {
         for (name, value) in &form.fields {
             let n = name.to_ascii_lowercase();
-            let threshold = if ["size", "employee", "headcount"].iter().any(|k| n.contains(k)) {
+            let threshold = if ["size", "employee", "headcount"]
+                .iter()
+                .any(|k| n.contains(k))
+            {
                 policy.enterprise_employees
             } else if ["seat", "licen", "users"].iter().any(|k| n.contains(k)) {
                 policy.enterprise_seats
@@ -205,7 +269,9 @@ fn enterprise(input: &Input) -> Option<Found> {
             (REGION_NOUNS, ENTERPRISE_REGIONS),
         ];
         for (nouns, threshold) in groups {
-            let big = counts(part, nouns).into_iter().find(|(n, _, _)| *n >= threshold);
+            let big = counts(part, nouns)
+                .into_iter()
+                .find(|(n, _, _)| *n >= threshold);
             if let Some((_, first, end)) = big {
                 return Some(Found::new(part.source(), part.excerpt(first, end)));
             }
@@ -217,7 +283,8 @@ fn enterprise(input: &Input) -> Option<Found> {
 /// The one human-only lane a deal would block on first, if any (order in the module docs).
 pub(crate) fn human_lane(words: &Doc, flags: &Flags) -> Option<(HumanLane, Found)> {
     let from_flag = |flag: RiskFlag, lane: HumanLane| flags.get(&flag).map(|f| (lane, f.clone()));
-    let from_text = |phrases: &[&str], lane: HumanLane| words.find(phrases).map(|h| (lane, h.found()));
+    let from_text =
+        |phrases: &[&str], lane: HumanLane| words.find(phrases).map(|h| (lane, h.found()));
     from_flag(RiskFlag::LegalReview, HumanLane::LegalReview)
         .or_else(|| from_flag(RiskFlag::SecurityReview, HumanLane::SecurityReview))
         .or_else(|| from_flag(RiskFlag::Procurement, HumanLane::Procurement))
@@ -232,10 +299,16 @@ mod tests {
 
     #[test]
     fn reads_written_counts() {
-        let p = Part::new("text", "We have 1,200 active users and 5000+ employees in 12 countries.");
+        let p = Part::new(
+            "text",
+            "We have 1,200 active users and 5000+ employees in 12 countries.",
+        );
         let seats: Vec<u32> = counts(&p, SEAT_NOUNS).into_iter().map(|c| c.0).collect();
         assert_eq!(seats, vec![1200]);
-        let staff: Vec<u32> = counts(&p, EMPLOYEE_NOUNS).into_iter().map(|c| c.0).collect();
+        let staff: Vec<u32> = counts(&p, EMPLOYEE_NOUNS)
+            .into_iter()
+            .map(|c| c.0)
+            .collect();
         assert_eq!(staff, vec![5000]);
         let countries: Vec<u32> = counts(&p, COUNTRY_NOUNS).into_iter().map(|c| c.0).collect();
         assert_eq!(countries, vec![12]);

@@ -94,7 +94,12 @@ fn form_assessment(input: &Input, form: &FormLead) -> Assessment {
         .role
         .as_ref()
         .map(|r| Found::new("field:role", r.clone()))
-        .or_else(|| field(form, &["role", "job_title", "jobtitle", "title", "position"]));
+        .or_else(|| {
+            field(
+                form,
+                &["role", "job_title", "jobtitle", "title", "position"],
+            )
+        });
     let auth = authority(input, role.as_ref().map(|r| r.excerpt.as_str()));
     let size = buyer
         .employees
@@ -103,11 +108,23 @@ fn form_assessment(input: &Input, form: &FormLead) -> Assessment {
         .or_else(|| {
             field(
                 form,
-                &["company_size", "employees", "headcount", "team_size", "number_of_employees", "seats"],
+                &[
+                    "company_size",
+                    "employees",
+                    "headcount",
+                    "team_size",
+                    "number_of_employees",
+                    "seats",
+                ],
             )
         });
     let stated_need = need(input)
-        .or_else(|| field(form, &["use_case", "need", "needs", "challenge", "problem", "goal"]))
+        .or_else(|| {
+            field(
+                form,
+                &["use_case", "need", "needs", "challenge", "problem", "goal"],
+            )
+        })
         .or_else(|| {
             form.product_interest
                 .as_ref()
@@ -118,12 +135,19 @@ fn form_assessment(input: &Input, form: &FormLead) -> Assessment {
         d.push("field", &f.excerpt);
         ambiguous(&d).is_none().then_some(f)
     };
-    let stated_timeline = timeline(words)
-        .or_else(|| field(form, &["timeline", "timeframe", "time_frame", "purchase_timeline"]).and_then(clear));
+    let stated_timeline = timeline(words).or_else(|| {
+        field(
+            form,
+            &["timeline", "timeframe", "time_frame", "purchase_timeline"],
+        )
+        .and_then(clear)
+    });
     let unclear_phrase = words.find(UNCLEAR_USE_CASE).map(|h| h.found());
-    let unclear = unclear_phrase
-        .clone()
-        .or_else(|| stated_need.is_none().then(|| Found::new("rule", "no need or use case stated")));
+    let unclear = unclear_phrase.clone().or_else(|| {
+        stated_need
+            .is_none()
+            .then(|| Found::new("rule", "no need or use case stated"))
+    });
     let amb = ambiguous(words);
     let mut a = match (&auth, &stated_need, &stated_timeline, &amb) {
         (Some(au), Some(n), Some(t), None) => {
@@ -139,10 +163,12 @@ fn form_assessment(input: &Input, form: &FormLead) -> Assessment {
             if stated.len() >= 3 && unclear_phrase.is_none() {
                 Assessment::new(Qualification::PartiallyQualified, combined(&stated))
             } else {
-                let why = amb
-                    .clone()
-                    .or_else(|| unclear.clone())
-                    .unwrap_or_else(|| Found::new("rule", format!("{} of role, size, need, timeline stated", stated.len())));
+                let why = amb.clone().or_else(|| unclear.clone()).unwrap_or_else(|| {
+                    Found::new(
+                        "rule",
+                        format!("{} of role, size, need, timeline stated", stated.len()),
+                    )
+                });
                 Assessment::new(Qualification::NeedsConfirmation, why)
             }
         }
@@ -170,7 +196,8 @@ fn qualified_lead_assessment(input: &Input, lead: &QualifiedLead) -> Assessment 
             ..Assessment::new(Qualification::Disqualified, d)
         };
     }
-    let answer_found = |c: Criterion, answer: &str| Found::new(format!("answer:{}", criterion_label(c)), answer);
+    let answer_found =
+        |c: Criterion, answer: &str| Found::new(format!("answer:{}", criterion_label(c)), answer);
     let is_need = |c: Criterion| matches!(c, Criterion::Need | Criterion::UseCase);
     let met = |c: Criterion| {
         lead.answers
@@ -178,8 +205,15 @@ fn qualified_lead_assessment(input: &Input, lead: &QualifiedLead) -> Assessment 
             .find(|a| a.criterion == c && a.met == Some(true))
             .map(|a| answer_found(c, &a.answer))
     };
-    if let Some(a) = lead.answers.iter().find(|a| is_need(a.criterion) && a.met == Some(false)) {
-        return Assessment::new(Qualification::Disqualified, answer_found(a.criterion, &a.answer));
+    if let Some(a) = lead
+        .answers
+        .iter()
+        .find(|a| is_need(a.criterion) && a.met == Some(false))
+    {
+        return Assessment::new(
+            Qualification::Disqualified,
+            answer_found(a.criterion, &a.answer),
+        );
     }
     let need_met = met(Criterion::Need).or_else(|| met(Criterion::UseCase));
     let need_unclear = lead
@@ -188,18 +222,32 @@ fn qualified_lead_assessment(input: &Input, lead: &QualifiedLead) -> Assessment 
         .find(|a| is_need(a.criterion) && a.met.is_none())
         .filter(|_| need_met.is_none())
         .map(|a| answer_found(a.criterion, &a.answer));
-    let unclear_use_case = words.find(UNCLEAR_USE_CASE).map(|h| h.found()).or(need_unclear);
-    let bant = [Criterion::Budget, Criterion::Authority, Criterion::Need, Criterion::Timeline];
+    let unclear_use_case = words
+        .find(UNCLEAR_USE_CASE)
+        .map(|h| h.found())
+        .or(need_unclear);
+    let bant = [
+        Criterion::Budget,
+        Criterion::Authority,
+        Criterion::Need,
+        Criterion::Timeline,
+    ];
     let all_bant = bant.iter().all(|c| met(*c).is_some());
     let policy = &input.rules.qualification;
     let score_ok = lead.score.filter(|s| *s >= policy.qualified_score);
     let threshold = if all_bant {
-        Some(Found::new("rule", "budget, authority, need and timeline met"))
+        Some(Found::new(
+            "rule",
+            "budget, authority, need and timeline met",
+        ))
     } else {
         score_ok.map(|s| Found::new("field:score", format!("{s} ≥ {}", policy.qualified_score)))
     };
     let booked = match &lead.meeting {
-        MeetingStatus::Booked { starts_at } => Some(Found::new("field:meeting", format!("booked for {starts_at}"))),
+        MeetingStatus::Booked { starts_at } => Some(Found::new(
+            "field:meeting",
+            format!("booked for {starts_at}"),
+        )),
         _ => None,
     };
     let refused = lead.answers.iter().any(|a| a.met == Some(false));
@@ -209,8 +257,15 @@ fn qualified_lead_assessment(input: &Input, lead: &QualifiedLead) -> Assessment 
         .find(|a| a.criterion != Criterion::Other && a.met.is_none())
         .map(|a| answer_found(a.criterion, &a.answer));
     let role = input.event.buyer().role.as_deref();
-    let has_authority_answer = lead.answers.iter().any(|a| a.criterion == Criterion::Authority);
-    let auth = met(Criterion::Authority).or_else(|| (!has_authority_answer).then(|| authority(input, role)).flatten());
+    let has_authority_answer = lead
+        .answers
+        .iter()
+        .any(|a| a.criterion == Criterion::Authority);
+    let auth = met(Criterion::Authority).or_else(|| {
+        (!has_authority_answer)
+            .then(|| authority(input, role))
+            .flatten()
+    });
     let budget_refused = lead
         .answers
         .iter()
@@ -220,7 +275,9 @@ fn qualified_lead_assessment(input: &Input, lead: &QualifiedLead) -> Assessment 
         (Qualification::NeedsConfirmation, u.clone())
     } else if let (Some(b), Some(c)) = (&booked, has_company(input)) {
         (Qualification::Qualified, combined(&[b, &c]))
-    } else if let (Some(a), Some(n), Some(t), false) = (&auth, &need_met, met(Criterion::Timeline), budget_refused) {
+    } else if let (Some(a), Some(n), Some(t), false) =
+        (&auth, &need_met, met(Criterion::Timeline), budget_refused)
+    {
         (Qualification::Qualified, combined(&[a, n, &t]))
     } else if let Some(u) = unclear_answer {
         (Qualification::NeedsConfirmation, u)
@@ -233,12 +290,21 @@ fn qualified_lead_assessment(input: &Input, lead: &QualifiedLead) -> Assessment 
             .filter(|a| a.met == Some(true))
             .map(|a| answer_found(a.criterion, &a.answer))
             .collect();
-        (Qualification::PartiallyQualified, combined(&found.iter().collect::<Vec<_>>()))
+        (
+            Qualification::PartiallyQualified,
+            combined(&found.iter().collect::<Vec<_>>()),
+        )
     } else {
-        let why = ambiguous(words).unwrap_or_else(|| Found::new("rule", format!("{met_count} criteria met")));
+        let why = ambiguous(words)
+            .unwrap_or_else(|| Found::new("rule", format!("{met_count} criteria met")));
         (Qualification::NeedsConfirmation, why)
     };
-    let threshold = threshold.filter(|_| matches!(q, Qualification::Qualified | Qualification::PartiallyQualified));
+    let threshold = threshold.filter(|_| {
+        matches!(
+            q,
+            Qualification::Qualified | Qualification::PartiallyQualified
+        )
+    });
     Assessment {
         unclear_use_case,
         threshold,
@@ -252,7 +318,9 @@ fn lane_trigger(lane: HumanLane) -> TriggerKind {
         HumanLane::LegalReview => TriggerKind::LegalReview,
         HumanLane::SecurityReview => TriggerKind::SecurityReview,
         HumanLane::Procurement => TriggerKind::ProcurementRequest,
-        HumanLane::Pricing | HumanLane::Negotiation | HumanLane::CustomPackaging => TriggerKind::PricingRequest,
+        HumanLane::Pricing | HumanLane::Negotiation | HumanLane::CustomPackaging => {
+            TriggerKind::PricingRequest
+        }
     }
 }
 
@@ -276,14 +344,22 @@ fn judge_lead(input: &Input, mut flags: Flags, a: Assessment) -> Verdict {
     if let (Some(p), true) = (&pricing, escalate) {
         flags.entry(RiskFlag::Pricing).or_insert_with(|| p.clone());
     }
-    let lane = lane.or_else(|| human_lane(words, &flags)).filter(|_| escalate);
-    let review = lane
-        .clone()
-        .filter(|(l, _)| matches!(l, HumanLane::LegalReview | HumanLane::SecurityReview | HumanLane::Procurement));
+    let lane = lane
+        .or_else(|| human_lane(words, &flags))
+        .filter(|_| escalate);
+    let review = lane.clone().filter(|(l, _)| {
+        matches!(
+            l,
+            HumanLane::LegalReview | HumanLane::SecurityReview | HumanLane::Procurement
+        )
+    });
     let trigger = if !escalate {
         (
             TriggerKind::None,
-            Found::new("rule", format!("disqualified: {}", a.qualification.1.excerpt)),
+            Found::new(
+                "rule",
+                format!("disqualified: {}", a.qualification.1.excerpt),
+            ),
         )
     } else if let Some(b) = &a.booked {
         (TriggerKind::MeetingBooked, b.clone())
@@ -341,7 +417,12 @@ pub(crate) enum MeetingOutcome {
 }
 
 /// Judges a booked, cancelled or missed meeting.
-pub(crate) fn meeting(input: &Input, m: &MeetingEvent, outcome: MeetingOutcome, flags: Flags) -> Verdict {
+pub(crate) fn meeting(
+    input: &Input,
+    m: &MeetingEvent,
+    outcome: MeetingOutcome,
+    flags: Flags,
+) -> Verdict {
     let words = &input.words;
     let stop = words.find(STOP).map(|h| h.found());
     let decline = words.find(DECLINE).map(|h| h.found());
@@ -357,19 +438,38 @@ pub(crate) fn meeting(input: &Input, m: &MeetingEvent, outcome: MeetingOutcome, 
         MeetingOutcome::Cancelled => (TriggerKind::MeetingCancelled, "cancelled"),
         MeetingOutcome::NoShow => (TriggerKind::MeetingNoShow, "missed"),
     };
-    let title = if m.title.is_empty() { "meeting" } else { m.title.as_str() };
-    let event_found = Found::new("event", format!("{title} {verb}, {}", m.starts_at.format("%Y-%m-%d %H:%M UTC")));
+    let title = if m.title.is_empty() {
+        "meeting"
+    } else {
+        m.title.as_str()
+    };
+    let event_found = Found::new(
+        "event",
+        format!(
+            "{title} {verb}, {}",
+            m.starts_at.format("%Y-%m-%d %H:%M UTC")
+        ),
+    );
     let qualification = match (&closing, &disq, &company, outcome) {
         (Some(c), _, _, _) | (None, Some(c), _, _) => (Qualification::Disqualified, c.clone()),
-        (None, None, Some(c), MeetingOutcome::Booked) => (Qualification::Qualified, combined(&[&event_found, c])),
-        (None, None, Some(c), _) => (Qualification::PartiallyQualified, combined(&[&event_found, c])),
+        (None, None, Some(c), MeetingOutcome::Booked) => {
+            (Qualification::Qualified, combined(&[&event_found, c]))
+        }
+        (None, None, Some(c), _) => (
+            Qualification::PartiallyQualified,
+            combined(&[&event_found, c]),
+        ),
         (None, None, None, _) => (
             Qualification::NeedsConfirmation,
             Found::new("rule", "no company behind the address"),
         ),
     };
     let escalate = closing.is_none() && disq.is_none();
-    let lane = if escalate { human_lane(words, &flags) } else { None };
+    let lane = if escalate {
+        human_lane(words, &flags)
+    } else {
+        None
+    };
     let trigger = if escalate {
         (kind, event_found)
     } else {

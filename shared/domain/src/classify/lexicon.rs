@@ -404,14 +404,35 @@ pub(crate) const PRICING_ASK: &[&str] = &[
 ];
 
 /// Pricing nouns: an ask when in a question or next to a request verb ([`PRICING_REQUEST_VERBS`]).
-pub(crate) const PRICING_NOUNS: &[&str] =
-    &["pricing", "price", "prices", "cost", "costs", "preis", "preise", "prix", "tarif"];
+pub(crate) const PRICING_NOUNS: &[&str] = &[
+    "pricing", "price", "prices", "cost", "costs", "preis", "preise", "prix", "tarif",
+];
 
 /// Verbs that make a pricing noun an ask ("send pricing", "interested in pricing").
 pub(crate) const PRICING_REQUEST_VERBS: &[&str] = &[
-    "send", "share", "see", "get", "know", "need", "want", "interested", "understand", "what",
-    "whats", "how", "any", "curious", "info", "information", "details", "provide",
-    "give", "receive", "looking", "request", "requesting",
+    "send",
+    "share",
+    "see",
+    "get",
+    "know",
+    "need",
+    "want",
+    "interested",
+    "understand",
+    "what",
+    "whats",
+    "how",
+    "any",
+    "curious",
+    "info",
+    "information",
+    "details",
+    "provide",
+    "give",
+    "receive",
+    "looking",
+    "request",
+    "requesting",
 ];
 
 /// Points to another person who owns the topic; the name follows the cue.
@@ -475,7 +496,8 @@ pub(crate) const REFERRAL_NAME_AFTER: &[&str] = &[
 ];
 
 /// Cues after which only the very next words may be the name (they are common verbs).
-pub(crate) const REFERRAL_WEAK_CUES: &[&str] = &["reach", "email", "ping", "try", "ask", "adding", "added"];
+pub(crate) const REFERRAL_WEAK_CUES: &[&str] =
+    &["reach", "email", "ping", "try", "ask", "adding", "added"];
 
 /// Ownership said after the name ("Dana owns this").
 pub(crate) const REFERRAL_NAME_BEFORE: &[&str] = &[
@@ -706,7 +728,16 @@ pub(crate) const POSITIVE: &[&str] = &[
 ];
 
 /// Weak agreement: positive only when nothing pushes back in the same reply.
-pub(crate) const POSITIVE_WEAK: &[&str] = &["yes", "yep", "sure", "absolutely", "definitely", "open to", "ok", "okay"];
+pub(crate) const POSITIVE_WEAK: &[&str] = &[
+    "yes",
+    "yep",
+    "sure",
+    "absolutely",
+    "definitely",
+    "open to",
+    "ok",
+    "okay",
+];
 
 /// Asks something without a buying signal (besides any sentence ending in `?`).
 pub(crate) const QUESTION: &[&str] = &[
@@ -1210,6 +1241,8 @@ pub(crate) const LEGAL: &[&str] = &[
     "hipaa",
     "privacy",
     "data protection",
+    "dpo",
+    "data protection officer",
     "terms and conditions",
     "t&cs",
     "terms of service",

@@ -71,7 +71,10 @@ pub fn classify(event: &IntakeEvent, ctx: &MatchContext, rules: &Rules) -> Class
         EventKind::MeetingNoShow(m) => inbound::meeting(&input, m, MeetingOutcome::NoShow, flags),
     };
     let (next_step, automation) = next_step::decide(&input, &verdict);
-    let mut evidence = vec![verdict.trigger.1.supports(format!("trigger:{}", verdict.trigger.0))];
+    let mut evidence = vec![verdict
+        .trigger
+        .1
+        .supports(format!("trigger:{}", verdict.trigger.0))];
     if let Some((class, found)) = &verdict.reply_class {
         evidence.push(found.supports(format!("reply_class:{class}")));
     }
@@ -175,7 +178,8 @@ impl<'a> Input<'a> {
 
     /// The buyer's company, else "the account".
     pub fn company(&self) -> String {
-        self.company_name().unwrap_or_else(|| "the account".to_string())
+        self.company_name()
+            .unwrap_or_else(|| "the account".to_string())
     }
 }
 
@@ -194,7 +198,9 @@ pub(crate) enum Handling {
     /// Stop contact.
     Suppress,
     /// Come back later.
-    Nurture { resume_on: Option<(NaiveDate, String)> },
+    Nurture {
+        resume_on: Option<(NaiveDate, String)>,
+    },
     /// Close the thread or lead.
     Close,
     /// Find the right person at the account.

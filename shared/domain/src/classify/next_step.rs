@@ -32,7 +32,10 @@ pub(crate) fn decide(input: &Input, v: &Verdict) -> (NextStep, Option<Automation
             | NextAction::SendPricing
     );
     if let (Some((lane, found)), false) = (&v.lane, lane_step) {
-        detail.push_str(&format!(" Human decision needed: {lane} (\"{}\").", found.excerpt));
+        detail.push_str(&format!(
+            " Human decision needed: {lane} (\"{}\").",
+            found.excerpt
+        ));
     }
     let detail = with_context(input, v, detail);
     let name = input.buyer_name();
@@ -56,7 +59,9 @@ fn step(action: NextAction, detail: String) -> NextStep {
 
 /// The words that explain the verdict best: the reply class's, else the qualification's.
 fn why(v: &Verdict) -> &Found {
-    v.reply_class.as_ref().map_or(&v.qualification.1, |(_, f)| f)
+    v.reply_class
+        .as_ref()
+        .map_or(&v.qualification.1, |(_, f)| f)
 }
 
 /// The step for an escalated handoff, before anger and duplicates are considered.
@@ -199,12 +204,17 @@ fn meeting_time(input: &Input) -> Option<String> {
 fn with_context(input: &Input, v: &Verdict, mut detail: String) -> String {
     if v.has(RiskFlag::ExistingCustomer) {
         match &input.ctx.account_owner {
-            Some(owner) => detail.push_str(&format!(" Existing customer: loop in the account owner ({owner}).")),
+            Some(owner) => detail.push_str(&format!(
+                " Existing customer: loop in the account owner ({owner})."
+            )),
             None => detail.push_str(" Existing customer: loop in the account owner."),
         }
     }
     if let Some(switch) = v.flags.get(&RiskFlag::ChannelSwitch) {
-        detail.push_str(&format!(" Same buyer on another channel ({}): read that history first.", switch.excerpt));
+        detail.push_str(&format!(
+            " Same buyer on another channel ({}): read that history first.",
+            switch.excerpt
+        ));
     }
     detail
 }

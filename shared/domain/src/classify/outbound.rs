@@ -38,7 +38,9 @@ pub(crate) fn judge(input: &Input, reply: &EmailReply, mut flags: Flags) -> Verd
         flags.entry(RiskFlag::UnclearUseCase).or_insert(h.found());
     }
     if rv.class == ReplyClass::PricingQuestion {
-        flags.entry(RiskFlag::Pricing).or_insert_with(|| rv.found.clone());
+        flags
+            .entry(RiskFlag::Pricing)
+            .or_insert_with(|| rv.found.clone());
     }
     let escalate = matches!(
         rv.class,
@@ -110,25 +112,33 @@ fn trigger(reply: &EmailReply, rv: &ReplyVerdict, lane: Option<HumanLane>) -> Op
         _ => None,
     };
     let strategic = reply.account.as_ref().is_some_and(|a| a.strategic);
-    Some(
-        review.unwrap_or(if strategic {
-            TriggerKind::StrategicAccountEngagement
-        } else {
-            engaged
-        }),
-    )
+    Some(review.unwrap_or(if strategic {
+        TriggerKind::StrategicAccountEngagement
+    } else {
+        engaged
+    }))
 }
 
 /// How far a reply qualifies the buyer (rules in the module docs).
-fn qualification(input: &Input, rv: &ReplyVerdict, lane: Option<HumanLane>) -> (Qualification, Found) {
+fn qualification(
+    input: &Input,
+    rv: &ReplyVerdict,
+    lane: Option<HumanLane>,
+) -> (Qualification, Found) {
     match rv.class {
         ReplyClass::Unsubscribe | ReplyClass::NotInterested => {
             return (Qualification::Disqualified, rv.found.clone())
         }
-        ReplyClass::OutOfOffice | ReplyClass::AutoReply | ReplyClass::WrongPerson | ReplyClass::NotNow => {
+        ReplyClass::OutOfOffice
+        | ReplyClass::AutoReply
+        | ReplyClass::WrongPerson
+        | ReplyClass::NotNow => {
             return (
                 Qualification::NeedsConfirmation,
-                Found::new("rule", format!("a {} reply says nothing about fit", rv.class)),
+                Found::new(
+                    "rule",
+                    format!("a {} reply says nothing about fit", rv.class),
+                ),
             )
         }
         _ => {}
@@ -141,7 +151,10 @@ fn qualification(input: &Input, rv: &ReplyVerdict, lane: Option<HumanLane>) -> (
     if let (Some(a), Some(n), Some(t)) = (&a, &n, &t) {
         return (Qualification::Qualified, combined(&[a, n, t]));
     }
-    if matches!(rv.class, ReplyClass::MeetingRequest | ReplyClass::PricingQuestion) {
+    if matches!(
+        rv.class,
+        ReplyClass::MeetingRequest | ReplyClass::PricingQuestion
+    ) {
         return (Qualification::PartiallyQualified, rv.found.clone());
     }
     if matches!(
@@ -150,7 +163,13 @@ fn qualification(input: &Input, rv: &ReplyVerdict, lane: Option<HumanLane>) -> (
     ) {
         return (
             Qualification::PartiallyQualified,
-            Found::new("rule", format!("buying process under way: {}", lane.map_or("", |l| l.as_str()))),
+            Found::new(
+                "rule",
+                format!(
+                    "buying process under way: {}",
+                    lane.map_or("", |l| l.as_str())
+                ),
+            ),
         );
     }
     if let (Some(n), Some(t)) = (&n, &t) {
@@ -158,7 +177,10 @@ fn qualification(input: &Input, rv: &ReplyVerdict, lane: Option<HumanLane>) -> (
     }
     (
         Qualification::NeedsConfirmation,
-        Found::new("rule", format!("{} reply without a stated need or timeline", rv.class)),
+        Found::new(
+            "rule",
+            format!("{} reply without a stated need or timeline", rv.class),
+        ),
     )
 }
 
@@ -174,7 +196,9 @@ fn handling(rv: &ReplyVerdict, flags: &Flags) -> Handling {
         ReplyClass::NotNow => Handling::Nurture {
             resume_on: rv.deferral.clone(),
         },
-        ReplyClass::NotInterested if flags.contains_key(&RiskFlag::AngryBuyer) => Handling::Suppress,
+        ReplyClass::NotInterested if flags.contains_key(&RiskFlag::AngryBuyer) => {
+            Handling::Suppress
+        }
         ReplyClass::NotInterested => Handling::Close,
         ReplyClass::WrongPerson => Handling::FindRightContact,
         _ => Handling::Escalate,

@@ -27,9 +27,9 @@ use super::contact::{foreign_email, referred_contact, Contact};
 use super::dates::deferral_date;
 use super::flags::product_use_phrases;
 use super::lexicon::{
-    ANGRY, BOUNCE, CUSTOM_PACKAGING, DECLINE, DEFER, DEFER_QUALIFIERS, DEPARTURE, MEETING, NEGOTIATION, OBJECTION,
-    POSITIVE, POSITIVE_WEAK, PRICING_ASK, PRICING_NOUNS, PRICING_REQUEST_VERBS, QUESTION,
-    SARCASM, STOP, TICKET, WRONG_PERSON,
+    ANGRY, BOUNCE, CUSTOM_PACKAGING, DECLINE, DEFER, DEFER_QUALIFIERS, DEPARTURE, MEETING,
+    NEGOTIATION, OBJECTION, POSITIVE, POSITIVE_WEAK, PRICING_ASK, PRICING_NOUNS,
+    PRICING_REQUEST_VERBS, QUESTION, SARCASM, STOP, TICKET, WRONG_PERSON,
 };
 use super::ooo::{away_notice, AwayNotice};
 use super::text::{trim_words, Doc, Hit, Part};
@@ -104,7 +104,18 @@ fn shares_sentence(hit: &Hit, others: &[Hit]) -> bool {
 fn objections<'d>(input: &Input, body: &'d Doc) -> Vec<Hit<'d>> {
     let mut phrases: Vec<String> = OBJECTION.iter().map(|s| s.to_string()).collect();
     for c in &input.rules.org.competitors {
-        for p in ["we use", "we're using", "we are using", "we're on", "we are on", "happy with", "already use", "already have", "using", "switched to"] {
+        for p in [
+            "we use",
+            "we're using",
+            "we are using",
+            "we're on",
+            "we are on",
+            "happy with",
+            "already use",
+            "already have",
+            "using",
+            "switched to",
+        ] {
             phrases.push(format!("{p} {c}"));
         }
     }
@@ -151,7 +162,10 @@ fn question(body: &Doc, vetoes: &[Hit]) -> Option<Found> {
                 .iter()
                 .any(|v| std::ptr::eq(v.part, part) && v.first < e && v.end > s);
             if part.is_question(e) && !vetoed {
-                return Some(Found::new(part.source(), trim_words(part.sentence_text(s, e), SENTENCE_EXCERPT)));
+                return Some(Found::new(
+                    part.source(),
+                    trim_words(part.sentence_text(s, e), SENTENCE_EXCERPT),
+                ));
             }
         }
     }
@@ -178,8 +192,12 @@ fn meeting_deferral(input: &Input, hit: &Hit) -> Option<Option<(NaiveDate, Strin
 fn bare_stop(body: &Doc) -> Option<Found> {
     let part = body.parts().first()?;
     let only = part.tokens().len() == 1 && body.parts().len() == 1;
-    (only && matches!(part.tokens()[0].text.as_str(), "stop" | "remove" | "unsubscribe" | "stopp"))
-        .then(|| Found::new(part.source(), part.excerpt(0, 1)))
+    (only
+        && matches!(
+            part.tokens()[0].text.as_str(),
+            "stop" | "remove" | "unsubscribe" | "stopp"
+        ))
+    .then(|| Found::new(part.source(), part.excerpt(0, 1)))
 }
 
 /// Classifies one reply (see the module docs for the order).
@@ -187,7 +205,11 @@ pub(crate) fn classify_reply(input: &Input, reply: &EmailReply) -> ReplyVerdict 
     let mut subject = Doc::default();
     subject.push("subject", &reply.subject);
     let body = input.words.filtered(|s| s == "text");
-    let both = |phrases: &[&str]| body.find(phrases).or_else(|| subject.find(phrases)).map(|h| h.found());
+    let both = |phrases: &[&str]| {
+        body.find(phrases)
+            .or_else(|| subject.find(phrases))
+            .map(|h| h.found())
+    };
 
     if let Some(found) = both(BOUNCE) {
         return ReplyVerdict {
@@ -207,7 +229,10 @@ pub(crate) fn classify_reply(input: &Input, reply: &EmailReply) -> ReplyVerdict 
     let departure = body.find(DEPARTURE).map(|h| h.found());
     let referred = referred_contact(&body, &input.exclusions);
     if departure.is_some() {
-        if let Some(contact) = referred.clone().or_else(|| foreign_email(&body, &input.exclusions)) {
+        if let Some(contact) = referred
+            .clone()
+            .or_else(|| foreign_email(&body, &input.exclusions))
+        {
             return ReplyVerdict {
                 contact: Some(contact.clone()),
                 ..ReplyVerdict::new(ReplyClass::Referral, contact.found)
@@ -221,10 +246,16 @@ pub(crate) fn classify_reply(input: &Input, reply: &EmailReply) -> ReplyVerdict 
         return ReplyVerdict::new(ReplyClass::NotInterested, h.found());
     }
     let meetings = body.find_all(MEETING);
-    if let Some(h) = meetings.iter().find(|h| meeting_deferral(input, h).is_none()) {
+    if let Some(h) = meetings
+        .iter()
+        .find(|h| meeting_deferral(input, h).is_none())
+    {
         return ReplyVerdict::new(ReplyClass::MeetingRequest, h.found());
     }
-    if let Some((h, later)) = meetings.first().and_then(|h| meeting_deferral(input, h).map(|d| (h, d))) {
+    if let Some((h, later)) = meetings
+        .first()
+        .and_then(|h| meeting_deferral(input, h).map(|d| (h, d)))
+    {
         return ReplyVerdict {
             deferral: later,
             ..ReplyVerdict::new(ReplyClass::NotNow, h.found())
@@ -243,11 +274,18 @@ pub(crate) fn classify_reply(input: &Input, reply: &EmailReply) -> ReplyVerdict 
     if let Some(found) = body.find(WRONG_PERSON).map(|h| h.found()).or(departure) {
         return ReplyVerdict::new(ReplyClass::WrongPerson, found);
     }
-    let deferral = || body.parts().iter().find_map(|p| deferral_date(p, input.received));
+    let deferral = || {
+        body.parts()
+            .iter()
+            .find_map(|p| deferral_date(p, input.received))
+    };
     if let Some(h) = body.find(DECLINE) {
         let qualifier = body.all_matches(DEFER_QUALIFIERS).into_iter().next();
         if let Some(q) = qualifier.or_else(|| body.find(DEFER)) {
-            let found = Found::new(h.part.source(), format!("{} … {}", h.excerpt(), q.excerpt()));
+            let found = Found::new(
+                h.part.source(),
+                format!("{} … {}", h.excerpt(), q.excerpt()),
+            );
             return ReplyVerdict {
                 deferral: deferral(),
                 ..ReplyVerdict::new(ReplyClass::NotNow, found)
@@ -261,7 +299,12 @@ pub(crate) fn classify_reply(input: &Input, reply: &EmailReply) -> ReplyVerdict 
             ..ReplyVerdict::new(ReplyClass::NotNow, h.found())
         };
     }
-    let weak_positive = || objections.is_empty().then(|| body.find(POSITIVE_WEAK)).flatten();
+    let weak_positive = || {
+        objections
+            .is_empty()
+            .then(|| body.find(POSITIVE_WEAK))
+            .flatten()
+    };
     if let Some(h) = body.find(POSITIVE).or_else(weak_positive) {
         return ReplyVerdict::new(ReplyClass::Positive, h.found());
     }
@@ -277,9 +320,15 @@ pub(crate) fn classify_reply(input: &Input, reply: &EmailReply) -> ReplyVerdict 
     if let Some(h) = body.find(ANGRY) {
         return ReplyVerdict::new(ReplyClass::NotInterested, h.found());
     }
-    let text = body.parts().first().map_or(String::new(), |p| trim_words(p.excerpt(0, p.tokens().len()), SENTENCE_EXCERPT));
+    let text = body.parts().first().map_or(String::new(), |p| {
+        trim_words(p.excerpt(0, p.tokens().len()), SENTENCE_EXCERPT)
+    });
     let asks = body.parts().iter().any(|p| p.norm().contains('?'));
-    let class = if asks { ReplyClass::Question } else { ReplyClass::Positive };
+    let class = if asks {
+        ReplyClass::Question
+    } else {
+        ReplyClass::Positive
+    };
     ReplyVerdict {
         unmatched: true,
         ..ReplyVerdict::new(class, Found::new("text", text))

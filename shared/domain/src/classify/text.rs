@@ -14,10 +14,42 @@ use super::Found;
 
 /// Words that negate the phrase they govern.
 const NEGATORS: &[&str] = &[
-    "no", "not", "don't", "dont", "doesn't", "doesnt", "didn't", "didnt", "never", "without",
-    "isn't", "isnt", "aren't", "arent", "won't", "wont", "can't", "cant", "cannot", "nor",
-    "neither", "wasn't", "weren't", "haven't", "hasn't", "shouldn't", "wouldn't", "nicht",
-    "kein", "keine", "keinen", "keinerlei", "ohne", "pas", "jamais", "sans",
+    "no",
+    "not",
+    "don't",
+    "dont",
+    "doesn't",
+    "doesnt",
+    "didn't",
+    "didnt",
+    "never",
+    "without",
+    "isn't",
+    "isnt",
+    "aren't",
+    "arent",
+    "won't",
+    "wont",
+    "can't",
+    "cant",
+    "cannot",
+    "nor",
+    "neither",
+    "wasn't",
+    "weren't",
+    "haven't",
+    "hasn't",
+    "shouldn't",
+    "wouldn't",
+    "nicht",
+    "kein",
+    "keine",
+    "keinen",
+    "keinerlei",
+    "ohne",
+    "pas",
+    "jamais",
+    "sans",
 ];
 
 /// Words right after a negator that cancel it ("no problem", "can't wait", "not only").
@@ -25,20 +57,51 @@ const NEGATION_CANCELLERS: &[&str] = &["problem", "worries", "doubt", "wait", "o
 
 /// Words after a phrase that, with a negator, negate it ("SOC 2 is not required").
 const NEGATED_REQUIREMENT: &[&str] = &[
-    "required", "needed", "necessary", "relevant", "important", "concern", "issue",
-    "requirement", "priority", "problem",
+    "required",
+    "needed",
+    "necessary",
+    "relevant",
+    "important",
+    "concern",
+    "issue",
+    "requirement",
+    "priority",
+    "problem",
 ];
 
 /// Conjunctions that end the scope of a negation.
-const CLAUSE_WORDS: &[&str] = &["but", "however", "although", "though", "aber", "mais", "except"];
+const CLAUSE_WORDS: &[&str] = &[
+    "but", "however", "although", "though", "aber", "mais", "except",
+];
 
 /// How many words before a phrase a negation may sit.
 const NEGATION_WINDOW: usize = 4;
 
 const WEEKDAYS: &[&str] = &[
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "tue", "tues",
-    "wed", "thu", "thur", "thurs", "fri", "montag", "dienstag", "mittwoch", "donnerstag",
-    "freitag", "lundi", "mardi", "mercredi", "jeudi", "vendredi",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "tue",
+    "tues",
+    "wed",
+    "thu",
+    "thur",
+    "thurs",
+    "fri",
+    "montag",
+    "dienstag",
+    "mittwoch",
+    "donnerstag",
+    "freitag",
+    "lundi",
+    "mardi",
+    "mercredi",
+    "jeudi",
+    "vendredi",
 ];
 
 const NUMBER_WORDS: &[&str] = &[
@@ -47,8 +110,18 @@ const NUMBER_WORDS: &[&str] = &[
 ];
 
 const ORDINAL_WORDS: &[&str] = &[
-    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth",
-    "tenth", "umpteenth", "nth",
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "umpteenth",
+    "nth",
 ];
 
 /// The month (1–12) a word names, in English, German or French, full or abbreviated.
@@ -91,19 +164,26 @@ pub(crate) fn number_value(word: &str) -> Option<u32> {
     if !word.is_empty() && word.len() <= 9 && word.bytes().all(|b| b.is_ascii_digit()) {
         return word.parse().ok();
     }
-    NUMBER_WORDS.iter().position(|w| *w == word).map(|i| i as u32 + 1)
+    NUMBER_WORDS
+        .iter()
+        .position(|w| *w == word)
+        .map(|i| i as u32 + 1)
 }
 
 /// The value of an ordinal token (`7th`, `1st`), if it is one.
 pub(crate) fn ordinal_value(word: &str) -> Option<u32> {
     for suffix in ["st", "nd", "rd", "th"] {
         if let Some(digits) = word.strip_suffix(suffix) {
-            if !digits.is_empty() && digits.len() <= 3 && digits.bytes().all(|b| b.is_ascii_digit()) {
+            if !digits.is_empty() && digits.len() <= 3 && digits.bytes().all(|b| b.is_ascii_digit())
+            {
                 return digits.parse().ok();
             }
         }
     }
-    ORDINAL_WORDS.iter().position(|w| *w == word).map(|i| i as u32 + 1)
+    ORDINAL_WORDS
+        .iter()
+        .position(|w| *w == word)
+        .map(|i| i as u32 + 1)
 }
 
 /// One element of a compiled phrase.
@@ -148,7 +228,11 @@ fn compile(phrase: &str) -> Vec<Pat> {
                 let words: Vec<String> = tokenise(&norm).into_iter().map(|t| t.text).collect();
                 let last = words.len().saturating_sub(1);
                 for (i, w) in words.into_iter().enumerate() {
-                    pats.push(if prefix && i == last { Pat::Prefix(w) } else { Pat::Word(w) });
+                    pats.push(if prefix && i == last {
+                        Pat::Prefix(w)
+                    } else {
+                        Pat::Word(w)
+                    });
                 }
             }
         }
@@ -187,11 +271,18 @@ pub(crate) fn normalise(original: &str) -> (String, Vec<(usize, usize)>) {
         }
         if let Some((s, e, newline)) = pending.take() {
             if !norm.is_empty() {
-                push(&mut norm, &mut origin, if newline { '\n' } else { ' ' }, (s, e));
+                push(
+                    &mut norm,
+                    &mut origin,
+                    if newline { '\n' } else { ' ' },
+                    (s, e),
+                );
             }
         }
         let mapped = match ch {
-            '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '`' | '\u{00B4}' => '\'',
+            '\u{2018}' | '\u{2019}' | '\u{201A}' | '\u{201B}' | '\u{2032}' | '`' | '\u{00B4}' => {
+                '\''
+            }
             '\u{201C}' | '\u{201D}' | '\u{201E}' | '\u{00AB}' | '\u{00BB}' => '"',
             '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
             '\u{2026}' => '.',
@@ -303,7 +394,10 @@ impl Part {
 
     /// The original text of tokens `first..end`.
     pub fn excerpt(&self, first: usize, end: usize) -> &str {
-        match (self.tokens.get(first), end.checked_sub(1).and_then(|l| self.tokens.get(l))) {
+        match (
+            self.tokens.get(first),
+            end.checked_sub(1).and_then(|l| self.tokens.get(l)),
+        ) {
             (Some(a), Some(b)) if first < end => self.original_slice(a.start, b.end),
             _ => "",
         }
@@ -311,18 +405,27 @@ impl Part {
 
     /// The original text of the sentence `first..end` (tokens), with its closing punctuation.
     pub fn sentence_text(&self, first: usize, end: usize) -> &str {
-        let (Some(a), Some(b)) = (self.tokens.get(first), end.checked_sub(1).and_then(|l| self.tokens.get(l))) else {
+        let (Some(a), Some(b)) = (
+            self.tokens.get(first),
+            end.checked_sub(1).and_then(|l| self.tokens.get(l)),
+        ) else {
             return "";
         };
         let tail_end = self.tokens.get(end).map_or(self.norm.len(), |t| t.start);
         let tail = &self.norm[b.end..tail_end];
-        let closing = tail.len() - tail.trim_start_matches(['.', '!', '?', ')', '"', '\'']).len();
+        let closing = tail.len()
+            - tail
+                .trim_start_matches(['.', '!', '?', ')', '"', '\''])
+                .len();
         self.original_slice(a.start, b.end + closing)
     }
 
     /// Whether token `i` starts with an uppercase letter in the original.
     pub fn is_capitalised(&self, i: usize) -> bool {
-        self.excerpt(i, i + 1).chars().next().is_some_and(char::is_uppercase)
+        self.excerpt(i, i + 1)
+            .chars()
+            .next()
+            .is_some_and(char::is_uppercase)
     }
 
     /// The characters between tokens `a` and `b` (`b` = `a + 1`).
@@ -561,7 +664,12 @@ impl Doc {
     /// Only the texts whose source satisfies `keep`.
     pub fn filtered(&self, keep: impl Fn(&str) -> bool) -> Doc {
         Doc {
-            parts: self.parts.iter().filter(|p| keep(p.source())).cloned().collect(),
+            parts: self
+                .parts
+                .iter()
+                .filter(|p| keep(p.source()))
+                .cloned()
+                .collect(),
         }
     }
 
@@ -590,7 +698,6 @@ impl Doc {
     pub fn find<S: AsRef<str>>(&self, phrases: &[S]) -> Option<Hit<'_>> {
         self.find_all(phrases).into_iter().next()
     }
-
 }
 
 /// Collapses whitespace and trims `text` to at most `max` characters at a word boundary,
@@ -638,11 +745,19 @@ mod tests {
 
     #[test]
     fn prefix_and_classes() {
-        assert!(doc("Please unsubscribe me").find(&["unsubscrib*"]).is_some());
-        assert!(doc("Thanks for the 5th email").find(&["the <ord> email"]).is_some());
-        assert!(doc("Can we do Thursday at 2?").find(&["<day> at"]).is_some());
+        assert!(doc("Please unsubscribe me")
+            .find(&["unsubscrib*"])
+            .is_some());
+        assert!(doc("Thanks for the 5th email")
+            .find(&["the <ord> email"])
+            .is_some());
+        assert!(doc("Can we do Thursday at 2?")
+            .find(&["<day> at"])
+            .is_some());
         assert!(doc("in 3 months").find(&["in <n> months"]).is_some());
-        assert!(doc("only the reporting module").find(&["only the # module"]).is_some());
+        assert!(doc("only the reporting module")
+            .find(&["only the # module"])
+            .is_some());
     }
 
     #[test]
@@ -655,14 +770,20 @@ mod tests {
 
     #[test]
     fn negation_before_and_after() {
-        assert!(doc("We don't need SOC 2 for this.").find(&["soc 2"]).is_none());
-        assert!(doc("SOC 2 is not required for us").find(&["soc 2"]).is_none());
+        assert!(doc("We don't need SOC 2 for this.")
+            .find(&["soc 2"])
+            .is_none());
+        assert!(doc("SOC 2 is not required for us")
+            .find(&["soc 2"])
+            .is_none());
         assert!(doc("We need your SOC 2 report").find(&["soc 2"]).is_some());
         assert!(doc("I'm not interested").find(&["interested"]).is_none());
         assert!(doc("I'm interested").find(&["interested"]).is_some());
         // a clause break ends the negation's scope
         assert!(doc("No, we'd love a demo").find(&["demo"]).is_some());
-        assert!(doc("No demo needed but send pricing").find(&["pricing"]).is_some());
+        assert!(doc("No demo needed but send pricing")
+            .find(&["pricing"])
+            .is_some());
         assert!(doc("No demo needed").find(&["demo"]).is_none());
         // idioms that look negative
         assert!(doc("Can't wait to see the demo").find(&["demo"]).is_some());
@@ -688,7 +809,11 @@ mod tests {
     #[test]
     fn finds_emails() {
         let d = doc("Talk to Maria (maria.lopez@acme.com). Or <ops@acme.co.uk>.");
-        let emails: Vec<String> = d.parts()[0].emails().into_iter().map(|e| e.address).collect();
+        let emails: Vec<String> = d.parts()[0]
+            .emails()
+            .into_iter()
+            .map(|e| e.address)
+            .collect();
         assert_eq!(emails, vec!["maria.lopez@acme.com", "ops@acme.co.uk"]);
     }
 
