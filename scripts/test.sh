@@ -3,7 +3,8 @@
 #
 #   scripts/test.sh
 #
-# 1. cargo fmt --check and cargo clippy -D warnings over the whole workspace (all targets);
+# 1. cargo fmt --check and cargo clippy -D warnings over the whole workspace (all targets and
+#    features), and cfn-lint (pinned, installed into .tools/) over the SAM template;
 # 2. starts the AWS emulator (moto, pinned, on 127.0.0.1, a free port) — installing it into
 #    .tools/ on first use — and stops it on exit;
 # 3. cargo test over the whole workspace; the DynamoDB/SQS suites run against the emulator
@@ -15,7 +16,10 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 
 echo "== cargo clippy -D warnings"
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
+
+echo "== infra/template.yaml (cfn-lint, pinned)"
+bash scripts/lint-infra.sh
 
 echo "== AWS emulator"
 eval "$(scripts/emulator.sh start)"
