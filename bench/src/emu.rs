@@ -20,7 +20,8 @@ use tower::ServiceExt;
 
 const FUNCTION_URL_JSON: &str = include_str!("../../tests/fixtures/function_url_json_body.json");
 const SQS_EVENT: &str = include_str!("../../tests/fixtures/sqs_event.json");
-pub const SCHEDULED_EVENT: &str = include_str!("../../tests/fixtures/eventbridge_scheduled_event.json");
+pub const SCHEDULED_EVENT: &str =
+    include_str!("../../tests/fixtures/eventbridge_scheduled_event.json");
 const FORM_EVENT: &str = include_str!("../../examples/events/01-form-demo-request.json");
 const RULES_TOML: &str = include_str!("../../examples/handoff.toml");
 
@@ -158,7 +159,10 @@ pub async fn call(router: axum::Router, event: &str) -> Result<(u16, Value)> {
     let resp = router.oneshot(req).await?;
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await?.to_bytes();
-    Ok((status, serde_json::from_slice(&bytes).unwrap_or(Value::Null)))
+    Ok((
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    ))
 }
 
 /// Wraps deliveries as the SQS event source mapping does.

@@ -1,4 +1,4 @@
-//! 1. Intake latency: the intake handler against the I/O floor.
+//! Section 1, intake latency: the intake handler against the I/O floor.
 //!
 //! Three measurements per iteration, in rotating order, on the same emulator and table:
 //!
@@ -66,7 +66,8 @@ pub async fn run(emu: &Emu, requests: usize) -> Result<IntakeFigures> {
         rules_ttl: Duration::from_secs(60),
         output_dir: out.path().to_path_buf(),
     };
-    let services = handoff_lambda::wiring::services_with_clock(&config, Arc::new(SystemClock)).await?;
+    let services =
+        handoff_lambda::wiring::services_with_clock(&config, Arc::new(SystemClock)).await?;
     let ctx = Ctx {
         emu,
         table,
@@ -118,7 +119,14 @@ impl Ctx<'_> {
     }
 
     /// The record intake would create for this body, its `META` item and stage message body.
-    fn record(&self, body: &[u8]) -> Result<(HandoffRecord, handoff_domain::lifecycle::TimelineEntry, String)> {
+    fn record(
+        &self,
+        body: &[u8],
+    ) -> Result<(
+        HandoffRecord,
+        handoff_domain::lifecycle::TimelineEntry,
+        String,
+    )> {
         let event: IntakeEvent = serde_json::from_slice(body)?;
         let (record, entry) = HandoffRecord::received(event, Utc::now());
         let message = serde_json::to_string(&StageMessage {
@@ -129,7 +137,12 @@ impl Ctx<'_> {
     }
 
     async fn intake(&self, i: usize) -> Result<Duration> {
-        let event = emu::function_url_event("POST", "/v1/events", "application/json", &self.event("intake", i));
+        let event = emu::function_url_event(
+            "POST",
+            "/v1/events",
+            "application/json",
+            &self.event("intake", i),
+        );
         let started = Instant::now();
         let (status, body) = emu::call(self.router.clone(), &event).await?;
         let took = started.elapsed();
@@ -137,7 +150,8 @@ impl Ctx<'_> {
             bail!("intake answered {status}: {body}");
         }
         let id = HandoffId::parse(body["handoff_id"].as_str().unwrap_or_default())?;
-        self.delete(&id, &[keys::META_SK, &keys::timeline_sk(1)]).await?;
+        self.delete(&id, &[keys::META_SK, &keys::timeline_sk(1)])
+            .await?;
         Ok(took)
     }
 
@@ -146,7 +160,7 @@ impl Ctx<'_> {
         let item = codec::meta_item(&record, 1)?;
         let bytes = item
             .iter()
-            .map(|(k, v)| k.len() + v.as_s().map(String::len).unwrap_or(8))
+            .map(|(k, v)| k.len() + v.as_s().map(String::len).unwrap_or(2))
             .sum();
         let started = Instant::now();
         self.emu
@@ -181,12 +195,17 @@ impl Ctx<'_> {
                         .table_name(&self.table)
                         .set_item(Some(item))
                         .condition_expression("attribute_not_exists(PK)")
-                        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                        .return_values_on_condition_check_failure(
+                            ReturnValuesOnConditionCheckFailure::AllOld,
+                        )
                         .build()?,
                 )
                 .build())
         };
-        let items = vec![put(codec::meta_item(&record, 1)?)?, put(codec::timeline_item(&entry)?)?];
+        let items = vec![
+            put(codec::meta_item(&record, 1)?)?,
+            put(codec::timeline_item(&entry)?)?,
+        ];
         let batch_entry = SendMessageBatchRequestEntry::builder()
             .id("0")
             .message_body(message)
@@ -211,7 +230,8 @@ impl Ctx<'_> {
             .await
             .context("SendMessageBatch")?;
         let took = started.elapsed();
-        self.delete(&record.id, &[keys::META_SK, &keys::timeline_sk(1)]).await?;
+        self.delete(&record.id, &[keys::META_SK, &keys::timeline_sk(1)])
+            .await?;
         Ok(took)
     }
 

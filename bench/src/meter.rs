@@ -143,7 +143,12 @@ impl Meter {
 
     fn on_request(&self, op: &str, body: Option<&Value>) -> bool {
         let mut state = self.state();
-        state.snapshot.ops.entry(op.to_string()).or_default().requests += 1;
+        state
+            .snapshot
+            .ops
+            .entry(op.to_string())
+            .or_default()
+            .requests += 1;
         let Some(body) = body else { return false };
         let consistent = body.get("ConsistentRead") == Some(&Value::Bool(true))
             || body
@@ -166,7 +171,11 @@ impl Meter {
                 }
             }
             "dynamodb:BatchWriteItem" => {
-                for reqs in body["RequestItems"].as_object().into_iter().flat_map(|m| m.values()) {
+                for reqs in body["RequestItems"]
+                    .as_object()
+                    .into_iter()
+                    .flat_map(|m| m.values())
+                {
                     for r in reqs.as_array().into_iter().flatten() {
                         match r.get("PutRequest").and_then(|p| obj(p, "Item")) {
                             Some(item) => writes.push((item, false)),
@@ -276,9 +285,18 @@ fn value_size(v: &Value) -> usize {
         ("BOOL" | "NULL", _) => 1,
         ("SS", Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::len).sum(),
         ("NS", Value::Array(a)) => a.iter().filter_map(Value::as_str).map(number_size).sum(),
-        ("BS", Value::Array(a)) => a.iter().filter_map(Value::as_str).map(|b| b.len() * 3 / 4).sum(),
+        ("BS", Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|b| b.len() * 3 / 4)
+            .sum(),
         ("L", Value::Array(a)) => 3 + a.iter().map(|e| 1 + value_size(e)).sum::<usize>(),
-        ("M", Value::Object(m)) => 3 + m.iter().map(|(k, e)| 1 + k.len() + value_size(e)).sum::<usize>(),
+        ("M", Value::Object(m)) => {
+            3 + m
+                .iter()
+                .map(|(k, e)| 1 + k.len() + value_size(e))
+                .sum::<usize>()
+        }
         _ => 0,
     }
 }
@@ -295,7 +313,8 @@ fn index_entry<'a>(
 ) -> Option<Vec<(&'a String, &'a Value)>> {
     string_attr(item, pk)?;
     string_attr(item, sk)?;
-    let wanted = |k: &str| k == pk || k == sk || k == keys::PK || k == keys::SK || projected.contains(&k);
+    let wanted =
+        |k: &str| k == pk || k == sk || k == keys::PK || k == keys::SK || projected.contains(&k);
     Some(item.iter().filter(|(k, _)| wanted(k)).collect())
 }
 
@@ -380,7 +399,8 @@ impl Intercept for Meter {
         let op = op_name(request.headers().get("x-amz-target").unwrap_or("?.unknown"));
         let body = json(request.body().bytes());
         let consistent = self.on_request(&op, body.as_ref());
-        cfg.interceptor_state().store_put(Pending { op, consistent });
+        cfg.interceptor_state()
+            .store_put(Pending { op, consistent });
         Ok(())
     }
 
@@ -442,14 +462,30 @@ mod tests {
     #[test]
     fn snapshots_subtract() {
         let mut a = Snapshot::default();
-        a.ops.insert("dynamodb:GetItem".into(), OpStats { requests: 2, rru: 2.0, ..Default::default() });
+        a.ops.insert(
+            "dynamodb:GetItem".into(),
+            OpStats {
+                requests: 2,
+                rru: 2.0,
+                ..Default::default()
+            },
+        );
         let mut b = a.clone();
         b.ops.get_mut("dynamodb:GetItem").unwrap().requests = 5;
-        b.ops.insert("sqs:SendMessageBatch".into(), OpStats { requests: 1, ..Default::default() });
+        b.ops.insert(
+            "sqs:SendMessageBatch".into(),
+            OpStats {
+                requests: 1,
+                ..Default::default()
+            },
+        );
         let d = b.since(&a);
         assert_eq!(d.ops["dynamodb:GetItem"].requests, 3);
         assert_eq!(d.total("sqs:").requests, 1);
         assert_eq!(op_name("DynamoDB_20120810.Query"), "dynamodb:Query");
-        assert_eq!(op_name("AmazonSQS.SendMessageBatch"), "sqs:SendMessageBatch");
+        assert_eq!(
+            op_name("AmazonSQS.SendMessageBatch"),
+            "sqs:SendMessageBatch"
+        );
     }
 }

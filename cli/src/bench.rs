@@ -41,10 +41,27 @@ pub async fn run(events: usize) -> Result<String> {
     let stages = t1.elapsed();
     let total = t0.elapsed();
     let mut s = String::new();
-    let _ = writeln!(s, "local pipeline bench (SQLite store + queue, file CRM, log notifier), {events} events");
-    let _ = writeln!(s, "  intake (durable write + enqueue): {:>8.1} events/s  ({:.2} ms/event)", events as f64 / intake.as_secs_f64(), intake.as_secs_f64() * 1000.0 / events as f64);
-    let _ = writeln!(s, "  stages ({processed} stage messages):   {:>8.1} events/s", events as f64 / stages.as_secs_f64());
-    let _ = writeln!(s, "  end to end, all stages:           {:>8.1} events/s  ({:.2} s total)", events as f64 / total.as_secs_f64(), total.as_secs_f64());
+    let _ = writeln!(
+        s,
+        "local pipeline bench (SQLite store + queue, file CRM, log notifier), {events} events"
+    );
+    let _ = writeln!(
+        s,
+        "  intake (durable write + enqueue): {:>8.1} events/s  ({:.2} ms/event)",
+        events as f64 / intake.as_secs_f64(),
+        intake.as_secs_f64() * 1000.0 / events as f64
+    );
+    let _ = writeln!(
+        s,
+        "  stages ({processed} stage messages):   {:>8.1} events/s",
+        events as f64 / stages.as_secs_f64()
+    );
+    let _ = writeln!(
+        s,
+        "  end to end, all stages:           {:>8.1} events/s  ({:.2} s total)",
+        events as f64 / total.as_secs_f64(),
+        total.as_secs_f64()
+    );
     drop(pipeline);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(s)

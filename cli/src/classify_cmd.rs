@@ -15,10 +15,13 @@ use std::path::Path;
 pub fn read_event(input: &str) -> Result<IntakeEvent> {
     let (name, text) = if input == "-" {
         let mut s = String::new();
-        std::io::stdin().read_to_string(&mut s).context("cannot read standard input")?;
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .context("cannot read standard input")?;
         ("<stdin>".to_string(), s)
     } else {
-        let text = std::fs::read_to_string(Path::new(input)).with_context(|| format!("cannot read {input}"))?;
+        let text = std::fs::read_to_string(Path::new(input))
+            .with_context(|| format!("cannot read {input}"))?;
         (input.to_string(), text)
     };
     serde_json::from_str(&text).map_err(|e| anyhow!("{name}:{}:{}: {e}", e.line(), e.column()))
@@ -29,7 +32,9 @@ pub fn package_for(event: &IntakeEvent, rules: &Rules) -> HandoffPackage {
     let classification = classify(event, &MatchContext::default(), rules);
     let id = HandoffId::for_event(&event.source, &event.provider_event_id);
     let (owner, sla, routing) = if classification.escalate {
-        let account_owner = event.company_domain().and_then(|d| rules.account(&d).map(|a| a.owner.clone()));
+        let account_owner = event
+            .company_domain()
+            .and_then(|d| rules.account(&d).map(|a| a.owner.clone()));
         let decision = route(&RoutingInput {
             rules,
             classification: &classification,

@@ -17,6 +17,9 @@ pub async fn push_rules(file: &str, table: &str) -> Result<u64> {
 pub async fn set_availability(table: &str, value: &AvailabilityOverride) -> Result<()> {
     let sdk = handoff_aws::aws_config_from_env().await;
     let store = handoff_aws::DynamoStore::new(handoff_aws::config::dynamodb_client(&sdk), table);
-    store.set_availability(value).await.context("cannot store the availability override")?;
+    store
+        .set_availability(value)
+        .await
+        .context("cannot store the availability override")?;
     Ok(())
 }

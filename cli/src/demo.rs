@@ -16,19 +16,58 @@ use std::time::Instant;
 
 /// The demo events (also usable with `handoff classify` and `POST /v1/events`).
 pub const DEMO_EVENTS: &[(&str, &str)] = &[
-    ("01-form-demo-request", include_str!("../../examples/events/01-form-demo-request.json")),
-    ("02-ai-qualified-lead", include_str!("../../examples/events/02-ai-qualified-lead.json")),
-    ("03-positive-reply", include_str!("../../examples/events/03-positive-reply.json")),
-    ("04-pricing-and-soc2", include_str!("../../examples/events/04-pricing-and-soc2.json")),
-    ("05-angry-objection", include_str!("../../examples/events/05-angry-objection.json")),
-    ("06-out-of-office", include_str!("../../examples/events/06-out-of-office.json")),
-    ("07-referral", include_str!("../../examples/events/07-referral.json")),
-    ("08-enterprise-security", include_str!("../../examples/events/08-enterprise-security.json")),
-    ("09-channel-switch-form", include_str!("../../examples/events/09-channel-switch-form.json")),
-    ("10-meeting-booked", include_str!("../../examples/events/10-meeting-booked.json")),
-    ("11-meeting-no-show", include_str!("../../examples/events/11-meeting-no-show.json")),
-    ("12-unsubscribe", include_str!("../../examples/events/12-unsubscribe.json")),
-    ("13-partially-qualified", include_str!("../../examples/events/13-partially-qualified.json")),
+    (
+        "01-form-demo-request",
+        include_str!("../../examples/events/01-form-demo-request.json"),
+    ),
+    (
+        "02-ai-qualified-lead",
+        include_str!("../../examples/events/02-ai-qualified-lead.json"),
+    ),
+    (
+        "03-positive-reply",
+        include_str!("../../examples/events/03-positive-reply.json"),
+    ),
+    (
+        "04-pricing-and-soc2",
+        include_str!("../../examples/events/04-pricing-and-soc2.json"),
+    ),
+    (
+        "05-angry-objection",
+        include_str!("../../examples/events/05-angry-objection.json"),
+    ),
+    (
+        "06-out-of-office",
+        include_str!("../../examples/events/06-out-of-office.json"),
+    ),
+    (
+        "07-referral",
+        include_str!("../../examples/events/07-referral.json"),
+    ),
+    (
+        "08-enterprise-security",
+        include_str!("../../examples/events/08-enterprise-security.json"),
+    ),
+    (
+        "09-channel-switch-form",
+        include_str!("../../examples/events/09-channel-switch-form.json"),
+    ),
+    (
+        "10-meeting-booked",
+        include_str!("../../examples/events/10-meeting-booked.json"),
+    ),
+    (
+        "11-meeting-no-show",
+        include_str!("../../examples/events/11-meeting-no-show.json"),
+    ),
+    (
+        "12-unsubscribe",
+        include_str!("../../examples/events/12-unsubscribe.json"),
+    ),
+    (
+        "13-partially-qualified",
+        include_str!("../../examples/events/13-partially-qualified.json"),
+    ),
 ];
 
 /// The event left unclaimed so the failover sweep fires.
@@ -75,7 +114,11 @@ pub async fn run(rules: RulesChoice, keep: Option<std::path::PathBuf>) -> Result
     // A replayed provider delivery changes nothing.
     let replay = s.intake(events[0].1.clone()).await?;
     pipeline.drain().await?;
-    let _ = writeln!(out, "replayed {} → duplicate: {}\n", events[0].0, replay.duplicate);
+    let _ = writeln!(
+        out,
+        "replayed {} → duplicate: {}\n",
+        events[0].0, replay.duplicate
+    );
 
     // Reps act: one says "wrong owner", one asks for re-qualification, the rest accept —
     // except one handoff nobody claims.
@@ -96,7 +139,11 @@ pub async fn run(rules: RulesChoice, keep: Option<std::path::PathBuf>) -> Result
         }
     }
     // Nobody acts on the last one: move past its SLA and run the sweep the schedule would run.
-    let unclaimed = &ids.iter().find(|(n, _)| *n == LEFT_UNCLAIMED).expect("demo event").1;
+    let unclaimed = &ids
+        .iter()
+        .find(|(n, _)| *n == LEFT_UNCLAIMED)
+        .expect("demo event")
+        .1;
     let deadline = s
         .store
         .get(unclaimed)
@@ -121,7 +168,12 @@ pub async fn run(rules: RulesChoice, keep: Option<std::path::PathBuf>) -> Result
         let timeline = s.store.timeline(id).await?;
         print_handoff(&mut out, name, &record, &timeline);
     }
-    let report = s.audit(start - chrono::Duration::days(1), clock.now() + chrono::Duration::days(1)).await?;
+    let report = s
+        .audit(
+            start - chrono::Duration::days(1),
+            clock.now() + chrono::Duration::days(1),
+        )
+        .await?;
     let _ = writeln!(
         out,
         "audit: {} handoffs, {} owned, acceptance {:.0}%, wrong owner {:.0}%, re-qualification {:.0}%, CRM completeness {:.0}%",
@@ -146,7 +198,11 @@ pub async fn run(rules: RulesChoice, keep: Option<std::path::PathBuf>) -> Result
     Ok(out)
 }
 
-async fn claim_as_owner(pipeline: &LocalPipeline, id: &HandoffId, action: ClaimAction) -> Result<()> {
+async fn claim_as_owner(
+    pipeline: &LocalPipeline,
+    id: &HandoffId,
+    action: ClaimAction,
+) -> Result<()> {
     let s = &pipeline.services;
     let record = s.store.get(id).await?.context("stored handoff")?;
     if !record.state.awaits_owner() {
@@ -155,13 +211,20 @@ async fn claim_as_owner(pipeline: &LocalPipeline, id: &HandoffId, action: ClaimA
     let Some(rep) = record.owner.as_ref().and_then(|o| o.rep.clone()) else {
         return Ok(());
     };
-    let claim = s.claims.sign(id, &rep, action, s.clock.now() + chrono::Duration::hours(1));
+    let claim = s
+        .claims
+        .sign(id, &rep, action, s.clock.now() + chrono::Duration::hours(1));
     s.claim_with_link(&claim).await?;
     pipeline.drain().await?;
     Ok(())
 }
 
-fn print_handoff(out: &mut String, name: &str, record: &HandoffRecord, timeline: &[handoff_domain::lifecycle::TimelineEntry]) {
+fn print_handoff(
+    out: &mut String,
+    name: &str,
+    record: &HandoffRecord,
+    timeline: &[handoff_domain::lifecycle::TimelineEntry],
+) {
     let _ = writeln!(out, "━━ {name} · {} · {}", record.id, record.state.as_str());
     match record.package() {
         Some(p) => {
@@ -173,8 +236,13 @@ fn print_handoff(out: &mut String, name: &str, record: &HandoffRecord, timeline:
                     "   Automation: {} — {}{}{}",
                     a.action,
                     a.reason,
-                    a.resume_on.map(|d| format!("; resume {d}")).unwrap_or_default(),
-                    a.alternate_contact.as_deref().map(|c| format!("; alternate contact {c}")).unwrap_or_default()
+                    a.resume_on
+                        .map(|d| format!("; resume {d}"))
+                        .unwrap_or_default(),
+                    a.alternate_contact
+                        .as_deref()
+                        .map(|c| format!("; alternate contact {c}"))
+                        .unwrap_or_default()
                 );
             }
             if !p.routing.is_empty() {
@@ -207,7 +275,11 @@ fn print_handoff(out: &mut String, name: &str, record: &HandoffRecord, timeline:
 }
 
 fn tempdir() -> Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("handoff-demo-{}-{}", std::process::id(), Utc::now().timestamp_nanos_opt().unwrap_or(0)));
+    let dir = std::env::temp_dir().join(format!(
+        "handoff-demo-{}-{}",
+        std::process::id(),
+        Utc::now().timestamp_nanos_opt().unwrap_or(0)
+    ));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
 }

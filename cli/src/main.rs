@@ -10,7 +10,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser)]
-#[command(name = "handoff", version, about = "Sales handoff engine: when to escalate, who owns it, what goes into the CRM, what happens if nobody acts.")]
+#[command(
+    name = "handoff",
+    version,
+    about = "Sales handoff engine: when to escalate, who owns it, what goes into the CRM, what happens if nobody acts."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -124,10 +128,16 @@ struct Target {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("HANDOFF_LOG").unwrap_or_else(|_| "warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("HANDOFF_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
         .with_writer(std::io::stderr)
         .init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -203,7 +213,11 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Audit { data, config, days } => {
-            anyhow::ensure!(data.join("handoff.sqlite").exists(), "no local store in {} (run `handoff serve` first)", data.display());
+            anyhow::ensure!(
+                data.join("handoff.sqlite").exists(),
+                "no local store in {} (run `handoff serve` first)",
+                data.display()
+            );
             let pipeline = LocalPipeline::open(LocalOptions {
                 data_dir: data,
                 rules: RulesChoice::from_arg(config),
@@ -212,7 +226,11 @@ async fn run(command: Command) -> Result<()> {
             })
             .await?;
             let now = chrono::Utc::now();
-            let report = pipeline.services.audit(now - chrono::Duration::days(days), now).await.context("audit failed")?;
+            let report = pipeline
+                .services
+                .audit(now - chrono::Duration::days(days), now)
+                .await
+                .context("audit failed")?;
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
@@ -232,10 +250,15 @@ async fn push_rules(file: &str, table: &str) -> Result<()> {
 
 #[cfg(not(feature = "aws"))]
 async fn push_rules(_file: &str, _table: &str) -> Result<()> {
-    anyhow::bail!("this build has no AWS support: run `cargo run --release --features aws -- rules push ...`")
+    anyhow::bail!(
+        "this build has no AWS support: run `cargo run --release --features aws -- rules push ...`"
+    )
 }
 
-async fn set_availability(target: &Target, value: &handoff_domain::ports::AvailabilityOverride) -> Result<()> {
+async fn set_availability(
+    target: &Target,
+    value: &handoff_domain::ports::AvailabilityOverride,
+) -> Result<()> {
     match &target.table {
         #[cfg(feature = "aws")]
         Some(table) => handoff_cli::cloud_cmd::set_availability(table, value).await,
@@ -244,9 +267,17 @@ async fn set_availability(target: &Target, value: &handoff_domain::ports::Availa
         None => {
             use handoff_domain::ports::HandoffStore;
             let path = target.data.join("handoff.sqlite");
-            anyhow::ensure!(path.exists(), "no local store in {} (run `handoff serve` first)", target.data.display());
-            let store = handoff_local::SqliteStore::open(&path).context("cannot open the local store")?;
-            store.set_availability(value).await.context("cannot store the availability override")?;
+            anyhow::ensure!(
+                path.exists(),
+                "no local store in {} (run `handoff serve` first)",
+                target.data.display()
+            );
+            let store =
+                handoff_local::SqliteStore::open(&path).context("cannot open the local store")?;
+            store
+                .set_availability(value)
+                .await
+                .context("cannot store the availability override")?;
             Ok(())
         }
     }

@@ -14,22 +14,41 @@ pub fn check(path: &str) -> Result<String> {
 /// A readable summary of a valid configuration.
 pub fn summary(rules: &Rules) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "{}: OK — {} teams, {} reps, {} territories, {} routing rules", rules.org.name, rules.teams.len(), rules.reps.len(), rules.territories.len(), rules.routing.len());
+    let _ = writeln!(
+        s,
+        "{}: OK — {} teams, {} reps, {} territories, {} routing rules",
+        rules.org.name,
+        rules.teams.len(),
+        rules.reps.len(),
+        rules.territories.len(),
+        rules.routing.len()
+    );
     let _ = writeln!(s, "teams:");
     for t in &rules.teams {
         let reps: Vec<String> = rules
             .reps
             .iter()
             .filter(|r| r.team == t.id)
-            .map(|r| format!("{} (w{}, cap {}/day, {})", r.id, r.weight, r.daily_cap, r.timezone))
+            .map(|r| {
+                format!(
+                    "{} (w{}, cap {}/day, {})",
+                    r.id, r.weight, r.daily_cap, r.timezone
+                )
+            })
             .collect();
         let _ = writeln!(
             s,
             "  {} [{:?}{}{}]: {}",
             t.id,
             t.role,
-            t.territory.as_deref().map(|x| format!(", {x}")).unwrap_or_default(),
-            t.lead.as_ref().map(|l| format!(", lead {l}")).unwrap_or_default(),
+            t.territory
+                .as_deref()
+                .map(|x| format!(", {x}"))
+                .unwrap_or_default(),
+            t.lead
+                .as_ref()
+                .map(|l| format!(", lead {l}"))
+                .unwrap_or_default(),
             reps.join(", ")
         );
     }
@@ -43,7 +62,11 @@ pub fn summary(rules: &Rules) -> String {
         "SLA (business minutes): inbound hot {} / standard {}; outbound hot {} / standard {}; human-only {}; reroute {}",
         rules.sla.inbound.hot, rules.sla.inbound.standard, rules.sla.outbound.hot, rules.sla.outbound.standard, rules.sla.human_decision_minutes, rules.sla.reroute_minutes
     );
-    let _ = writeln!(s, "failover: up to {} more reps → team lead → shared queue {:?} ({})", rules.failover.max_reps, rules.failover.shared_queue, rules.failover.shared_queue_notify);
+    let _ = writeln!(
+        s,
+        "failover: up to {} more reps → team lead → shared queue {:?} ({})",
+        rules.failover.max_reps, rules.failover.shared_queue, rules.failover.shared_queue_notify
+    );
     s
 }
 
@@ -57,12 +80,20 @@ mod tests {
     #[test]
     fn the_committed_schema_is_current() {
         let committed = include_str!("../../docs/handoff.schema.json");
-        assert_eq!(committed.trim(), super::schema().trim(), "run `cargo run -- rules schema > docs/handoff.schema.json`");
+        assert_eq!(
+            committed.trim(),
+            super::schema().trim(),
+            "run `cargo run -- rules schema > docs/handoff.schema.json`"
+        );
     }
 
     #[test]
     fn check_summarises_the_example() {
-        let out = super::check(concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/handoff.toml")).unwrap();
+        let out = super::check(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/handoff.toml"
+        ))
+        .unwrap();
         assert!(out.contains("OK — 5 teams, 12 reps"), "{out}");
         assert!(out.contains("failover: up to 2 more reps"), "{out}");
     }

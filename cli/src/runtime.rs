@@ -38,9 +38,13 @@ impl RulesChoice {
     /// Loads the rules once (for commands without a running pipeline).
     pub fn load(&self) -> Result<Rules> {
         match self {
-            RulesChoice::Embedded => Ok(Rules::from_toml("<embedded examples/handoff.toml>", EMBEDDED_RULES)?),
+            RulesChoice::Embedded => Ok(Rules::from_toml(
+                "<embedded examples/handoff.toml>",
+                EMBEDDED_RULES,
+            )?),
             RulesChoice::File(p) => {
-                let text = std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read {}", p.display()))?;
                 Ok(Rules::from_toml(&p.display().to_string(), &text)?)
             }
         }
@@ -49,7 +53,10 @@ impl RulesChoice {
     fn source(&self) -> Result<Arc<dyn RulesSource>> {
         Ok(match self {
             RulesChoice::Embedded => Arc::new(StaticRules(Arc::new(self.load()?))),
-            RulesChoice::File(p) => Arc::new(FileRules::new(p.clone()).with_context(|| format!("cannot load {}", p.display()))?),
+            RulesChoice::File(p) => Arc::new(
+                FileRules::new(p.clone())
+                    .with_context(|| format!("cannot load {}", p.display()))?,
+            ),
         })
     }
 }
@@ -73,11 +80,17 @@ pub struct LocalPipeline {
 impl LocalPipeline {
     /// Opens (or creates) the data directory and builds every adapter once.
     pub async fn open(opts: LocalOptions) -> Result<Self> {
-        std::fs::create_dir_all(&opts.data_dir).with_context(|| format!("cannot create {}", opts.data_dir.display()))?;
-        let store = SqliteStore::open(opts.data_dir.join("handoff.sqlite")).context("cannot open the store")?;
-        let queue = Arc::new(SqliteQueue::open(opts.data_dir.join("queue.sqlite"), MAX_RECEIVES).context("cannot open the queue")?);
+        std::fs::create_dir_all(&opts.data_dir)
+            .with_context(|| format!("cannot create {}", opts.data_dir.display()))?;
+        let store = SqliteStore::open(opts.data_dir.join("handoff.sqlite"))
+            .context("cannot open the store")?;
+        let queue = Arc::new(
+            SqliteQueue::open(opts.data_dir.join("queue.sqlite"), MAX_RECEIVES)
+                .context("cannot open the queue")?,
+        );
         let crm = FileCrm::new(&opts.data_dir).context("cannot prepare the local CRM directory")?;
-        let notifier = LogNotifier::new(&opts.data_dir).context("cannot prepare the notification log")?;
+        let notifier =
+            LogNotifier::new(&opts.data_dir).context("cannot prepare the notification log")?;
         let secret = claim_secret(&opts.data_dir)?;
         let services = Services {
             store: Arc::new(store),
@@ -173,7 +186,12 @@ impl LocalPipeline {
                     break;
                 }
                 match me.services.sweep(100, 8).await {
-                    Ok(r) if r.due > 0 => tracing::info!(due = r.due, rerouted = r.rerouted, escalated = r.escalated, "failover sweep"),
+                    Ok(r) if r.due > 0 => tracing::info!(
+                        due = r.due,
+                        rerouted = r.rerouted,
+                        escalated = r.escalated,
+                        "failover sweep"
+                    ),
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "failover sweep failed"),
                 }

@@ -58,7 +58,10 @@ pub async fn run(opts: ServeOptions) -> Result<()> {
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let workers = pipeline.spawn_workers(opts.sweep_every, stop_rx);
-    println!("handoff listening on http://{addr} (data in {})", opts.data_dir.display());
+    println!(
+        "handoff listening on http://{addr} (data in {})",
+        opts.data_dir.display()
+    );
     tracing::info!(%addr, "serving");
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
@@ -77,24 +80,32 @@ fn test_routes(clock: Arc<ManualClock>, pipeline: Arc<LocalPipeline>) -> Router 
     Router::new()
         .route(
             "/v1/test/clock",
-            post(|State((clock, _)): State<(Arc<ManualClock>, Arc<LocalPipeline>)>, Json(m): Json<ClockMove>| async move {
-                if let Some(t) = m.now {
-                    clock.set(t);
-                }
-                if let Some(min) = m.advance_minutes {
-                    clock.advance(chrono::Duration::minutes(min));
-                }
-                Json(json!({"now": clock.now()}))
-            }),
+            post(
+                |State((clock, _)): State<(Arc<ManualClock>, Arc<LocalPipeline>)>,
+                 Json(m): Json<ClockMove>| async move {
+                    if let Some(t) = m.now {
+                        clock.set(t);
+                    }
+                    if let Some(min) = m.advance_minutes {
+                        clock.advance(chrono::Duration::minutes(min));
+                    }
+                    Json(json!({"now": clock.now()}))
+                },
+            ),
         )
         .route(
             "/v1/test/sweep",
-            post(|State((_, pipeline)): State<(Arc<ManualClock>, Arc<LocalPipeline>)>| async move {
-                match pipeline.services.sweep(100, 8).await {
-                    Ok(r) => (axum::http::StatusCode::OK, Json(json!(r))),
-                    Err(e) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, Json(json!({"error": "sweep_failed", "message": e.to_string()}))),
-                }
-            }),
+            post(
+                |State((_, pipeline)): State<(Arc<ManualClock>, Arc<LocalPipeline>)>| async move {
+                    match pipeline.services.sweep(100, 8).await {
+                        Ok(r) => (axum::http::StatusCode::OK, Json(json!(r))),
+                        Err(e) => (
+                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                            Json(json!({"error": "sweep_failed", "message": e.to_string()})),
+                        ),
+                    }
+                },
+            ),
         )
         .with_state((clock, pipeline))
 }

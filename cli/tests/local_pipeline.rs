@@ -8,17 +8,24 @@ use handoff_domain::lifecycle::State;
 use handoff_domain::ports::{ManualClock, Stage, StageQueue};
 use std::sync::Arc;
 
-fn open(dir: &std::path::Path) -> impl std::future::Future<Output = anyhow::Result<LocalPipeline>> + '_ {
+fn open(
+    dir: &std::path::Path,
+) -> impl std::future::Future<Output = anyhow::Result<LocalPipeline>> + '_ {
     LocalPipeline::open(LocalOptions {
         data_dir: dir.to_path_buf(),
         rules: RulesChoice::Embedded,
-        clock: Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 24, 14, 0, 0).unwrap())),
+        clock: Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 11, 24, 14, 0, 0).unwrap(),
+        )),
         public_url: "http://127.0.0.1:1".into(),
     })
 }
 
 fn event(i: usize) -> IntakeEvent {
-    let mut e: IntakeEvent = serde_json::from_str(include_str!("../../examples/events/02-ai-qualified-lead.json")).unwrap();
+    let mut e: IntakeEvent = serde_json::from_str(include_str!(
+        "../../examples/events/02-ai-qualified-lead.json"
+    ))
+    .unwrap();
     e.provider_event_id = ProviderEventId::parse(format!("restart-{i}")).unwrap();
     e
 }
@@ -35,7 +42,17 @@ async fn a_restart_between_stages_resumes_where_it_stopped() {
         // Only classification runs before the "crash".
         pipeline.process_stage(Stage::Classify, 10).await.unwrap();
         for id in &ids {
-            assert_eq!(pipeline.services.store.get(id).await.unwrap().unwrap().state, State::Classified);
+            assert_eq!(
+                pipeline
+                    .services
+                    .store
+                    .get(id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .state,
+                State::Classified
+            );
         }
     }
     let pipeline = open(dir.path()).await.unwrap();
@@ -43,8 +60,25 @@ async fn a_restart_between_stages_resumes_where_it_stopped() {
     for id in &ids {
         let record = pipeline.services.store.get(id).await.unwrap().unwrap();
         assert_eq!(record.state, State::Notified, "{id}");
-        let events: Vec<String> = pipeline.services.store.timeline(id).await.unwrap().into_iter().map(|e| e.event).collect();
-        assert_eq!(events, ["received", "classified", "assigned", "crm_written", "notified"]);
+        let events: Vec<String> = pipeline
+            .services
+            .store
+            .timeline(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
+        assert_eq!(
+            events,
+            [
+                "received",
+                "classified",
+                "assigned",
+                "crm_written",
+                "notified"
+            ]
+        );
     }
 }
 
@@ -52,19 +86,52 @@ async fn a_restart_between_stages_resumes_where_it_stopped() {
 async fn poison_messages_end_in_the_dead_letter_queue_with_their_reason() {
     let dir = tempfile::tempdir().unwrap();
     let pipeline = open(dir.path()).await.unwrap();
-    pipeline.queue.send_raw(Stage::Classify, "definitely not json").await.unwrap();
     pipeline
         .queue
-        .send_raw(Stage::Assign, r#"{"handoff_id":"h_00000000000000000000000000000000","stage":"assign"}"#)
+        .send_raw(Stage::Classify, "definitely not json")
+        .await
+        .unwrap();
+    pipeline
+        .queue
+        .send_raw(
+            Stage::Assign,
+            r#"{"handoff_id":"h_00000000000000000000000000000000","stage":"assign"}"#,
+        )
         .await
         .unwrap();
     let id = pipeline.services.intake(event(9)).await.unwrap().handoff_id;
     pipeline.drain().await.unwrap();
-    assert_eq!(pipeline.services.store.get(&id).await.unwrap().unwrap().state, State::Notified);
-    let classify = pipeline.queue.dead_letters(Stage::Classify, 10).await.unwrap();
+    assert_eq!(
+        pipeline
+            .services
+            .store
+            .get(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .state,
+        State::Notified
+    );
+    let classify = pipeline
+        .queue
+        .dead_letters(Stage::Classify, 10)
+        .await
+        .unwrap();
     assert_eq!(classify.len(), 1);
-    assert!(classify[0].reason.contains("unreadable stage message"), "{}", classify[0].reason);
-    let assign = pipeline.queue.dead_letters(Stage::Assign, 10).await.unwrap();
+    assert!(
+        classify[0].reason.contains("unreadable stage message"),
+        "{}",
+        classify[0].reason
+    );
+    let assign = pipeline
+        .queue
+        .dead_letters(Stage::Assign, 10)
+        .await
+        .unwrap();
     assert_eq!(assign.len(), 1);
-    assert!(assign[0].reason.contains("not found"), "{}", assign[0].reason);
+    assert!(
+        assign[0].reason.contains("not found"),
+        "{}",
+        assign[0].reason
+    );
 }

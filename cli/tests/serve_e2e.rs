@@ -26,7 +26,16 @@ fn start_server(test_clock: &str) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let mut child = Command::new(env!("CARGO_BIN_EXE_handoff"))
-        .args(["serve", "--port", "0", "--sweep-every", "3600", "--test-clock", test_clock, "--data"])
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--sweep-every",
+            "3600",
+            "--test-clock",
+            test_clock,
+            "--data",
+        ])
         .arg(&data)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -34,7 +43,9 @@ fn start_server(test_clock: &str) -> Server {
         .expect("spawn handoff serve");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the listening line");
     let base = line
         .split_whitespace()
         .find(|w| w.starts_with("http://127.0.0.1:"))
@@ -49,7 +60,10 @@ fn start_server(test_clock: &str) -> Server {
 }
 
 fn event(id: &str) -> Value {
-    let mut e: Value = serde_json::from_str(include_str!("../../examples/events/01-form-demo-request.json")).unwrap();
+    let mut e: Value = serde_json::from_str(include_str!(
+        "../../examples/events/01-form-demo-request.json"
+    ))
+    .unwrap();
     e["provider_event_id"] = json!(id);
     e
 }
@@ -65,24 +79,39 @@ async fn handoff(client: &reqwest::Client, base: &str, id: &str) -> Value {
         .unwrap()
 }
 
-async fn wait_for(client: &reqwest::Client, base: &str, id: &str, what: impl Fn(&Value) -> bool) -> Value {
+async fn wait_for(
+    client: &reqwest::Client,
+    base: &str,
+    id: &str,
+    what: impl Fn(&Value) -> bool,
+) -> Value {
     let start = Instant::now();
     loop {
         let h = handoff(client, base, id).await;
         if what(&h) {
             return h;
         }
-        assert!(start.elapsed() < Duration::from_secs(30), "timed out waiting; last: {h:#}");
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "timed out waiting; last: {h:#}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 fn events(h: &Value) -> Vec<String> {
-    h["timeline"].as_array().unwrap().iter().map(|e| e["event"].as_str().unwrap().to_string()).collect()
+    h["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn claim_link(data: &Path, handoff_id: &str, action: &str) -> String {
-    claim_links(data, handoff_id, action).pop().expect("a claim link in the notification")
+    claim_links(data, handoff_id, action)
+        .pop()
+        .expect("a claim link in the notification")
 }
 
 /// Every claim link for this handoff and action, oldest notification first.
@@ -128,13 +157,27 @@ async fn event_is_assigned_crm_written_notified_then_claimed() {
     let client = reqwest::Client::new();
     let base = &server.base;
 
-    let bad = client.post(format!("{base}/v1/events")).header("content-type", "application/json").body("{\"type\":\"form_lead\"}").send().await.unwrap();
+    let bad = client
+        .post(format!("{base}/v1/events"))
+        .header("content-type", "application/json")
+        .body("{\"type\":\"form_lead\"}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status(), 400);
     let body: Value = bad.json().await.unwrap();
     assert_eq!(body["error"], "invalid_event");
-    assert!(body["message"].as_str().unwrap().contains("missing field"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("missing field"),
+        "{body}"
+    );
 
-    let resp = client.post(format!("{base}/v1/events")).json(&event("e2e-1")).send().await.unwrap();
+    let resp = client
+        .post(format!("{base}/v1/events"))
+        .json(&event("e2e-1"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 202);
     let receipt: Value = resp.json().await.unwrap();
     let id = receipt["handoff_id"].as_str().unwrap().to_string();
@@ -142,16 +185,40 @@ async fn event_is_assigned_crm_written_notified_then_claimed() {
 
     let h = wait_for(&client, base, &id, |h| h["state"] == "notified").await;
     let ev = events(&h);
-    let pos = |name: &str| ev.iter().position(|e| e == name).unwrap_or_else(|| panic!("{name} missing from {ev:?}"));
+    let pos = |name: &str| {
+        ev.iter()
+            .position(|e| e == name)
+            .unwrap_or_else(|| panic!("{name} missing from {ev:?}"))
+    };
     assert!(pos("received") < pos("classified"));
     assert!(pos("classified") < pos("assigned"));
-    assert!(pos("assigned") < pos("crm_written"), "CRM before notification: {ev:?}");
-    assert!(pos("crm_written") < pos("notified"), "CRM before notification: {ev:?}");
-    let owner = h["package"]["owner"]["rep"].as_str().expect("a rep owns it").to_string();
-    assert!(server.data.join("crm").join(format!("{id}.json")).exists(), "CRM file written");
+    assert!(
+        pos("assigned") < pos("crm_written"),
+        "CRM before notification: {ev:?}"
+    );
+    assert!(
+        pos("crm_written") < pos("notified"),
+        "CRM before notification: {ev:?}"
+    );
+    let owner = h["package"]["owner"]["rep"]
+        .as_str()
+        .expect("a rep owns it")
+        .to_string();
+    assert!(
+        server.data.join("crm").join(format!("{id}.json")).exists(),
+        "CRM file written"
+    );
 
     // The provider retries: same handoff, nothing new.
-    let again: Value = client.post(format!("{base}/v1/events")).json(&event("e2e-1")).send().await.unwrap().json().await.unwrap();
+    let again: Value = client
+        .post(format!("{base}/v1/events"))
+        .json(&event("e2e-1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(again["handoff_id"], id.as_str());
     assert_eq!(again["duplicate"], true);
 
@@ -161,19 +228,49 @@ async fn event_is_assigned_crm_written_notified_then_claimed() {
     assert_eq!(page.status(), 200);
     assert_eq!(handoff(&client, base, &id).await["state"], "notified");
     let form = query_pairs(&link);
-    let tampered: Vec<(String, String)> = form.iter().map(|(k, v)| if k == "action" { (k.clone(), "wrong_owner".into()) } else { (k.clone(), v.clone()) }).collect();
-    let refused = client.post(format!("{base}/v1/claim")).form(&tampered).send().await.unwrap();
+    let tampered: Vec<(String, String)> = form
+        .iter()
+        .map(|(k, v)| {
+            if k == "action" {
+                (k.clone(), "wrong_owner".into())
+            } else {
+                (k.clone(), v.clone())
+            }
+        })
+        .collect();
+    let refused = client
+        .post(format!("{base}/v1/claim"))
+        .form(&tampered)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(refused.status(), 403);
-    let done = client.post(format!("{base}/v1/claim")).form(&form).send().await.unwrap();
+    let done = client
+        .post(format!("{base}/v1/claim"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(done.status(), 200, "{:?}", done.text().await);
     let h = handoff(&client, base, &id).await;
     assert_eq!(h["state"], "accepted");
     let last = h["timeline"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["actor"], json!({"type": "rep", "id": owner}));
     // Accepting twice changes nothing.
-    let replay: Value = client.post(format!("{base}/v1/claim")).form(&form).send().await.unwrap().json().await.unwrap();
+    let replay: Value = client
+        .post(format!("{base}/v1/claim"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(replay["replay"], true);
-    assert_eq!(events(&handoff(&client, base, &id).await).len(), events(&h).len());
+    assert_eq!(
+        events(&handoff(&client, base, &id).await).len(),
+        events(&h).len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,33 +278,96 @@ async fn unclaimed_handoff_fails_over_after_its_sla() {
     let server = start_server("2026-11-24T14:00:00Z");
     let client = reqwest::Client::new();
     let base = &server.base;
-    let receipt: Value = client.post(format!("{base}/v1/events")).json(&event("e2e-2")).send().await.unwrap().json().await.unwrap();
+    let receipt: Value = client
+        .post(format!("{base}/v1/events"))
+        .json(&event("e2e-2"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let id = receipt["handoff_id"].as_str().unwrap().to_string();
     let h = wait_for(&client, base, &id, |h| h["state"] == "notified").await;
     let first_owner = h["package"]["owner"]["rep"].as_str().unwrap().to_string();
-    let deadline: chrono::DateTime<chrono::Utc> = h["package"]["sla"]["deadline"].as_str().unwrap().parse().unwrap();
+    let deadline: chrono::DateTime<chrono::Utc> = h["package"]["sla"]["deadline"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
 
     // Before the deadline the sweep leaves it alone.
-    let early: Value = client.post(format!("{base}/v1/test/sweep")).send().await.unwrap().json().await.unwrap();
+    let early: Value = client
+        .post(format!("{base}/v1/test/sweep"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(early["due"], 0);
 
     let after = deadline + chrono::Duration::minutes(1);
-    client.post(format!("{base}/v1/test/clock")).json(&json!({"now": after})).send().await.unwrap();
-    let swept: Value = client.post(format!("{base}/v1/test/sweep")).send().await.unwrap().json().await.unwrap();
+    client
+        .post(format!("{base}/v1/test/clock"))
+        .json(&json!({"now": after}))
+        .send()
+        .await
+        .unwrap();
+    let swept: Value = client
+        .post(format!("{base}/v1/test/sweep"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(swept["due"], 1, "{swept}");
-    assert_eq!(swept["rerouted"].as_u64().unwrap() + swept["escalated"].as_u64().unwrap(), 1, "{swept}");
+    assert_eq!(
+        swept["rerouted"].as_u64().unwrap() + swept["escalated"].as_u64().unwrap(),
+        1,
+        "{swept}"
+    );
 
-    let h = wait_for(&client, base, &id, |h| h["state"] == "notified" && h["package"]["owner"]["rep"] != first_owner.as_str()).await;
+    let h = wait_for(&client, base, &id, |h| {
+        h["state"] == "notified" && h["package"]["owner"]["rep"] != first_owner.as_str()
+    })
+    .await;
     let ev = events(&h);
-    assert!(ev.iter().any(|e| e == "rerouted_sla_missed" || e == "escalated"), "{ev:?}");
-    assert_eq!(ev.iter().filter(|e| *e == "crm_written").count(), 2, "the CRM learns the new owner: {ev:?}");
-    assert!(h["package"]["routing"].as_array().unwrap().iter().any(|t| t["layer"] == "failover"), "{h:#}");
+    assert!(
+        ev.iter()
+            .any(|e| e == "rerouted_sla_missed" || e == "escalated"),
+        "{ev:?}"
+    );
+    assert_eq!(
+        ev.iter().filter(|e| *e == "crm_written").count(),
+        2,
+        "the CRM learns the new owner: {ev:?}"
+    );
+    assert!(
+        h["package"]["routing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["layer"] == "failover"),
+        "{h:#}"
+    );
     // The old owner's link no longer works; the new owner's does.
     let links = claim_links(&server.data, &id, "accept");
     assert!(links.len() >= 2, "{links:?}");
-    let old = client.post(format!("{base}/v1/claim")).form(&query_pairs(&links[0])).send().await.unwrap();
+    let old = client
+        .post(format!("{base}/v1/claim"))
+        .form(&query_pairs(&links[0]))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(old.status(), 409);
-    let new = client.post(format!("{base}/v1/claim")).form(&query_pairs(links.last().unwrap())).send().await.unwrap();
+    let new = client
+        .post(format!("{base}/v1/claim"))
+        .form(&query_pairs(links.last().unwrap()))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(new.status(), 200);
     assert_eq!(handoff(&client, base, &id).await["state"], "accepted");
 }

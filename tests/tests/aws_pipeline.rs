@@ -38,7 +38,10 @@ struct Cloud {
 }
 
 fn unique() -> String {
-    format!("{:x}", Utc::now().timestamp_nanos_opt().unwrap_or_default() ^ (std::process::id() as i64) << 40)
+    format!(
+        "{:x}",
+        Utc::now().timestamp_nanos_opt().unwrap_or_default() ^ (std::process::id() as i64) << 40
+    )
 }
 
 async fn cloud() -> Option<Cloud> {
@@ -49,7 +52,11 @@ async fn cloud() -> Option<Cloud> {
         eprintln!("notice: AWS_ENDPOINT_URL is not set; skipping the AWS end-to-end test");
         return None;
     }
-    for (k, v) in [("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"), ("AWS_REGION", "us-east-1")] {
+    for (k, v) in [
+        ("AWS_ACCESS_KEY_ID", "test"),
+        ("AWS_SECRET_ACCESS_KEY", "test"),
+        ("AWS_REGION", "us-east-1"),
+    ] {
         if std::env::var_os(k).is_none() {
             std::env::set_var(k, v);
         }
@@ -58,11 +65,24 @@ async fn cloud() -> Option<Cloud> {
     let id = unique();
     let table = format!("handoff-e2e-{id}");
     let prefix = format!("handoff-e2e-{id}");
-    handoff_aws::ensure_table(&handoff_aws::config::dynamodb_client(&sdk), &table).await.expect("table");
-    let queue = handoff_aws::ensure_queues(&handoff_aws::config::sqs_client(&sdk), &prefix, MAX_RECEIVES).await.expect("queues");
-    handoff_aws::push_rules(&handoff_aws::config::dynamodb_client(&sdk), &table, "examples/handoff.toml", include_str!("../../examples/handoff.toml"))
+    handoff_aws::ensure_table(&handoff_aws::config::dynamodb_client(&sdk), &table)
         .await
-        .expect("push rules");
+        .expect("table");
+    let queue = handoff_aws::ensure_queues(
+        &handoff_aws::config::sqs_client(&sdk),
+        &prefix,
+        MAX_RECEIVES,
+    )
+    .await
+    .expect("queues");
+    handoff_aws::push_rules(
+        &handoff_aws::config::dynamodb_client(&sdk),
+        &table,
+        "examples/handoff.toml",
+        include_str!("../../examples/handoff.toml"),
+    )
+    .await
+    .expect("push rules");
     let out = tempfile::tempdir().unwrap();
     let config = FunctionConfig {
         table,
@@ -74,8 +94,12 @@ async fn cloud() -> Option<Cloud> {
         rules_ttl: Duration::from_secs(60),
         output_dir: out.path().to_path_buf(),
     };
-    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 24, 14, 0, 0).unwrap()));
-    let services = handoff_lambda::wiring::services_with_clock(&config, clock.clone()).await.expect("services");
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 24, 14, 0, 0).unwrap(),
+    ));
+    let services = handoff_lambda::wiring::services_with_clock(&config, clock.clone())
+        .await
+        .expect("services");
     Some(Cloud {
         services: Arc::new(services),
         queue,
@@ -85,11 +109,25 @@ async fn cloud() -> Option<Cloud> {
 }
 
 /// A function URL request as Lambda delivers it: the captured event with our path and body.
-fn function_url_request(method: &str, path: &str, content_type: &str, body: &[u8], base64: bool) -> lambda_http::Request {
-    let mut event: Value = serde_json::from_str(if base64 { FUNCTION_URL_BASE64 } else { FUNCTION_URL_JSON }).unwrap();
+fn function_url_request(
+    method: &str,
+    path: &str,
+    content_type: &str,
+    body: &[u8],
+    base64: bool,
+) -> lambda_http::Request {
+    let mut event: Value = serde_json::from_str(if base64 {
+        FUNCTION_URL_BASE64
+    } else {
+        FUNCTION_URL_JSON
+    })
+    .unwrap();
     event["rawPath"] = json!(path);
     event["rawQueryString"] = json!("");
-    event.as_object_mut().unwrap().remove("queryStringParameters");
+    event
+        .as_object_mut()
+        .unwrap()
+        .remove("queryStringParameters");
     event["requestContext"]["http"]["path"] = json!(path);
     event["requestContext"]["http"]["method"] = json!(method);
     event["headers"]["content-type"] = json!(content_type);
@@ -107,14 +145,22 @@ async fn call(router: axum::Router, req: lambda_http::Request) -> (u16, Value) {
     let resp = router.oneshot(req).await.unwrap();
     let status = resp.status().as_u16();
     let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 /// Receives what SQS has for a stage and wraps it as the event source mapping would.
 async fn sqs_batch(queue: &SqsQueue, stage: Stage) -> (SqsEvent, Vec<Delivery>) {
     let mut deliveries = Vec::new();
     for _ in 0..5 {
-        deliveries.extend(queue.receive(stage, 10, Duration::from_secs(30)).await.unwrap());
+        deliveries.extend(
+            queue
+                .receive(stage, 10, Duration::from_secs(30))
+                .await
+                .unwrap(),
+        );
         if !deliveries.is_empty() {
             break;
         }
@@ -140,9 +186,18 @@ fn sqs_event(deliveries: &[Delivery]) -> SqsEvent {
 }
 
 /// Runs the SQS handler on a batch, then deletes what it reported done (as Lambda does).
-async fn run_sqs(cloud: &Cloud, stage: Stage, event: SqsEvent, deliveries: &[Delivery]) -> Vec<String> {
+async fn run_sqs(
+    cloud: &Cloud,
+    stage: Stage,
+    event: SqsEvent,
+    deliveries: &[Delivery],
+) -> Vec<String> {
     let response = sqs::handle_batch(&cloud.services, stage, event).await;
-    let failed: Vec<String> = response.batch_item_failures.iter().map(|f| f.item_identifier.clone()).collect();
+    let failed: Vec<String> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
     for (i, d) in deliveries.iter().enumerate() {
         if !failed.contains(&format!("msg-{i}")) {
             let _ = cloud.queue.ack(stage, &d.receipt).await;
@@ -160,11 +215,20 @@ async fn drive_to_notified(cloud: &Cloud, id: &HandoffId) {
         assert!(failed.batch_item_failures.is_empty());
         let before = cloud.services.store.timeline(id).await.unwrap().len();
         assert!(run_sqs(cloud, stage, event, &deliveries).await.is_empty());
-        assert_eq!(cloud.services.store.timeline(id).await.unwrap().len(), before, "replay changed the timeline");
+        assert_eq!(
+            cloud.services.store.timeline(id).await.unwrap().len(),
+            before,
+            "replay changed the timeline"
+        );
         // The replayed classify re-sent its assign message; drop the duplicate after the real one.
     }
     let record = cloud.services.store.get(id).await.unwrap().unwrap();
-    assert_eq!(record.state, State::Notified, "{:?}", cloud.services.store.timeline(id).await.unwrap());
+    assert_eq!(
+        record.state,
+        State::Notified,
+        "{:?}",
+        cloud.services.store.timeline(id).await.unwrap()
+    );
 }
 
 fn form_event(provider_event_id: &str, at: DateTime<Utc>) -> Vec<u8> {
@@ -176,7 +240,11 @@ fn form_event(provider_event_id: &str, at: DateTime<Utc>) -> Vec<u8> {
 
 async fn intake(cloud: &Cloud, body: &[u8], base64: bool) -> (u16, Value) {
     let router = handoff_api::intake_router(cloud.services.clone());
-    call(router, function_url_request("POST", "/v1/events", "application/json", body, base64)).await
+    call(
+        router,
+        function_url_request("POST", "/v1/events", "application/json", body, base64),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -196,29 +264,86 @@ async fn function_url_to_accepted_through_every_handler() {
     assert_eq!(cloud.services.store.timeline(&id).await.unwrap().len(), 1);
 
     drive_to_notified(&cloud, &id).await;
-    let events: Vec<String> = cloud.services.store.timeline(&id).await.unwrap().iter().map(|e| e.event.clone()).collect();
-    assert_eq!(events, ["received", "classified", "assigned", "crm_written", "notified"]);
-    assert!(cloud.out.path().join("crm").join(format!("{id}.json")).exists());
+    let events: Vec<String> = cloud
+        .services
+        .store
+        .timeline(&id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.event.clone())
+        .collect();
+    assert_eq!(
+        events,
+        [
+            "received",
+            "classified",
+            "assigned",
+            "crm_written",
+            "notified"
+        ]
+    );
+    assert!(cloud
+        .out
+        .path()
+        .join("crm")
+        .join(format!("{id}.json"))
+        .exists());
 
     // Claim: the rep's form POST to the claim function URL.
     let record = cloud.services.store.get(&id).await.unwrap().unwrap();
     let rep = record.owner.unwrap().rep.unwrap();
-    let claim = cloud.services.claims.sign(&id, &rep, handoff_domain::claim_link::ClaimAction::Accept, now + chrono::Duration::hours(1));
-    let form = format!("handoff_id={}&rep={}&action=accept&expires={}&sig={}", id, rep, claim.expires, claim.sig);
+    let claim = cloud.services.claims.sign(
+        &id,
+        &rep,
+        handoff_domain::claim_link::ClaimAction::Accept,
+        now + chrono::Duration::hours(1),
+    );
+    let form = format!(
+        "handoff_id={}&rep={}&action=accept&expires={}&sig={}",
+        id, rep, claim.expires, claim.sig
+    );
     let router = handoff_api::claim_router(cloud.services.clone());
-    let (status, body) = call(router.clone(), function_url_request("POST", "/v1/claim", "application/x-www-form-urlencoded", form.as_bytes(), true)).await;
+    let (status, body) = call(
+        router.clone(),
+        function_url_request(
+            "POST",
+            "/v1/claim",
+            "application/x-www-form-urlencoded",
+            form.as_bytes(),
+            true,
+        ),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["state"], "accepted");
-    let (status, body) = call(router, function_url_request("POST", "/v1/claim", "application/x-www-form-urlencoded", form.as_bytes(), true)).await;
+    let (status, body) = call(
+        router,
+        function_url_request(
+            "POST",
+            "/v1/claim",
+            "application/x-www-form-urlencoded",
+            form.as_bytes(),
+            true,
+        ),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(body["replay"], true);
     assert_eq!(cloud.services.store.timeline(&id).await.unwrap().len(), 6);
     // Nothing left behind in any queue.
     for stage in Stage::ALL {
-        let left = cloud.queue.receive(stage, 10, Duration::from_secs(1)).await.unwrap();
+        let left = cloud
+            .queue
+            .receive(stage, 10, Duration::from_secs(1))
+            .await
+            .unwrap();
         for d in &left {
             // Replays may leave duplicate messages; they must be no-ops.
-            assert!(matches!(cloud.services.handle_message(stage, &d.body).await, handoff_domain::service::delivery::Disposition::Ack(_)));
+            assert!(matches!(
+                cloud.services.handle_message(stage, &d.body).await,
+                handoff_domain::service::delivery::Disposition::Ack(_)
+            ));
         }
     }
 }
@@ -226,7 +351,8 @@ async fn function_url_to_accepted_through_every_handler() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unclaimed_handoff_is_rerouted_by_the_scheduled_failover() {
     let Some(cloud) = cloud().await else { return };
-    let (status, receipt) = intake(&cloud, &form_event("e2e-aws-2", cloud.clock.now()), false).await;
+    let (status, receipt) =
+        intake(&cloud, &form_event("e2e-aws-2", cloud.clock.now()), false).await;
     assert_eq!(status, 202);
     let id = HandoffId::parse(receipt["handoff_id"].as_str().unwrap()).unwrap();
     drive_to_notified(&cloud, &id).await;
@@ -243,13 +369,18 @@ async fn unclaimed_handoff_is_rerouted_by_the_scheduled_failover() {
     let report = schedule::sweep(&cloud.services, &scheduled).await.unwrap();
     assert_eq!(report.due, 1, "{report:?}");
     assert_eq!(report.rerouted + report.escalated, 1, "{report:?}");
-    assert_eq!(report.items_read, 1, "the sweep reads only what is due: {report:?}");
+    assert_eq!(
+        report.items_read, 1,
+        "the sweep reads only what is due: {report:?}"
+    );
     // Running the schedule again at the same time finds nothing due (the new owner has a new SLA).
     let again = schedule::sweep(&cloud.services, &scheduled).await.unwrap();
     assert_eq!(again.due, 0, "{again:?}");
 
     let (event, deliveries) = sqs_batch(&cloud.queue, Stage::Assign).await;
-    assert!(run_sqs(&cloud, Stage::Assign, event, &deliveries).await.is_empty());
+    assert!(run_sqs(&cloud, Stage::Assign, event, &deliveries)
+        .await
+        .is_empty());
     let record = cloud.services.store.get(&id).await.unwrap().unwrap();
     assert_eq!(record.state, State::Notified);
     assert_ne!(record.owner.unwrap().rep.as_ref(), Some(&first));
@@ -261,21 +392,38 @@ async fn a_poison_message_goes_to_the_dlq_without_failing_its_batch() {
     let Some(cloud) = cloud().await else { return };
     let (status, _) = intake(&cloud, &form_event("e2e-aws-3", cloud.clock.now()), false).await;
     assert_eq!(status, 202);
-    cloud.queue.send_raw(Stage::Classify, "{not json").await.unwrap();
+    cloud
+        .queue
+        .send_raw(Stage::Classify, "{not json")
+        .await
+        .unwrap();
     let mut deliveries = Vec::new();
     for _ in 0..10 {
-        deliveries.extend(cloud.queue.receive(Stage::Classify, 10, Duration::from_secs(30)).await.unwrap());
+        deliveries.extend(
+            cloud
+                .queue
+                .receive(Stage::Classify, 10, Duration::from_secs(30))
+                .await
+                .unwrap(),
+        );
         if deliveries.len() >= 2 {
             break;
         }
     }
     assert_eq!(deliveries.len(), 2);
     let failed = run_sqs(&cloud, Stage::Classify, sqs_event(&deliveries), &deliveries).await;
-    assert!(failed.is_empty(), "one bad message never fails its batch-mates: {failed:?}");
+    assert!(
+        failed.is_empty(),
+        "one bad message never fails its batch-mates: {failed:?}"
+    );
     let dead = cloud.queue.dead_letters(Stage::Classify, 10).await.unwrap();
     assert_eq!(dead.len(), 1, "{dead:?}");
     assert_eq!(dead[0].body, "{not json");
-    assert!(dead[0].reason.contains("unreadable stage message"), "{}", dead[0].reason);
+    assert!(
+        dead[0].reason.contains("unreadable stage message"),
+        "{}",
+        dead[0].reason
+    );
     // The good one moved on to the assign queue.
     let (_, next) = sqs_batch(&cloud.queue, Stage::Assign).await;
     assert_eq!(next.len(), 1);
@@ -288,11 +436,29 @@ async fn function_url_errors_are_json_with_a_status() {
     let req = lambda_http::request::from_str(FUNCTION_URL_BASE64).unwrap();
     let router = handoff_api::intake_router(cloud.services.clone());
     let resp = router.clone().oneshot(req).await.unwrap();
-    assert_eq!(resp.status().as_u16(), 404, "the capture posts to /, which intake does not serve");
-    let (status, body) = call(router.clone(), function_url_request("POST", "/v1/events", "idk", b"<idk/>", true)).await;
+    assert_eq!(
+        resp.status().as_u16(),
+        404,
+        "the capture posts to /, which intake does not serve"
+    );
+    let (status, body) = call(
+        router.clone(),
+        function_url_request("POST", "/v1/events", "idk", b"<idk/>", true),
+    )
+    .await;
     assert_eq!(status, 415);
     assert_eq!(body["error"], "unsupported_media_type");
-    let (status, body) = call(router, function_url_request("POST", "/v1/events", "application/json", b"{\"type\":\"email_reply\"}", false)).await;
+    let (status, body) = call(
+        router,
+        function_url_request(
+            "POST",
+            "/v1/events",
+            "application/json",
+            b"{\"type\":\"email_reply\"}",
+            false,
+        ),
+    )
+    .await;
     assert_eq!(status, 400);
     assert_eq!(body["error"], "invalid_event");
 }

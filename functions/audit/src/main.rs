@@ -9,10 +9,15 @@ async fn main() -> Result<(), Error> {
     logging::init("handoff-audit");
     let services = wiring::services_from_env().await?;
     let services = &services;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<EventBridgeEvent>| async move {
-        logging::start_invocation(&event.context.request_id, event.context.xray_trace_id.as_deref());
-        let report = schedule::audit(services, &event.payload).await?;
-        Ok::<_, Error>(report)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<EventBridgeEvent>| async move {
+            logging::start_invocation(
+                &event.context.request_id,
+                event.context.xray_trace_id.as_deref(),
+            );
+            let report = schedule::audit(services, &event.payload).await?;
+            Ok::<_, Error>(report)
+        },
+    ))
     .await
 }

@@ -11,8 +11,13 @@ async fn main() -> Result<(), Error> {
     let services = wiring::services_from_env().await?;
     let services = &services;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        logging::start_invocation(&event.context.request_id, event.context.xray_trace_id.as_deref());
-        Ok::<SqsBatchResponse, Error>(sqs::handle_batch(services, Stage::Classify, event.payload).await)
+        logging::start_invocation(
+            &event.context.request_id,
+            event.context.xray_trace_id.as_deref(),
+        );
+        Ok::<SqsBatchResponse, Error>(
+            sqs::handle_batch(services, Stage::Classify, event.payload).await,
+        )
     }))
     .await
 }

@@ -24,10 +24,13 @@ pub struct ClaimParams {
 
 impl ClaimParams {
     fn into_claim(self) -> Result<Claim, ApiError> {
-        let handoff_id = HandoffId::parse(&self.handoff_id).map_err(|e| ApiError::bad_request("invalid_claim", e.to_string()))?;
-        let rep = RepId::parse(&self.rep).map_err(|e| ApiError::bad_request("invalid_claim", e.to_string()))?;
-        let action = ClaimAction::parse(&self.action)
-            .ok_or_else(|| ApiError::bad_request("invalid_claim", format!("unknown action {:?}", self.action)))?;
+        let handoff_id = HandoffId::parse(&self.handoff_id)
+            .map_err(|e| ApiError::bad_request("invalid_claim", e.to_string()))?;
+        let rep = RepId::parse(&self.rep)
+            .map_err(|e| ApiError::bad_request("invalid_claim", e.to_string()))?;
+        let action = ClaimAction::parse(&self.action).ok_or_else(|| {
+            ApiError::bad_request("invalid_claim", format!("unknown action {:?}", self.action))
+        })?;
         Ok(Claim {
             handoff_id,
             rep,
@@ -46,13 +49,17 @@ fn escape(s: &str) -> String {
 }
 
 /// A page with one button that POSTs the same signed fields.
-pub async fn confirm_page(State(services): State<AppState>, Query(params): Query<ClaimParams>) -> Result<Html<String>, ApiError> {
+pub async fn confirm_page(
+    State(services): State<AppState>,
+    Query(params): Query<ClaimParams>,
+) -> Result<Html<String>, ApiError> {
     let claim = params.into_claim()?;
     services
         .claims
         .verify(&claim, services.clock.now())
         .map_err(handoff_domain::service::ServiceError::from)?;
-    let hidden = |k: &str, v: &str| format!(r#"<input type="hidden" name="{k}" value="{}">"#, escape(v));
+    let hidden =
+        |k: &str, v: &str| format!(r#"<input type="hidden" name="{k}" value="{}">"#, escape(v));
     Ok(Html(format!(
         "<!doctype html><meta charset=utf-8><title>handoff</title><form method=post>{}{}{}{}{}<p>{} handoff {}?</p><button type=submit>Confirm</button></form>",
         hidden("handoff_id", claim.handoff_id.as_str()),
@@ -66,15 +73,21 @@ pub async fn confirm_page(State(services): State<AppState>, Query(params): Query
 }
 
 /// Applies a signed claim sent as a form (from the page) or as JSON.
-pub async fn post_claim(State(services): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<impl IntoResponse, ApiError> {
+pub async fn post_claim(
+    State(services): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let params: ClaimParams = if content_type.starts_with("application/json") {
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request("invalid_claim", e.to_string()))?
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request("invalid_claim", e.to_string()))?
     } else {
-        serde_urlencoded::from_bytes(&body).map_err(|e| ApiError::bad_request("invalid_claim", e.to_string()))?
+        serde_urlencoded::from_bytes(&body)
+            .map_err(|e| ApiError::bad_request("invalid_claim", e.to_string()))?
     };
     let claim = params.into_claim()?;
     let outcome = services.claim_with_link(&claim).await?;

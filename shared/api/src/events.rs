@@ -9,7 +9,11 @@ use axum::Json;
 use handoff_domain::event::IntakeEvent;
 
 /// Accepts one canonical event; answers 202 only after it is stored and enqueued.
-pub async fn post_event(State(services): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<impl IntoResponse, ApiError> {
+pub async fn post_event(
+    State(services): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
     let content_type = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -21,8 +25,9 @@ pub async fn post_event(State(services): State<AppState>, headers: HeaderMap, bo
             message: format!("send application/json, not {content_type:?}"),
         });
     }
-    let event: IntakeEvent = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request("invalid_event", format!("the event is not valid: {e}")))?;
+    let event: IntakeEvent = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::bad_request("invalid_event", format!("the event is not valid: {e}"))
+    })?;
     let receipt = services.intake(event).await?;
     tracing::info!(handoff_id = %receipt.handoff_id, duplicate = receipt.duplicate, "event accepted");
     Ok((StatusCode::ACCEPTED, Json(receipt)))

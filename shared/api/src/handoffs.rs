@@ -8,15 +8,23 @@ use handoff_domain::service::ServiceError;
 use serde_json::{json, Value};
 
 /// The stored record, its package and its timeline.
-pub async fn get_handoff(State(services): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
-    let id = HandoffId::parse(&id).map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
+pub async fn get_handoff(
+    State(services): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let id =
+        HandoffId::parse(&id).map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
     let record = services
         .store
         .get(&id)
         .await
         .map_err(ServiceError::from)?
         .ok_or_else(|| ServiceError::NotFound(id.clone()))?;
-    let timeline = services.store.timeline(&id).await.map_err(ServiceError::from)?;
+    let timeline = services
+        .store
+        .timeline(&id)
+        .await
+        .map_err(ServiceError::from)?;
     Ok(Json(json!({
         "id": record.id,
         "state": record.state,

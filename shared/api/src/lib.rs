@@ -52,7 +52,10 @@ fn intake_routes() -> Router<AppState> {
 }
 
 fn claim_routes() -> Router<AppState> {
-    Router::new().route("/v1/claim", get(claim::confirm_page).post(claim::post_claim))
+    Router::new().route(
+        "/v1/claim",
+        get(claim::confirm_page).post(claim::post_claim),
+    )
 }
 
 fn finish(routes: Router<AppState>, services: AppState) -> Router {

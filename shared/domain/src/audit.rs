@@ -73,7 +73,11 @@ pub fn crm_completeness(record: &HandoffRecord) -> Option<f64> {
 
 impl AuditReport {
     /// Computes the report over the handoffs created in `[from, to)` and their timelines.
-    pub fn compute(from: DateTime<Utc>, to: DateTime<Utc>, handoffs: &[(HandoffRecord, Vec<TimelineEntry>)]) -> Self {
+    pub fn compute(
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        handoffs: &[(HandoffRecord, Vec<TimelineEntry>)],
+    ) -> Self {
         let mut owned = 0;
         let mut closed = 0;
         let mut accepted = 0;
@@ -99,7 +103,11 @@ impl AuditReport {
             if has("closed_without_handoff") {
                 closed += 1;
             }
-            let Some(assigned_at) = timeline.iter().find(|e| e.event == "assigned").map(|e| e.at) else {
+            let Some(assigned_at) = timeline
+                .iter()
+                .find(|e| e.event == "assigned")
+                .map(|e| e.at)
+            else {
                 continue;
             };
             owned += 1;
@@ -124,7 +132,9 @@ impl AuditReport {
             }
             if let Some(c) = &record.classification {
                 let mut kinds: Vec<&str> = Vec::new();
-                if c.qualification == Qualification::NeedsConfirmation || c.has_flag(RiskFlag::UnclearUseCase) {
+                if c.qualification == Qualification::NeedsConfirmation
+                    || c.has_flag(RiskFlag::UnclearUseCase)
+                {
                     kinds.push("ambiguous_qualification");
                 }
                 for (flag, kind) in [

@@ -22,7 +22,11 @@ pub enum ClaimAction {
 
 impl ClaimAction {
     /// Every action, in the order they are offered.
-    pub const ALL: [ClaimAction; 3] = [ClaimAction::Accept, ClaimAction::WrongOwner, ClaimAction::Requalify];
+    pub const ALL: [ClaimAction; 3] = [
+        ClaimAction::Accept,
+        ClaimAction::WrongOwner,
+        ClaimAction::Requalify,
+    ];
 
     /// The snake_case label.
     pub fn as_str(self) -> &'static str {
@@ -74,17 +78,26 @@ impl std::fmt::Debug for ClaimSigner {
 impl ClaimSigner {
     /// A signer with this secret (at least 16 bytes recommended).
     pub fn new(secret: impl Into<Vec<u8>>) -> Self {
-        Self { secret: secret.into() }
+        Self {
+            secret: secret.into(),
+        }
     }
 
     fn mac(&self, id: &HandoffId, rep: &RepId, action: ClaimAction, expires: i64) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
         mac.update(format!("{}|{}|{}|{}", id, rep, action.as_str(), expires).as_bytes());
         mac
     }
 
     /// A claim valid until `expires`.
-    pub fn sign(&self, id: &HandoffId, rep: &RepId, action: ClaimAction, expires: DateTime<Utc>) -> Claim {
+    pub fn sign(
+        &self,
+        id: &HandoffId,
+        rep: &RepId,
+        action: ClaimAction,
+        expires: DateTime<Utc>,
+    ) -> Claim {
         let ts = expires.timestamp();
         let sig = hex::encode(self.mac(id, rep, action, ts).finalize().into_bytes());
         Claim {
@@ -131,7 +144,10 @@ mod tests {
     use chrono::TimeZone;
 
     fn claim(signer: &ClaimSigner) -> Claim {
-        let id = HandoffId::for_event(&SourceName::parse("web").unwrap(), &ProviderEventId::parse("1").unwrap());
+        let id = HandoffId::for_event(
+            &SourceName::parse("web").unwrap(),
+            &ProviderEventId::parse("1").unwrap(),
+        );
         signer.sign(
             &id,
             &RepId::parse("lena").unwrap(),
@@ -144,7 +160,10 @@ mod tests {
     fn signed_claim_verifies_until_it_expires() {
         let s = ClaimSigner::new("k".repeat(32));
         let c = claim(&s);
-        assert_eq!(s.verify(&c, Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap()), Ok(()));
+        assert_eq!(
+            s.verify(&c, Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap()),
+            Ok(())
+        );
         assert_eq!(
             s.verify(&c, Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 1).unwrap()),
             Err(ClaimLinkError::Expired)

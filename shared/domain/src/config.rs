@@ -34,7 +34,9 @@ pub enum RulesError {
 }
 
 /// A sales role; routing rules pick a role, layers narrow the reps in it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Qualifies and books.
@@ -46,7 +48,9 @@ pub enum Role {
 }
 
 /// Company size segments, by employee count.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Segment {
     Smb,
@@ -181,7 +185,13 @@ pub struct WorkingHours {
 }
 
 fn weekdays() -> Vec<Weekday> {
-    vec![Weekday::Mon, Weekday::Tue, Weekday::Wed, Weekday::Thu, Weekday::Fri]
+    vec![
+        Weekday::Mon,
+        Weekday::Tue,
+        Weekday::Wed,
+        Weekday::Thu,
+        Weekday::Fri,
+    ]
 }
 
 impl Default for WorkingHours {
@@ -348,10 +358,7 @@ impl Rules {
     /// Parses and checks a TOML document; `file` names it in errors.
     pub fn from_toml(file: &str, text: &str) -> Result<Self, RulesError> {
         let rules: Rules = toml::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .span()
-                .map(|s| line_col(text, s.start))
-                .unwrap_or((1, 1));
+            let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
             RulesError::Parse {
                 file: file.to_string(),
                 line,
@@ -359,12 +366,14 @@ impl Rules {
                 message: e.message().to_string(),
             }
         })?;
-        rules.validate().map_err(|(key, message)| RulesError::Invalid {
-            file: file.to_string(),
-            line: line_of_key(text, &key, &message),
-            key,
-            message,
-        })?;
+        rules
+            .validate()
+            .map_err(|(key, message)| RulesError::Invalid {
+                file: file.to_string(),
+                line: line_of_key(text, &key, &message),
+                key,
+                message,
+            })?;
         Ok(rules)
     }
 
@@ -392,7 +401,11 @@ impl Rules {
     pub fn territory_of(&self, country: Option<&str>) -> Option<&Territory> {
         let c = country.map(|c| c.trim().to_ascii_uppercase());
         c.as_deref()
-            .and_then(|c| self.territories.iter().find(|t| t.countries.iter().any(|x| x == c)))
+            .and_then(|c| {
+                self.territories
+                    .iter()
+                    .find(|t| t.countries.iter().any(|x| x == c))
+            })
             .or_else(|| self.territories.iter().find(|t| t.default))
     }
 
@@ -406,34 +419,63 @@ impl Rules {
         let mut team_ids = BTreeSet::new();
         for t in &self.teams {
             if !team_ids.insert(&t.id) {
-                return err("teams.id", format!("team {:?} is defined twice", t.id.as_str()));
+                return err(
+                    "teams.id",
+                    format!("team {:?} is defined twice", t.id.as_str()),
+                );
             }
             if let Some(terr) = &t.territory {
                 if !self.territories.iter().any(|x| &x.id == terr) {
-                    return err("territory", format!("team {:?} names unknown territory {terr:?}", t.id.as_str()));
+                    return err(
+                        "territory",
+                        format!("team {:?} names unknown territory {terr:?}", t.id.as_str()),
+                    );
                 }
             }
         }
         let mut rep_ids = BTreeSet::new();
         for r in &self.reps {
             if !rep_ids.insert(&r.id) {
-                return err("reps.id", format!("rep {:?} is defined twice", r.id.as_str()));
+                return err(
+                    "reps.id",
+                    format!("rep {:?} is defined twice", r.id.as_str()),
+                );
             }
             if !team_ids.contains(&r.team) {
-                return err("team", format!("rep {:?} names unknown team {:?}", r.id.as_str(), r.team.as_str()));
+                return err(
+                    "team",
+                    format!(
+                        "rep {:?} names unknown team {:?}",
+                        r.id.as_str(),
+                        r.team.as_str()
+                    ),
+                );
             }
             if r.weight == 0 || r.weight > 100 {
-                return err("weight", format!("rep {:?} has weight {}; use 1 to 100", r.id.as_str(), r.weight));
+                return err(
+                    "weight",
+                    format!(
+                        "rep {:?} has weight {}; use 1 to 100",
+                        r.id.as_str(),
+                        r.weight
+                    ),
+                );
             }
             if r.working_hours.start >= r.working_hours.end {
-                return err("working_hours", format!("rep {:?}: start must be before end", r.id.as_str()));
+                return err(
+                    "working_hours",
+                    format!("rep {:?}: start must be before end", r.id.as_str()),
+                );
             }
             if r.working_hours.days.is_empty() {
                 return err("days", format!("rep {:?} works on no day", r.id.as_str()));
             }
             for off in &r.out_of_office {
                 if off.to < off.from {
-                    return err("out_of_office", format!("rep {:?}: time off ends before it starts", r.id.as_str()));
+                    return err(
+                        "out_of_office",
+                        format!("rep {:?}: time off ends before it starts", r.id.as_str()),
+                    );
                 }
             }
             if !valid_notify(&r.notify) {
@@ -441,20 +483,37 @@ impl Rules {
             }
             for p in &r.products {
                 if !self.org.product_lines.is_empty() && !self.org.product_lines.contains_key(p) {
-                    return err("products", format!("rep {:?} names unknown product line {p:?}", r.id.as_str()));
+                    return err(
+                        "products",
+                        format!("rep {:?} names unknown product line {p:?}", r.id.as_str()),
+                    );
                 }
             }
         }
         for t in &self.teams {
             if let Some(lead) = &t.lead {
                 if !rep_ids.contains(lead) {
-                    return err("lead", format!("team {:?} names unknown lead {:?}", t.id.as_str(), lead.as_str()));
+                    return err(
+                        "lead",
+                        format!(
+                            "team {:?} names unknown lead {:?}",
+                            t.id.as_str(),
+                            lead.as_str()
+                        ),
+                    );
                 }
             }
         }
         for a in &self.accounts {
             if !rep_ids.contains(&a.owner) {
-                return err("owner", format!("account {:?} names unknown owner {:?}", a.domain.as_str(), a.owner.as_str()));
+                return err(
+                    "owner",
+                    format!(
+                        "account {:?} names unknown owner {:?}",
+                        a.domain.as_str(),
+                        a.owner.as_str()
+                    ),
+                );
             }
         }
         let defaults = self.territories.iter().filter(|t| t.default).count();
@@ -462,7 +521,10 @@ impl Rules {
             return err("default", "more than one territory is the default".into());
         }
         if self.segments.smb_max_employees >= self.segments.mid_market_max_employees {
-            return err("smb_max_employees", "must be below mid_market_max_employees".into());
+            return err(
+                "smb_max_employees",
+                "must be below mid_market_max_employees".into(),
+            );
         }
         if self.routing.is_empty() {
             return err("routing", "at least one routing rule is needed".into());
@@ -473,11 +535,23 @@ impl Rules {
                 .iter()
                 .any(|r| r.active && self.role_of(r) == Some(rule.role));
             if !has_role {
-                return err("role", format!("routing rule {:?} sends to role {:?} but no active rep has it", rule.name, rule.role));
+                return err(
+                    "role",
+                    format!(
+                        "routing rule {:?} sends to role {:?} but no active rep has it",
+                        rule.name, rule.role
+                    ),
+                );
             }
         }
         if !valid_notify(&self.failover.shared_queue_notify) {
-            return err("shared_queue_notify", format!("{:?} is not a valid notification target", self.failover.shared_queue_notify));
+            return err(
+                "shared_queue_notify",
+                format!(
+                    "{:?} is not a valid notification target",
+                    self.failover.shared_queue_notify
+                ),
+            );
         }
         for (key, v) in [
             ("hot", self.sla.inbound.hot),
@@ -508,7 +582,12 @@ pub fn valid_notify(target: &str) -> bool {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, column)
 }
 
@@ -534,7 +613,11 @@ fn line_of_key(text: &str, key: &str, message: &str) -> usize {
             return i + 1;
         }
     }
-    lines.iter().position(|l| assigns(l)).map(|i| i + 1).unwrap_or(1)
+    lines
+        .iter()
+        .position(|l| assigns(l))
+        .map(|i| i + 1)
+        .unwrap_or(1)
 }
 
 #[cfg(test)]
@@ -586,7 +669,10 @@ mod example_tests {
 
     #[test]
     fn invalid_reference_names_line_and_key() {
-        let text = include_str!("../../../examples/handoff.toml").replace("team = \"deal-desk\"\ntimezone = \"America/New_York\"", "team = \"nope\"\ntimezone = \"America/New_York\"");
+        let text = include_str!("../../../examples/handoff.toml").replace(
+            "team = \"deal-desk\"\ntimezone = \"America/New_York\"",
+            "team = \"nope\"\ntimezone = \"America/New_York\"",
+        );
         let e = Rules::from_toml("f.toml", &text).unwrap_err().to_string();
         assert!(e.starts_with("f.toml:"), "{e}");
         assert!(e.contains("unknown team \"nope\""), "{e}");

@@ -92,9 +92,9 @@ impl EventKind {
             EventKind::FormLead(e) => &e.buyer,
             EventKind::QualifiedLead(e) => &e.buyer,
             EventKind::EmailReply(e) => &e.buyer,
-            EventKind::MeetingBooked(e) | EventKind::MeetingCancelled(e) | EventKind::MeetingNoShow(e) => {
-                &e.buyer
-            }
+            EventKind::MeetingBooked(e)
+            | EventKind::MeetingCancelled(e)
+            | EventKind::MeetingNoShow(e) => &e.buyer,
         }
     }
 }
@@ -197,7 +197,9 @@ pub struct QualificationAnswer {
 }
 
 /// Qualification criteria (BANT plus use case).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Criterion {
     Budget,
@@ -226,7 +228,9 @@ pub enum MeetingStatus {
     #[default]
     NotOffered,
     Offered,
-    Booked { starts_at: DateTime<Utc> },
+    Booked {
+        starts_at: DateTime<Utc>,
+    },
     Declined,
 }
 
@@ -324,8 +328,7 @@ pub fn strip_quoted_history(text: &str) -> String {
         let next = lines.get(i + 1).map(|l| l.trim().to_ascii_lowercase());
         let starts_quote = t.starts_with('>')
             || (lower.starts_with("on ") && lower.ends_with("wrote:"))
-            || (lower.starts_with("on ")
-                && next.as_deref().is_some_and(|n| n.ends_with("wrote:")))
+            || (lower.starts_with("on ") && next.as_deref().is_some_and(|n| n.ends_with("wrote:")))
             || (lower.starts_with("am ") && lower.contains("schrieb"))
             || lower.contains("-----original message-----")
             || (lower.starts_with("from:")
@@ -357,9 +360,11 @@ mod tests {
 
     #[test]
     fn strips_wrapped_gmail_quote_and_outlook_block() {
-        let t = "Please send pricing.\nOn Tue, Nov 3, 2026 at 9:00 AM Vera\n<vera@us.com> wrote:\n> hi";
+        let t =
+            "Please send pricing.\nOn Tue, Nov 3, 2026 at 9:00 AM Vera\n<vera@us.com> wrote:\n> hi";
         assert_eq!(strip_quoted_history(t), "Please send pricing.");
-        let t = "No thanks.\n\nFrom: Vera <vera@us.com>\nSent: Monday\nTo: Dana\nSubject: hi\n\nbody";
+        let t =
+            "No thanks.\n\nFrom: Vera <vera@us.com>\nSent: Monday\nTo: Dana\nSubject: hi\n\nbody";
         assert_eq!(strip_quoted_history(t), "No thanks.");
     }
 
@@ -380,7 +385,9 @@ mod tests {
         let back: IntakeEvent = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
         assert_eq!(back, e);
         let bad = json.replace("Dana@Acme.com", "not-an-email");
-        let err = serde_json::from_str::<IntakeEvent>(&bad).unwrap_err().to_string();
+        let err = serde_json::from_str::<IntakeEvent>(&bad)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("email address"), "{err}");
     }
 }

@@ -122,7 +122,10 @@ fn parse_email(raw: &str) -> Result<String, IdError> {
     if local.is_empty() || local.len() > 64 {
         return Err(invalid("the part before '@' must be 1 to 64 characters"));
     }
-    if local.chars().any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',') {
+    if local
+        .chars()
+        .any(|c| c.is_whitespace() || c == '<' || c == '>' || c == ',')
+    {
         return Err(invalid("the part before '@' has a forbidden character"));
     }
     parse_domain_inner(domain).map_err(|_| invalid("the part after '@' is not a domain"))?;
@@ -242,7 +245,8 @@ impl EmailAddress {
 impl HandoffId {
     /// The deterministic id of the handoff born from `source` + `provider_event_id`.
     pub fn for_event(source: &SourceName, event_id: &ProviderEventId) -> Self {
-        const NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6f1c_2b9e_4d1a_4f0e_9a51_3c7d_2e8b_1f00);
+        const NAMESPACE: uuid::Uuid =
+            uuid::Uuid::from_u128(0x6f1c_2b9e_4d1a_4f0e_9a51_3c7d_2e8b_1f00);
         let key = format!("{}\u{1f}{}", source.as_str(), event_id.as_str());
         let u = uuid::Uuid::new_v5(&NAMESPACE, key.as_bytes());
         Self(format!("h_{}", u.simple()))
@@ -275,7 +279,10 @@ mod tests {
 
     #[test]
     fn domain_strips_www() {
-        assert_eq!(CompanyDomain::parse("WWW.Acme.com.").unwrap().as_str(), "acme.com");
+        assert_eq!(
+            CompanyDomain::parse("WWW.Acme.com.").unwrap().as_str(),
+            "acme.com"
+        );
         assert!(CompanyDomain::parse("-acme.com").is_err());
         assert!(CompanyDomain::parse("acme").is_err());
     }
@@ -286,7 +293,10 @@ mod tests {
         let e = ProviderEventId::parse("evt-1").unwrap();
         let a = HandoffId::for_event(&s, &e);
         assert_eq!(a, HandoffId::for_event(&s, &e));
-        assert_ne!(a, HandoffId::for_event(&s, &ProviderEventId::parse("evt-2").unwrap()));
+        assert_ne!(
+            a,
+            HandoffId::for_event(&s, &ProviderEventId::parse("evt-2").unwrap())
+        );
         assert_eq!(HandoffId::parse(a.as_str()).unwrap(), a);
         assert!(HandoffId::parse("h_zz").is_err());
     }

@@ -87,7 +87,9 @@ pub enum Transition {
     RecordCrmWrite,
     RecordNotification,
     Accept,
-    Reroute { reason: RerouteReason },
+    Reroute {
+        reason: RerouteReason,
+    },
     RequestRequalification,
     /// Every rep in the chain missed it: hand it to the team lead / shared queue.
     Escalate,
@@ -131,15 +133,21 @@ pub fn next_state(from: State, transition: Transition) -> Result<State, IllegalT
         (S::Received, T::Classify) => S::Classified,
         (S::Received | S::Classified, T::Close) => S::ClosedWithoutHandoff,
         (S::Classified, T::Assign) => S::Assigned,
-        (S::Assigned | S::RequalificationRequested | S::Escalated, T::RecordCrmWrite) => S::CrmWritten,
+        (S::Assigned | S::RequalificationRequested | S::Escalated, T::RecordCrmWrite) => {
+            S::CrmWritten
+        }
         (S::CrmWritten, T::RecordNotification) => S::Notified,
-        (S::Assigned | S::CrmWritten | S::Notified | S::Escalated | S::RequalificationRequested, T::Accept) => {
-            S::Accepted
+        (
+            S::Assigned | S::CrmWritten | S::Notified | S::Escalated | S::RequalificationRequested,
+            T::Accept,
+        ) => S::Accepted,
+        (
+            S::Assigned | S::CrmWritten | S::Notified | S::RequalificationRequested,
+            T::Reroute { .. },
+        ) => S::Assigned,
+        (S::Assigned | S::CrmWritten | S::Notified, T::RequestRequalification) => {
+            S::RequalificationRequested
         }
-        (S::Assigned | S::CrmWritten | S::Notified | S::RequalificationRequested, T::Reroute { .. }) => {
-            S::Assigned
-        }
-        (S::Assigned | S::CrmWritten | S::Notified, T::RequestRequalification) => S::RequalificationRequested,
         (
             S::Assigned | S::CrmWritten | S::Notified | S::RequalificationRequested | S::Escalated,
             T::Escalate,
@@ -376,7 +384,10 @@ mod tests {
     #[test]
     fn illegal_transition_message_names_both_sides() {
         let e = next_state(State::Received, Transition::Accept).unwrap_err();
-        assert_eq!(e.to_string(), "illegal transition accepted from state received");
+        assert_eq!(
+            e.to_string(),
+            "illegal transition accepted from state received"
+        );
     }
 
     #[test]

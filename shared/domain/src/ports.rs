@@ -106,25 +106,51 @@ impl HandoffSummary {
 #[async_trait]
 pub trait HandoffStore: Send + Sync {
     /// Creates the record with its first timeline entry unless a record with that id exists.
-    async fn create(&self, record: &HandoffRecord, entry: &TimelineEntry) -> Result<CreateOutcome, StoreError>;
+    async fn create(
+        &self,
+        record: &HandoffRecord,
+        entry: &TimelineEntry,
+    ) -> Result<CreateOutcome, StoreError>;
     /// Reads a record.
     async fn get(&self, id: &HandoffId) -> Result<Option<HandoffRecord>, StoreError>;
     /// Replaces the record if its stored version is `record.version - 1`, and appends `entry`.
-    async fn update(&self, record: &HandoffRecord, entry: &TimelineEntry) -> Result<(), StoreError>;
+    async fn update(&self, record: &HandoffRecord, entry: &TimelineEntry)
+        -> Result<(), StoreError>;
     /// The timeline of one handoff, oldest first.
     async fn timeline(&self, id: &HandoffId) -> Result<Vec<TimelineEntry>, StoreError>;
     /// Handoffs awaiting an owner with `due_at <= now`, earliest first, `limit` per page.
-    async fn due(&self, now: DateTime<Utc>, limit: usize, cursor: Option<String>) -> Result<DuePage, StoreError>;
+    async fn due(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+        cursor: Option<String>,
+    ) -> Result<DuePage, StoreError>;
     /// Handoffs (open or not) for a contact email, newest first, at most `limit`.
-    async fn by_contact(&self, email: &EmailAddress, limit: usize) -> Result<Vec<HandoffSummary>, StoreError>;
+    async fn by_contact(
+        &self,
+        email: &EmailAddress,
+        limit: usize,
+    ) -> Result<Vec<HandoffSummary>, StoreError>;
     /// Handoffs for a company domain, newest first, at most `limit`.
-    async fn by_domain(&self, domain: &CompanyDomain, limit: usize) -> Result<Vec<HandoffSummary>, StoreError>;
+    async fn by_domain(
+        &self,
+        domain: &CompanyDomain,
+        limit: usize,
+    ) -> Result<Vec<HandoffSummary>, StoreError>;
     /// Handoffs created in `[from, to)`, for the audit.
-    async fn created_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<HandoffRecord>, StoreError>;
+    async fn created_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<HandoffRecord>, StoreError>;
     /// The learned owner of an account (set when a rep accepts a handoff for that domain).
     async fn account_owner(&self, domain: &CompanyDomain) -> Result<Option<RepId>, StoreError>;
     /// Records the owner of an account.
-    async fn set_account_owner(&self, domain: &CompanyDomain, rep: &RepId) -> Result<(), StoreError>;
+    async fn set_account_owner(
+        &self,
+        domain: &CompanyDomain,
+        rep: &RepId,
+    ) -> Result<(), StoreError>;
     /// How many handoffs were assigned to `rep` on `day` (the rep's local date).
     async fn rep_load(&self, rep: &RepId, day: NaiveDate) -> Result<u32, StoreError>;
     /// Atomically adds one to the rep's load for `day`; returns the new count.
@@ -214,11 +240,21 @@ pub trait StageQueue: Send + Sync {
     /// Sends messages to a stage (batched where the backend allows).
     async fn send(&self, stage: Stage, messages: &[StageMessage]) -> Result<(), QueueError>;
     /// Receives up to `max` messages, hiding them for `visibility`.
-    async fn receive(&self, stage: Stage, max: usize, visibility: Duration) -> Result<Vec<Delivery>, QueueError>;
+    async fn receive(
+        &self,
+        stage: Stage,
+        max: usize,
+        visibility: Duration,
+    ) -> Result<Vec<Delivery>, QueueError>;
     /// Deletes a processed message.
     async fn ack(&self, stage: Stage, receipt: &str) -> Result<(), QueueError>;
     /// Moves a message that can never succeed to the dead-letter queue with a reason.
-    async fn dead_letter(&self, stage: Stage, delivery: &Delivery, reason: &str) -> Result<(), QueueError>;
+    async fn dead_letter(
+        &self,
+        stage: Stage,
+        delivery: &Delivery,
+        reason: &str,
+    ) -> Result<(), QueueError>;
     /// Reads (without removing) up to `max` dead letters of a stage.
     async fn dead_letters(&self, stage: Stage, max: usize) -> Result<Vec<DeadLetter>, QueueError>;
 }

@@ -6,7 +6,11 @@ use std::fmt::Write;
 /// A one-line title: "[inbound] pricing_request — Dana Lee, Acme (qualified)".
 pub fn title(p: &HandoffPackage) -> String {
     let c = &p.classification;
-    let who = c.buyer.name.clone().unwrap_or_else(|| c.buyer.email.to_string());
+    let who = c
+        .buyer
+        .name
+        .clone()
+        .unwrap_or_else(|| c.buyer.email.to_string());
     let company = c.buyer.company.clone().unwrap_or_else(|| {
         c.buyer
             .company_domain
@@ -14,22 +18,38 @@ pub fn title(p: &HandoffPackage) -> String {
             .map(|d| d.to_string())
             .unwrap_or_else(|| "unknown company".into())
     });
-    format!("[{}] {} — {who}, {company} ({})", c.motion, c.trigger, c.qualification)
+    format!(
+        "[{}] {} — {who}, {company} ({})",
+        c.motion, c.trigger, c.qualification
+    )
 }
 
 /// The six parts as plain text.
 pub fn package_text(p: &HandoffPackage) -> String {
     let c = &p.classification;
     let mut s = String::new();
-    let _ = writeln!(s, "1. Trigger: {}{}", c.trigger, c.reply_class.map(|r| format!(" (reply: {r})")).unwrap_or_default());
+    let _ = writeln!(
+        s,
+        "1. Trigger: {}{}",
+        c.trigger,
+        c.reply_class
+            .map(|r| format!(" (reply: {r})"))
+            .unwrap_or_default()
+    );
     let b = &c.buyer;
     let _ = writeln!(
         s,
         "2. Buyer: {} <{}>{}{} · via {} / {}",
         b.name.as_deref().unwrap_or("(no name)"),
         b.email,
-        b.role.as_deref().map(|r| format!(", {r}")).unwrap_or_default(),
-        b.company.as_deref().map(|r| format!(" at {r}")).unwrap_or_default(),
+        b.role
+            .as_deref()
+            .map(|r| format!(", {r}"))
+            .unwrap_or_default(),
+        b.company
+            .as_deref()
+            .map(|r| format!(" at {r}"))
+            .unwrap_or_default(),
         b.source,
         b.channel.as_str()
     );
@@ -43,7 +63,11 @@ pub fn package_text(p: &HandoffPackage) -> String {
             qualification_answers,
             ..
         } => {
-            let _ = writeln!(s, "   Urgency: {urgency:?}; meeting: {meeting_status:?}; {} answers", qualification_answers.len());
+            let _ = writeln!(
+                s,
+                "   Urgency: {urgency:?}; meeting: {meeting_status:?}; {} answers",
+                qualification_answers.len()
+            );
         }
         MotionFields::Outbound {
             account_reason,
@@ -57,7 +81,11 @@ pub fn package_text(p: &HandoffPackage) -> String {
         }
     }
     let _ = writeln!(s, "3. Qualification: {}", c.qualification);
-    let _ = writeln!(s, "4. Next step: {} — {}", c.next_step.action, c.next_step.detail);
+    let _ = writeln!(
+        s,
+        "4. Next step: {} — {}",
+        c.next_step.action, c.next_step.detail
+    );
     match (&p.owner, &p.sla) {
         (Some(o), Some(sla)) => {
             let _ = writeln!(
@@ -77,7 +105,11 @@ pub fn package_text(p: &HandoffPackage) -> String {
     let _ = writeln!(
         s,
         "6. Risk flags: {}{}",
-        if flags.is_empty() { "none".to_string() } else { flags.join(", ") },
+        if flags.is_empty() {
+            "none".to_string()
+        } else {
+            flags.join(", ")
+        },
         c.human_decision
             .map(|l| format!(" · human-only decision: {l}"))
             .unwrap_or_default()

@@ -750,7 +750,53 @@ fn outbound_replies() -> Vec<Case> {
         )
         .earlier(Channel::WebForm, State::Accepted)
         .expect(Some(C::MeetingRequest), T::MeetingRequest, ESCALATE, Q::PartiallyQualified, &[F::ChannelSwitch], None),
+        // -- precedence between intents: meeting > pricing > referral > positive > question > objection
+        Case::reply(
+            "precedence_meeting_over_pricing",
+            "Can we hop on a call Tuesday to go through pricing?",
+        )
+        .expect(
+            Some(C::MeetingRequest),
+            T::MeetingRequest,
+            ESCALATE,
+            Q::PartiallyQualified,
+            &[F::Pricing],
+            Some(L::Pricing),
+        )
+        .next(N::ProposeMeetingTimes),
+        Case::reply(
+            "precedence_pricing_over_referral",
+            "Send me a quote for 30 seats and copy my colleague Priya Shah (priya.shah@acme.com), she signs the PO.",
+        )
+        .expect(
+            Some(C::PricingQuestion),
+            T::PricingRequest,
+            ESCALATE,
+            Q::PartiallyQualified,
+            &[F::Pricing, F::Procurement],
+            Some(L::Procurement),
+        ),
+        Case::reply(
+            "precedence_referral_over_positive",
+            "Sounds interesting \u{2014} loop in Priya Shah, she owns this.",
+        )
+        .expect(Some(C::Referral), T::Referral, ESCALATE, Q::NeedsConfirmation, &[], None),
+        Case::reply(
+            "precedence_positive_over_question",
+            "Sounds great \u{2014} does it work with Salesforce?",
+        )
+        .expect(Some(C::Positive), T::PositiveReply, ESCALATE, Q::NeedsConfirmation, &[], None),
+        Case::reply(
+            "precedence_question_over_objection",
+            "We use Outreach today. Does yours support LinkedIn steps?",
+        )
+        .expect(Some(C::Question), T::ProductQuestion, ESCALATE, Q::NeedsConfirmation, &[F::CompetitorEval], None),
         // -- pricing questions
+        Case::reply(
+            "pricing_not_evaluating_others",
+            "We're not evaluating other vendors, just want a quote for 20 seats.",
+        )
+        .expect(Some(C::PricingQuestion), T::PricingRequest, ESCALATE, Q::PartiallyQualified, &[F::Pricing], Some(L::Pricing)),
         Case::reply("pricing_40_seats", "What does this cost for 40 seats? We're a 60-person team.")
             .expect(Some(C::PricingQuestion), T::PricingRequest, ESCALATE, Q::PartiallyQualified, &[F::Pricing], Some(L::Pricing))
             .next(N::SendPricing),
@@ -814,6 +860,18 @@ fn outbound_replies() -> Vec<Case> {
             Q::PartiallyQualified,
             &[F::CompetitorEval, F::Pricing],
             Some(L::Negotiation),
+        ),
+        Case::reply(
+            "pricing_soc2_not_needed",
+            "We don\u{2019}t need SOC 2 for a tool like this \u{2014} just send pricing for 25 users.",
+        )
+        .expect(
+            Some(C::PricingQuestion),
+            T::PricingRequest,
+            ESCALATE,
+            Q::PartiallyQualified,
+            &[F::Pricing],
+            Some(L::Pricing),
         ),
         Case::reply(
             "pricing_duplicate_follow_up",
@@ -993,6 +1051,22 @@ fn outbound_replies() -> Vec<Case> {
         )
         .expect(Some(C::Objection), T::ComplexObjection, ESCALATE, Q::NeedsConfirmation, &[], None),
         Case::reply(
+            "objection_angry_fourth_email",
+            "This is the fourth email in two weeks and frankly it's ridiculous. We already use Clari and it works. If you really think you're better, explain why in two sentences.",
+        )
+        .from("r.okoye@summitbank.com", "Ruth Okoye")
+        .company("Summit Bank")
+        .strategic("Summit Bank")
+        .expect(
+            Some(C::Objection),
+            T::ComplexObjection,
+            ESCALATE,
+            Q::NeedsConfirmation,
+            &[F::AngryBuyer, F::CompetitorEval],
+            None,
+        )
+        .next(N::DeescalateAndCall),
+        Case::reply(
             "objection_built_in_house",
             "We built our own dashboards in-house last year, so I doubt there's much we'd gain here.",
         )
@@ -1171,6 +1245,14 @@ fn machine_and_stop_replies() -> Vec<Case> {
         .expect(Some(C::NotNow), T::None, AUTOMATE, Q::NeedsConfirmation, &[], None)
         .resume_on(Some("2027-04-01")),
         Case::reply(
+            "not_now_lets_talk_in_q3",
+            "Let's talk in Q3, we're slammed until then.",
+        )
+        .expect(Some(C::NotNow), T::None, AUTOMATE, Q::NeedsConfirmation, &[], None)
+        .resume_on(Some("2027-07-01")),
+        Case::reply("not_interested_priceless", "Priceless pitch, but not for us.")
+            .expect(Some(C::NotInterested), T::None, AUTOMATE, Q::Disqualified, &[], None),
+        Case::reply(
             "not_now_went_with_competitor",
             "We went with HubSpot Sales Hub. Maybe check back next year when the contract is up.",
         )
@@ -1256,6 +1338,36 @@ fn form_leads() -> Vec<Case> {
             Some(L::SecurityReview),
         )
         .next(N::VerifySecurityNeeds),
+        Case::form(
+            "form_security_before_pilot",
+            "We are planning a global rollout to 900 sellers across 14 countries. Before a pilot we need SSO via SAML, data residency in the EU and your completed security questionnaire.",
+        )
+        .from("a.lindgren@nordbank-group.com", "Anna Lindgren")
+        .company("Nordbank Group")
+        .role("Chief Information Security Officer")
+        .employees(14000)
+        .seats(900)
+        .interest("platform")
+        .expect(
+            None,
+            T::SecurityReview,
+            ESCALATE,
+            Q::PartiallyQualified,
+            &[F::Enterprise, F::SecurityReview],
+            Some(L::SecurityReview),
+        )
+        .product_line(Some("platform")),
+        Case::form(
+            "form_show_me_after_email",
+            "I replied to Vera by email earlier - can someone show me the forecasting module this week?",
+        )
+        .from("dana.whitfield@harborview.io", "Dana Whitfield")
+        .company("Harborview")
+        .role("Director of Sales")
+        .employees(300)
+        .interest("insights")
+        .earlier(Channel::Email, State::Notified)
+        .expect(None, T::DemoRequest, ESCALATE, Q::Qualified, &[F::ChannelSwitch], None),
         Case::form(
             "form_student_thesis",
             "Hi! I'm a student at TU Munich writing my thesis on sales analytics. Could I get a free demo account?",

@@ -14,7 +14,9 @@ where
     T::Err: std::error::Error + Send + Sync + 'static,
 {
     match std::env::var(name) {
-        Ok(v) => v.parse().with_context(|| format!("environment variable {name}={v:?} is not valid")),
+        Ok(v) => v
+            .parse()
+            .with_context(|| format!("environment variable {name}={v:?} is not valid")),
         Err(_) => Ok(default),
     }
 }

@@ -19,7 +19,8 @@ static INVOCATION: Mutex<Option<(String, Option<String>, bool)>> = Mutex::new(No
 /// Installs the JSON logger for `service` (level from `RUST_LOG`, default `info`).
 pub fn init(service: &str) {
     let _ = SERVICE.set(service.to_string());
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .event_format(PowertoolsJson)
@@ -30,8 +31,11 @@ pub fn init(service: &str) {
 /// Marks the start of an invocation: the first one of a process is the cold start.
 pub fn start_invocation(request_id: &str, xray_trace_id: Option<&str>) {
     let cold = COLD.swap(false, Ordering::SeqCst);
-    *INVOCATION.lock().unwrap_or_else(|p| p.into_inner()) =
-        Some((request_id.to_string(), xray_trace_id.map(str::to_string), cold));
+    *INVOCATION.lock().unwrap_or_else(|p| p.into_inner()) = Some((
+        request_id.to_string(),
+        xray_trace_id.map(str::to_string),
+        cold,
+    ));
 }
 
 /// Formats events as Powertools-like JSON.
@@ -41,10 +45,14 @@ struct Fields(Map<String, Value>);
 
 impl Visit for Fields {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0.insert(field.name().to_string(), Value::String(format!("{value:?}")));
+        self.0.insert(
+            field.name().to_string(),
+            Value::String(format!("{value:?}")),
+        );
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_string(), Value::String(value.to_string()));
+        self.0
+            .insert(field.name().to_string(), Value::String(value.to_string()));
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
         self.0.insert(field.name().to_string(), Value::from(value));
@@ -65,9 +73,18 @@ pub fn log_line(level: &str, fields: Map<String, Value>) -> Value {
     let mut out = Map::new();
     out.insert("level".into(), Value::from(level));
     let mut fields = fields;
-    out.insert("message".into(), fields.remove("message").unwrap_or(Value::from("")));
-    out.insert("timestamp".into(), Value::from(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)));
-    out.insert("service".into(), Value::from(SERVICE.get().cloned().unwrap_or_else(|| "handoff".into())));
+    out.insert(
+        "message".into(),
+        fields.remove("message").unwrap_or(Value::from("")),
+    );
+    out.insert(
+        "timestamp".into(),
+        Value::from(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+    );
+    out.insert(
+        "service".into(),
+        Value::from(SERVICE.get().cloned().unwrap_or_else(|| "handoff".into())),
+    );
     let inv = INVOCATION.lock().unwrap_or_else(|p| p.into_inner()).clone();
     if let Some((request_id, trace, cold)) = inv {
         out.insert("cold_start".into(), Value::from(cold));
@@ -87,7 +104,12 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, _ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        _ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         let mut fields = Fields(Map::new());
         event.record(&mut fields);
         let line = log_line(event.metadata().level().as_str(), fields.0);
@@ -106,7 +128,16 @@ mod tests {
         f.insert("message".into(), Value::from("hello"));
         f.insert("handoff_id".into(), Value::from("h_1"));
         let v = log_line("INFO", f);
-        for key in ["level", "message", "timestamp", "service", "cold_start", "function_request_id", "xray_trace_id", "handoff_id"] {
+        for key in [
+            "level",
+            "message",
+            "timestamp",
+            "service",
+            "cold_start",
+            "function_request_id",
+            "xray_trace_id",
+            "handoff_id",
+        ] {
             assert!(v.get(key).is_some(), "missing {key} in {v}");
         }
         assert_eq!(v["message"], "hello");

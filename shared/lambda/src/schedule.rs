@@ -11,7 +11,10 @@ pub const SWEEP_PAGE: usize = 200;
 pub const SWEEP_CONCURRENCY: usize = 16;
 
 /// Runs one failover sweep for a scheduled event.
-pub async fn sweep(services: &Services, event: &EventBridgeEvent) -> Result<SweepReport, ServiceError> {
+pub async fn sweep(
+    services: &Services,
+    event: &EventBridgeEvent,
+) -> Result<SweepReport, ServiceError> {
     tracing::info!(detail_type = %event.detail_type, source = %event.source, "failover sweep started");
     let report = services.sweep(SWEEP_PAGE, SWEEP_CONCURRENCY).await?;
     tracing::info!(
@@ -27,7 +30,10 @@ pub async fn sweep(services: &Services, event: &EventBridgeEvent) -> Result<Swee
 }
 
 /// Computes the audit of the week before the event's time and logs the metrics (ids only).
-pub async fn audit(services: &Services, event: &EventBridgeEvent) -> Result<AuditReport, ServiceError> {
+pub async fn audit(
+    services: &Services,
+    event: &EventBridgeEvent,
+) -> Result<AuditReport, ServiceError> {
     let to = event.time.unwrap_or_else(|| services.clock.now());
     let report = services.audit(to - chrono::Duration::days(7), to).await?;
     tracing::info!(metrics = %serde_json::to_string(&report).unwrap_or_default(), "weekly handoff audit");

@@ -39,7 +39,10 @@ impl FunctionConfig {
     pub fn from_env() -> Result<Self> {
         let claim_secret = std::env::var("HANDOFF_CLAIM_SECRET").ok();
         if let Some(secret) = &claim_secret {
-            ensure!(secret.len() >= 32, "environment variable HANDOFF_CLAIM_SECRET must be at least 32 characters");
+            ensure!(
+                secret.len() >= 32,
+                "environment variable HANDOFF_CLAIM_SECRET must be at least 32 characters"
+            );
         }
         Ok(Self {
             table: required("HANDOFF_TABLE")?,
@@ -49,7 +52,9 @@ impl FunctionConfig {
             claim_secret,
             public_claim_url: std::env::var("HANDOFF_PUBLIC_CLAIM_URL").unwrap_or_default(),
             rules_ttl: Duration::from_secs(parsed_or("HANDOFF_RULES_TTL_SECS", 60)?),
-            output_dir: std::path::PathBuf::from(std::env::var("HANDOFF_OUTPUT_DIR").unwrap_or_else(|_| "/tmp/handoff".into())),
+            output_dir: std::path::PathBuf::from(
+                std::env::var("HANDOFF_OUTPUT_DIR").unwrap_or_else(|_| "/tmp/handoff".into()),
+            ),
         })
     }
 }
@@ -60,7 +65,10 @@ pub async fn services(config: &FunctionConfig) -> Result<Services> {
 }
 
 /// The services with a given clock (tests drive SLA time with a manual one).
-pub async fn services_with_clock(config: &FunctionConfig, clock: Arc<dyn Clock>) -> Result<Services> {
+pub async fn services_with_clock(
+    config: &FunctionConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<Services> {
     let sdk = handoff_aws::aws_config_from_env().await;
     let dynamo = handoff_aws::config::dynamodb_client(&sdk);
     let sqs = handoff_aws::config::sqs_client(&sdk);
@@ -72,8 +80,13 @@ pub async fn services_with_clock(config: &FunctionConfig, clock: Arc<dyn Clock>)
     Ok(Services {
         store: Arc::new(store),
         queue: Arc::new(queue),
-        crm: Arc::new(FileCrm::new(&config.output_dir).context("cannot prepare the CRM output directory")?),
-        notifier: Arc::new(LogNotifier::new(&config.output_dir).context("cannot prepare the notification output")?),
+        crm: Arc::new(
+            FileCrm::new(&config.output_dir).context("cannot prepare the CRM output directory")?,
+        ),
+        notifier: Arc::new(
+            LogNotifier::new(&config.output_dir)
+                .context("cannot prepare the notification output")?,
+        ),
         clock,
         rules: Arc::new(rules),
         claims: ClaimSigner::new(match &config.claim_secret {

@@ -191,7 +191,8 @@ pub(crate) const AWAY_PAST: &[&str] = &["was", "were", "been", "returned"];
 
 // ---- human reply intents --------------------------------------------------------------
 
-/// Sarcasm: polite words that decline.
+/// Sarcasm: polite words that decline. Complaints about volume ("the fourth email") are not
+/// sarcasm: the reply may still keep the door open.
 pub(crate) const SARCASM: &[&str] = &[
     "nothing better to do",
     "yeah right",
@@ -199,13 +200,6 @@ pub(crate) const SARCASM: &[&str] = &[
     "great another",
     "wow another",
     "just what i needed another",
-    "thanks for the <ord> email",
-    "thanks for your <ord> email",
-    "your <ord> email",
-    "the <ord> email",
-    "<ord> email this week",
-    "<ord> follow up",
-    "<ord> follow-up",
     "what a surprise",
     "how original",
     "sure because",
@@ -327,6 +321,8 @@ pub(crate) const DEMO_REQUEST: &[&str] = &[
     "walk-through",
     "walk me through",
     "walk us through",
+    "show me",
+    "show us",
     "see it in action",
     "see the product",
     "product tour",
@@ -1052,6 +1048,8 @@ pub(crate) const NEED: &[&str] = &[
 pub(crate) const TIMELINE: &[&str] = &[
     "this quarter",
     "next quarter",
+    "this week",
+    "next week",
     "this month",
     "next month",
     "this year",
@@ -1551,8 +1549,14 @@ pub(crate) const CUSTOM_PACKAGING: &[&str] = &[
     "special pilot",
     "paid pilot",
     "custom pilot",
-    "pilot",
+    "free pilot",
+    "discounted pilot",
+    "pilot pricing",
     "pilot program",
+    "<n> month pilot",
+    "<n> week pilot",
+    "pilot with just",
+    "pilot with only",
     "nur das # modul",
     "nur das modul",
     "seulement le module",

@@ -6,8 +6,9 @@
 //! `not_now`, `not_interested`, `wrong_person`; the automation handles them and says why.
 //!
 //! Trigger: the class's trigger, except that a positive reply, question or objection about
-//! legal, security or procurement work takes that review's trigger, and otherwise one from a
-//! strategic account is `strategic_account_engagement`.
+//! legal, security or procurement work takes that review's trigger, and otherwise a positive
+//! reply or question from a strategic account is `strategic_account_engagement` (an objection
+//! stays `complex_objection`: handling it is the reason to act, whoever the account is).
 //!
 //! Qualification:
 //! - `unsubscribe`, `not_interested` → disqualified;
@@ -111,7 +112,8 @@ fn trigger(reply: &EmailReply, rv: &ReplyVerdict, lane: Option<HumanLane>) -> Op
         Some(HumanLane::Procurement) => Some(TriggerKind::ProcurementRequest),
         _ => None,
     };
-    let strategic = reply.account.as_ref().is_some_and(|a| a.strategic);
+    let strategic = reply.account.as_ref().is_some_and(|a| a.strategic)
+        && engaged != TriggerKind::ComplexObjection;
     Some(review.unwrap_or(if strategic {
         TriggerKind::StrategicAccountEngagement
     } else {

@@ -11,11 +11,17 @@ impl Services {
     /// Verifies a signed claim link, then applies it.
     pub async fn claim_with_link(&self, claim: &Claim) -> Result<StageOutcome, ServiceError> {
         self.claims.verify(claim, self.clock.now())?;
-        self.claim(&claim.handoff_id, &claim.rep, claim.action).await
+        self.claim(&claim.handoff_id, &claim.rep, claim.action)
+            .await
     }
 
     /// Applies a claim by an already authenticated rep. Replaying an accept is a no-op.
-    pub async fn claim(&self, id: &HandoffId, rep: &RepId, action: ClaimAction) -> Result<StageOutcome, ServiceError> {
+    pub async fn claim(
+        &self,
+        id: &HandoffId,
+        rep: &RepId,
+        action: ClaimAction,
+    ) -> Result<StageOutcome, ServiceError> {
         let now = self.clock.now();
         let mut record = self
             .store
@@ -23,7 +29,10 @@ impl Services {
             .await?
             .ok_or_else(|| ServiceError::NotFound(id.clone()))?;
         let owner = record.owner.as_ref().and_then(|o| o.rep.clone());
-        if action == ClaimAction::Accept && record.state == State::Accepted && owner.as_ref() == Some(rep) {
+        if action == ClaimAction::Accept
+            && record.state == State::Accepted
+            && owner.as_ref() == Some(rep)
+        {
             return Ok(StageOutcome::AlreadyDone(State::Accepted));
         }
         if !record.state.awaits_owner() {
@@ -34,7 +43,9 @@ impl Services {
         }
         // Anyone on the roster may pick up a handoff sitting in the shared queue; otherwise only the owner.
         if owner.is_some() && owner.as_ref() != Some(rep) {
-            return Err(ServiceError::Conflict(format!("handoff {id} is owned by someone else now")));
+            return Err(ServiceError::Conflict(format!(
+                "handoff {id} is owned by someone else now"
+            )));
         }
         let rules = self.rules().await?;
         if rules.rep(rep).is_none() {
@@ -50,7 +61,8 @@ impl Services {
                         o.notify = r.notify.clone();
                     }
                 }
-                let entry = record.apply(Transition::Accept, Actor::Rep(rep.clone()), now, "accepted")?;
+                let entry =
+                    record.apply(Transition::Accept, Actor::Rep(rep.clone()), now, "accepted")?;
                 self.save(&record, &entry).await?;
                 if let Some(domain) = &record.company_domain {
                     self.store.set_account_owner(domain, rep).await?;
@@ -58,14 +70,17 @@ impl Services {
                 Ok(StageOutcome::Advanced(State::Accepted))
             }
             ClaimAction::WrongOwner => {
-                self.fail_over(id, RerouteReason::WrongOwner, Some(rep.clone())).await?;
+                self.fail_over(id, RerouteReason::WrongOwner, Some(rep.clone()))
+                    .await?;
                 Ok(StageOutcome::Advanced(State::Assigned))
             }
             ClaimAction::Requalify => {
                 if !record.missed_by.contains(rep) {
                     record.missed_by.push(rep.clone());
                 }
-                let decision = self.decide_route(&record, &rules, RouteMode::Requalify, now).await?;
+                let decision = self
+                    .decide_route(&record, &rules, RouteMode::Requalify, now)
+                    .await?;
                 Self::set_owner(&mut record, decision);
                 let entry = record.apply(
                     Transition::RequestRequalification,
@@ -74,8 +89,12 @@ impl Services {
                     "needs re-qualification",
                 )?;
                 self.save(&record, &entry).await?;
-                self.count_load(&rules, record.owner.as_ref().and_then(|o| o.rep.as_ref()), now)
-                    .await?;
+                self.count_load(
+                    &rules,
+                    record.owner.as_ref().and_then(|o| o.rep.as_ref()),
+                    now,
+                )
+                .await?;
                 self.enqueue_assign(id).await?;
                 Ok(StageOutcome::Advanced(State::RequalificationRequested))
             }

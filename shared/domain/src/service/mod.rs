@@ -19,8 +19,8 @@ use crate::config::Rules;
 use crate::ids::HandoffId;
 use crate::lifecycle::IllegalTransition;
 use crate::ports::{
-    Clock, Crm, DeliveryError, Fault, HandoffStore, Notifier, QueueError, RulesSource, RulesSourceError, StageQueue,
-    StoreError,
+    Clock, Crm, DeliveryError, Fault, HandoffStore, Notifier, QueueError, RulesSource,
+    RulesSourceError, StageQueue, StoreError,
 };
 use std::sync::Arc;
 use thiserror::Error;
@@ -133,6 +133,10 @@ impl Services {
             let t = self.store.timeline(&r.id).await?;
             with_timelines.push((r, t));
         }
-        Ok(crate::audit::AuditReport::compute(from, to, &with_timelines))
+        Ok(crate::audit::AuditReport::compute(
+            from,
+            to,
+            &with_timelines,
+        ))
     }
 }

@@ -43,18 +43,36 @@ impl Services {
 
     /// Writes a transition; a concurrent writer's win is reported as transient so the message is retried
     /// (the retry re-reads and finds the work done).
-    pub(crate) async fn save(&self, record: &HandoffRecord, entry: &TimelineEntry) -> Result<(), ServiceError> {
+    pub(crate) async fn save(
+        &self,
+        record: &HandoffRecord,
+        entry: &TimelineEntry,
+    ) -> Result<(), ServiceError> {
         match self.store.update(record, entry).await {
             Ok(()) => Ok(()),
-            Err(e @ StoreError::VersionConflict { .. }) => Err(ServiceError::Transient(e.to_string())),
+            Err(e @ StoreError::VersionConflict { .. }) => {
+                Err(ServiceError::Transient(e.to_string()))
+            }
             Err(e) => Err(e.into()),
         }
     }
 
     /// Gathers what the store knows about the buyer.
-    async fn match_context(&self, record: &HandoffRecord, rules: &Rules) -> Result<MatchContext, ServiceError> {
-        let not_self = |v: Vec<HandoffSummary>| v.into_iter().filter(|s| s.id != record.id).collect::<Vec<_>>();
-        let same_contact = not_self(self.store.by_contact(&record.contact_email, MATCH_LIMIT).await?);
+    async fn match_context(
+        &self,
+        record: &HandoffRecord,
+        rules: &Rules,
+    ) -> Result<MatchContext, ServiceError> {
+        let not_self = |v: Vec<HandoffSummary>| {
+            v.into_iter()
+                .filter(|s| s.id != record.id)
+                .collect::<Vec<_>>()
+        };
+        let same_contact = not_self(
+            self.store
+                .by_contact(&record.contact_email, MATCH_LIMIT)
+                .await?,
+        );
         let (same_domain, account_owner, existing_customer) = match &record.company_domain {
             Some(d) => {
                 let configured = rules.account(d);
@@ -137,10 +155,9 @@ impl Services {
         mode: RouteMode,
         now: DateTime<Utc>,
     ) -> Result<RoutingDecision, ServiceError> {
-        let classification = record
-            .classification
-            .as_ref()
-            .ok_or_else(|| ServiceError::Permanent(format!("handoff {} has no classification", record.id)))?;
+        let classification = record.classification.as_ref().ok_or_else(|| {
+            ServiceError::Permanent(format!("handoff {} has no classification", record.id))
+        })?;
         let ctx = self.match_context(record, rules).await?;
         let existing_owner = ctx
             .same_contact
@@ -183,7 +200,9 @@ impl Services {
         if let Some(c) = record.classification.as_mut() {
             match &mut c.motion_fields {
                 MotionFields::Inbound { routing_reason, .. } => *routing_reason = reason,
-                MotionFields::Outbound { reply_owner, .. } => *reply_owner = decision.owner.rep.clone(),
+                MotionFields::Outbound { reply_owner, .. } => {
+                    *reply_owner = decision.owner.rep.clone()
+                }
             }
         }
         record.routing.extend(decision.trace);
@@ -192,7 +211,12 @@ impl Services {
     }
 
     /// Counts a new assignment against the owner's daily cap.
-    pub(crate) async fn count_load(&self, rules: &Rules, rep: Option<&RepId>, now: DateTime<Utc>) -> Result<(), ServiceError> {
+    pub(crate) async fn count_load(
+        &self,
+        rules: &Rules,
+        rep: Option<&RepId>,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
         if let Some(rep) = rep.and_then(|id| rules.rep(id)) {
             let day = now.with_timezone(&rep.timezone).date_naive();
             self.store.add_rep_load(&rep.id, day).await?;
@@ -208,14 +232,29 @@ impl Services {
             match record.state {
                 State::Classified => {
                     let rules = self.rules().await?;
-                    let decision = self.decide_route(&record, &rules, RouteMode::Initial, now).await?;
+                    let decision = self
+                        .decide_route(&record, &rules, RouteMode::Initial, now)
+                        .await?;
                     let escalated = decision.escalated;
                     Self::set_owner(&mut record, decision);
-                    let owner = record.owner.as_ref().map(|o| o.display.clone()).unwrap_or_default();
-                    let entry = record.apply(Transition::Assign, system("assign"), now, format!("owner {owner}"))?;
+                    let owner = record
+                        .owner
+                        .as_ref()
+                        .map(|o| o.display.clone())
+                        .unwrap_or_default();
+                    let entry = record.apply(
+                        Transition::Assign,
+                        system("assign"),
+                        now,
+                        format!("owner {owner}"),
+                    )?;
                     self.save(&record, &entry).await?;
-                    self.count_load(&rules, record.owner.as_ref().and_then(|o| o.rep.as_ref()), now)
-                        .await?;
+                    self.count_load(
+                        &rules,
+                        record.owner.as_ref().and_then(|o| o.rep.as_ref()),
+                        now,
+                    )
+                    .await?;
                     if escalated {
                         let entry = record.apply(
                             Transition::Escalate,
@@ -227,12 +266,13 @@ impl Services {
                     }
                 }
                 State::Assigned | State::RequalificationRequested | State::Escalated => {
-                    let package = record
-                        .package()
-                        .ok_or_else(|| ServiceError::Permanent(format!("handoff {id} has no classification")))?;
+                    let package = record.package().ok_or_else(|| {
+                        ServiceError::Permanent(format!("handoff {id} has no classification"))
+                    })?;
                     let crm_ref = self.crm.write_handoff(&package).await?;
                     record.crm_ref = Some(crm_ref.clone());
-                    let entry = record.apply(Transition::RecordCrmWrite, system("assign"), now, crm_ref)?;
+                    let entry =
+                        record.apply(Transition::RecordCrmWrite, system("assign"), now, crm_ref)?;
                     self.save(&record, &entry).await?;
                 }
                 State::CrmWritten => {
@@ -259,14 +299,17 @@ impl Services {
     }
 
     /// The notification for the current owner, with signed claim links.
-    fn notification(&self, record: &HandoffRecord, now: DateTime<Utc>) -> Result<Notification, ServiceError> {
-        let package = record
-            .package()
-            .ok_or_else(|| ServiceError::Permanent(format!("handoff {} has no classification", record.id)))?;
-        let owner = record
-            .owner
-            .as_ref()
-            .ok_or_else(|| ServiceError::Permanent(format!("handoff {} has no owner", record.id)))?;
+    fn notification(
+        &self,
+        record: &HandoffRecord,
+        now: DateTime<Utc>,
+    ) -> Result<Notification, ServiceError> {
+        let package = record.package().ok_or_else(|| {
+            ServiceError::Permanent(format!("handoff {} has no classification", record.id))
+        })?;
+        let owner = record.owner.as_ref().ok_or_else(|| {
+            ServiceError::Permanent(format!("handoff {} has no owner", record.id))
+        })?;
         let expires = now + self.claim_link_ttl;
         let actions = match &owner.rep {
             Some(rep) => ClaimAction::ALL

@@ -36,7 +36,11 @@ pub enum FailoverOutcome {
 
 impl Services {
     /// Sweeps due handoffs page by page (`page_size` each), failing over up to `concurrency` at once.
-    pub async fn sweep(&self, page_size: usize, concurrency: usize) -> Result<SweepReport, ServiceError> {
+    pub async fn sweep(
+        &self,
+        page_size: usize,
+        concurrency: usize,
+    ) -> Result<SweepReport, ServiceError> {
         let now = self.clock.now();
         let mut report = SweepReport::default();
         let mut cursor = None;
@@ -46,7 +50,10 @@ impl Services {
             report.items_read += page.items_read;
             report.due += page.items.len();
             let outcomes: Vec<_> = stream::iter(page.items)
-                .map(|due| async move { self.fail_over(&due.id, RerouteReason::SlaMissed, None).await })
+                .map(|due| async move {
+                    self.fail_over(&due.id, RerouteReason::SlaMissed, None)
+                        .await
+                })
                 .buffer_unordered(concurrency.max(1))
                 .collect()
                 .await;
@@ -100,7 +107,9 @@ impl Services {
             }
         }
         let rules = self.rules().await?;
-        let decision = self.decide_route(&record, &rules, RouteMode::Failover, now).await?;
+        let decision = self
+            .decide_route(&record, &rules, RouteMode::Failover, now)
+            .await?;
         let escalated = decision.escalated;
         Self::set_owner(&mut record, decision);
         record.reroutes += 1;
@@ -108,7 +117,11 @@ impl Services {
             (Some(rep), RerouteReason::WrongOwner) => crate::lifecycle::Actor::Rep(rep.clone()),
             _ => system("failover"),
         };
-        let owner = record.owner.as_ref().map(|o| o.display.clone()).unwrap_or_default();
+        let owner = record
+            .owner
+            .as_ref()
+            .map(|o| o.display.clone())
+            .unwrap_or_default();
         let transition = if escalated {
             Transition::Escalate
         } else {
@@ -116,8 +129,12 @@ impl Services {
         };
         let entry = record.apply(transition, actor, now, format!("now with {owner}"))?;
         self.save(&record, &entry).await?;
-        self.count_load(&rules, record.owner.as_ref().and_then(|o| o.rep.as_ref()), now)
-            .await?;
+        self.count_load(
+            &rules,
+            record.owner.as_ref().and_then(|o| o.rep.as_ref()),
+            now,
+        )
+        .await?;
         self.enqueue_assign(id).await?;
         Ok(if escalated {
             FailoverOutcome::Escalated
