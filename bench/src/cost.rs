@@ -160,6 +160,8 @@ fn add(a: &Snapshot, b: &Snapshot) -> Snapshot {
         t.wru_index += s.wru_index;
         t.scanned += s.scanned;
     }
-    out.errors += b.errors;
+    for (e, n) in &b.errors {
+        *out.errors.entry(e.clone()).or_default() += n;
+    }
     out
 }

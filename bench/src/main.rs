@@ -349,12 +349,7 @@ fn print_cost(f: &cost::CostFigures) {
             .collect();
         println!("  {:<10} {}", format!("{name}:"), ops.join(", "));
     }
-    if f.functions.errors > 0 {
-        println!(
-            "  note: {} calls answered with an error",
-            f.functions.errors
-        );
-    }
+    print_errors(&f.functions);
     println!("  rules reads (GetItem RULES/CURRENT + version, cached 60 s per container) fell in the warm-up.");
 }
 

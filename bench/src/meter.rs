@@ -67,7 +67,8 @@ pub struct OpStats {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
     pub ops: BTreeMap<String, OpStats>,
-    pub errors: u64,
+    /// Calls answered with an error, by `op: error type`.
+    pub errors: BTreeMap<String, u64>,
 }
 
 impl Snapshot {
@@ -87,10 +88,14 @@ impl Snapshot {
                 ops.insert(op.clone(), d);
             }
         }
-        Snapshot {
-            ops,
-            errors: self.errors - earlier.errors,
+        let mut errors = BTreeMap::new();
+        for (e, n) in &self.errors {
+            let d = n - earlier.errors.get(e).copied().unwrap_or(0);
+            if d > 0 {
+                errors.insert(e.clone(), d);
+            }
         }
+        Snapshot { ops, errors }
     }
 
     /// Totals of the operations whose name starts with `service` (`dynamodb:` / `sqs:`).
@@ -209,7 +214,24 @@ impl Meter {
     fn on_response(&self, pending: &Pending, status: u16, body: Option<&Value>) {
         let mut state = self.state();
         if status >= 400 {
-            state.snapshot.errors += 1;
+            let kind = body
+                .and_then(|b| b.get("__type").or_else(|| b.get("code")))
+                .and_then(Value::as_str)
+                .map(|t| t.rsplit('#').next().unwrap_or(t).to_string())
+                .unwrap_or_else(|| format!("HTTP {status}"));
+            let reasons: Vec<&str> = body
+                .and_then(|b| b.get("CancellationReasons"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|r| r.get("Code").and_then(Value::as_str))
+                .collect();
+            let key = if reasons.is_empty() {
+                format!("{}: {kind}", pending.op)
+            } else {
+                format!("{}: {kind} [{}]", pending.op, reasons.join(", "))
+            };
+            *state.snapshot.errors.entry(key).or_default() += 1;
             return;
         }
         let Some(body) = body else { return };

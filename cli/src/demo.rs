@@ -65,8 +65,8 @@ pub const DEMO_EVENTS: &[(&str, &str)] = &[
         include_str!("../../examples/events/12-unsubscribe.json"),
     ),
     (
-        "13-partially-qualified",
-        include_str!("../../examples/events/13-partially-qualified.json"),
+        "13-ambiguous-chat-lead",
+        include_str!("../../examples/events/13-ambiguous-chat-lead.json"),
     ),
 ];
 
@@ -126,7 +126,7 @@ pub async fn run(rules: RulesChoice, keep: Option<std::path::PathBuf>) -> Result
     for (name, id) in &ids {
         let action = match *name {
             "05-angry-objection" => ClaimAction::WrongOwner,
-            "13-partially-qualified" => ClaimAction::Requalify,
+            "13-ambiguous-chat-lead" => ClaimAction::Requalify,
             _ => continue,
         };
         claim_as_owner(&pipeline, id, action).await?;

@@ -544,6 +544,17 @@ impl Rules {
                 );
             }
         }
+        let requalify = self.failover.requalify_role;
+        if !self
+            .reps
+            .iter()
+            .any(|r| r.active && self.role_of(r) == Some(requalify))
+        {
+            return err(
+                "requalify_role",
+                format!("failover.requalify_role is {requalify:?} but no active rep has it"),
+            );
+        }
         if !valid_notify(&self.failover.shared_queue_notify) {
             return err(
                 "shared_queue_notify",

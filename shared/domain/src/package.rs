@@ -218,7 +218,7 @@ pub enum MotionFields {
 pub struct AutomationAction {
     pub action: NextAction,
     pub reason: String,
-    /// For out-of-office: when to resume.
+    /// When to resume: the return date of an away notice, or the date a not-now reply asked for.
     pub resume_on: Option<NaiveDate>,
     /// An alternate contact named in an away note or referral.
     pub alternate_contact: Option<String>,
