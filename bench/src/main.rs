@@ -353,6 +353,12 @@ fn print_cost(f: &cost::CostFigures) {
     println!("  rules reads (GetItem RULES/CURRENT + version, cached 60 s per container) fell in the warm-up.");
 }
 
+fn print_errors(s: &meter::Snapshot) {
+    for (e, n) in &s.errors {
+        println!("  calls answered with an error: {e} × {n}");
+    }
+}
+
 fn print_sweep(f: &sweep::SweepFigures, goals: &mut Vec<Goal>) {
     let r = &f.report;
     println!();
@@ -394,6 +400,10 @@ fn print_sweep(f: &sweep::SweepFigures, goals: &mut Vec<Goal>) {
         .map(|(op, s)| format!("{} {}", op, s.requests))
         .collect();
     println!("  calls during the sweep: {}", calls.join(", "));
+    print_errors(&f.calls);
+    for r in &f.retried {
+        println!("  failed failover retried once after the sweep: {r}");
+    }
     if let Some(q) = f.calls.ops.get("dynamodb:Query") {
         println!(
             "  (Query ScannedCount over the sweep, due index + failover's own lookups: {})",

@@ -17,7 +17,7 @@ use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use handoff_aws::store::codec;
 use handoff_domain::ids::{CompanyDomain, EmailAddress, HandoffId};
-use handoff_domain::lifecycle::{HandoffRecord, State};
+use handoff_domain::lifecycle::{HandoffRecord, RerouteReason, State};
 use handoff_domain::ports::{ManualClock, Stage};
 use handoff_domain::service::sweep::SweepReport;
 use std::sync::Arc;
@@ -37,6 +37,8 @@ pub struct SweepFigures {
     pub report: SweepReport,
     /// What the sweep called (the due query and every failover's reads and writes).
     pub calls: Snapshot,
+    /// Failed failovers retried once after the sweep, with the outcome.
+    pub retried: Vec<String>,
 }
 
 pub async fn run(emu: &Emu, open: usize, due: usize) -> Result<SweepFigures> {
@@ -88,13 +90,26 @@ pub async fn run(emu: &Emu, open: usize, due: usize) -> Result<SweepFigures> {
     let started = Instant::now();
     let report = handoff_lambda::schedule::sweep(&services, &scheduled).await?;
     let sweep_time = started.elapsed();
+    let calls = meter.snapshot().since(&before);
+    // A failed failover leaves its handoff due: retry those once, only to say why they failed.
+    let mut retried = Vec::new();
+    if report.failed > 0 {
+        let page = services.store.due(now, report.failed + 10, None).await?;
+        for due in page.items.iter().take(report.failed) {
+            let outcome = services
+                .fail_over(&due.id, RerouteReason::SlaMissed, None)
+                .await;
+            retried.push(format!("{}: {outcome:?}", due.id));
+        }
+    }
     Ok(SweepFigures {
         open,
         due_seeded: due,
         seed_time,
         sweep_time,
         report,
-        calls: meter.snapshot().since(&before),
+        calls,
+        retried,
     })
 }
 

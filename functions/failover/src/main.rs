@@ -1,23 +1,8 @@
 //! `failover`: the EventBridge-scheduled sweep that reroutes handoffs whose SLA passed unclaimed.
 
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
-use handoff_lambda::{logging, schedule, wiring};
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use handoff_lambda::run::{scheduled_function, Scheduled};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
-    logging::init("handoff-failover");
-    let services = wiring::services_from_env().await?;
-    let services = &services;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<EventBridgeEvent>| async move {
-            logging::start_invocation(
-                &event.context.request_id,
-                event.context.xray_trace_id.as_deref(),
-            );
-            let report = schedule::sweep(services, &event.payload).await?;
-            Ok::<_, Error>(report)
-        },
-    ))
-    .await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    scheduled_function("handoff-failover", Scheduled::Sweep).await
 }

@@ -78,10 +78,7 @@ pub async fn post_claim(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let content_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = crate::content_type(&headers);
     let params: ClaimParams = if content_type.starts_with("application/json") {
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request("invalid_claim", e.to_string()))?

@@ -14,10 +14,7 @@ pub async fn post_event(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let content_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let content_type = crate::content_type(&headers);
     if !content_type.starts_with("application/json") {
         return Err(ApiError {
             status: StatusCode::UNSUPPORTED_MEDIA_TYPE,

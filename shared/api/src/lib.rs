@@ -47,6 +47,14 @@ pub fn local_router(services: AppState) -> Router {
     finish(all, services)
 }
 
+/// The request's content type, or "" when absent or not text.
+fn content_type(headers: &axum::http::HeaderMap) -> &str {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
 fn intake_routes() -> Router<AppState> {
     Router::new().route("/v1/events", post(events::post_event))
 }

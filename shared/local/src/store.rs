@@ -336,19 +336,8 @@ impl HandoffStore for SqliteStore {
         email: &EmailAddress,
         limit: usize,
     ) -> Result<Vec<HandoffSummary>, StoreError> {
-        let email = email.to_string();
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self
-            .run(move |conn| {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT record FROM handoffs WHERE contact_email = ?1
-                     ORDER BY created_at DESC, id DESC LIMIT ?2",
-                )?;
-                let rows = stmt.query_map(params![email, limit], |r| r.get::<_, String>(0))?;
-                records(rows.collect::<Result<_, _>>()?)
-            })
-            .await?;
-        Ok(rows.iter().map(HandoffSummary::of).collect())
+        self.newest_where(Lookup::Contact, email.to_string(), limit)
+            .await
     }
 
     async fn by_domain(
@@ -356,19 +345,8 @@ impl HandoffStore for SqliteStore {
         domain: &CompanyDomain,
         limit: usize,
     ) -> Result<Vec<HandoffSummary>, StoreError> {
-        let domain = domain.to_string();
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = self
-            .run(move |conn| {
-                let mut stmt = conn.prepare_cached(
-                    "SELECT record FROM handoffs WHERE company_domain = ?1
-                     ORDER BY created_at DESC, id DESC LIMIT ?2",
-                )?;
-                let rows = stmt.query_map(params![domain, limit], |r| r.get::<_, String>(0))?;
-                records(rows.collect::<Result<_, _>>()?)
-            })
-            .await?;
-        Ok(rows.iter().map(HandoffSummary::of).collect())
+        self.newest_where(Lookup::Domain, domain.to_string(), limit)
+            .await
     }
 
     async fn created_between(
@@ -546,5 +524,42 @@ mod tests {
             store.due(at(0), 10, Some("garbage".into())).await,
             Err(StoreError::Corrupt(_))
         ));
+    }
+}
+
+/// The indexed columns `by_contact` / `by_domain` look up.
+#[derive(Clone, Copy)]
+enum Lookup {
+    Contact,
+    Domain,
+}
+
+impl SqliteStore {
+    /// Summaries of the newest handoffs whose lookup column equals `value`.
+    async fn newest_where(
+        &self,
+        lookup: Lookup,
+        value: String,
+        limit: usize,
+    ) -> Result<Vec<HandoffSummary>, StoreError> {
+        let sql = match lookup {
+            Lookup::Contact => {
+                "SELECT record FROM handoffs WHERE contact_email = ?1
+                 ORDER BY created_at DESC, id DESC LIMIT ?2"
+            }
+            Lookup::Domain => {
+                "SELECT record FROM handoffs WHERE company_domain = ?1
+                 ORDER BY created_at DESC, id DESC LIMIT ?2"
+            }
+        };
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = self
+            .run(move |conn| {
+                let mut stmt = conn.prepare_cached(sql)?;
+                let rows = stmt.query_map(params![value, limit], |r| r.get::<_, String>(0))?;
+                records(rows.collect::<Result<_, _>>()?)
+            })
+            .await?;
+        Ok(rows.iter().map(HandoffSummary::of).collect())
     }
 }
