@@ -99,6 +99,20 @@ impl EventKind {
     }
 }
 
+impl EventKind {
+    /// The person the event is about, mutably (fixtures and benches vary it).
+    pub fn buyer_mut(&mut self) -> &mut Buyer {
+        match self {
+            EventKind::FormLead(e) => &mut e.buyer,
+            EventKind::QualifiedLead(e) => &mut e.buyer,
+            EventKind::EmailReply(e) => &mut e.buyer,
+            EventKind::MeetingBooked(e)
+            | EventKind::MeetingCancelled(e)
+            | EventKind::MeetingNoShow(e) => &mut e.buyer,
+        }
+    }
+}
+
 impl IntakeEvent {
     /// The buyer this event is about.
     pub fn buyer(&self) -> &Buyer {

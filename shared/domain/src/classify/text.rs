@@ -11,6 +11,8 @@
 //! `<month>` a month name (English, German, French).
 
 use super::Found;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Words that negate the phrase they govern.
 const NEGATORS: &[&str] = &[
@@ -210,6 +212,22 @@ impl Pat {
             Pat::Any => true,
         }
     }
+}
+
+/// The compiled form of a phrase, memoised: the lexicon's phrases (and the configured product
+/// and competitor names) are compiled once per process instead of on every match.
+fn compiled(phrase: &str) -> Arc<Vec<Pat>> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Arc<Vec<Pat>>>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(hit) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(phrase) {
+        return hit.clone();
+    }
+    let pats = Arc::new(compile(phrase));
+    cache
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(phrase.to_string(), pats.clone());
+    pats
 }
 
 /// Compiles a phrase (see the module docs for the syntax).
@@ -472,7 +490,7 @@ impl Part {
     }
 
     /// Every match of any phrase, as token ranges sorted by position.
-    fn matches(&self, compiled: &[Vec<Pat>]) -> Vec<(usize, usize)> {
+    fn matches(&self, compiled: &[Arc<Vec<Pat>>]) -> Vec<(usize, usize)> {
         let mut out = Vec::new();
         for i in 0..self.tokens.len() {
             let best = compiled.iter().filter_map(|p| self.match_at(p, i)).max();
@@ -675,7 +693,7 @@ impl Doc {
 
     /// Every match of any phrase, negated or not, in text order.
     pub fn all_matches<S: AsRef<str>>(&self, phrases: &[S]) -> Vec<Hit<'_>> {
-        let compiled: Vec<Vec<Pat>> = phrases.iter().map(|p| compile(p.as_ref())).collect();
+        let compiled: Vec<Arc<Vec<Pat>>> = phrases.iter().map(|p| compiled(p.as_ref())).collect();
         self.parts
             .iter()
             .flat_map(|part| {
