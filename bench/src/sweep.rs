@@ -88,7 +88,7 @@ pub async fn run(emu: &Emu, open: usize, due: usize) -> Result<SweepFigures> {
     scheduled.time = Some(now);
     let before = meter.snapshot();
     let started = Instant::now();
-    let report = handoff_lambda::schedule::sweep(&services, &scheduled).await?;
+    let report = handoff_lambda::schedule::sweep(&services, &scheduled, None).await?;
     let sweep_time = started.elapsed();
     let calls = meter.snapshot().since(&before);
     // A failed failover leaves its handoff due: retry those once, only to say why they failed.

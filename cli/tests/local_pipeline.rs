@@ -135,3 +135,54 @@ async fn poison_messages_end_in_the_dead_letter_queue_with_their_reason() {
         assign[0].reason
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_out_of_time_leaves_due_handoffs_for_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 24, 14, 0, 0).unwrap(),
+    ));
+    let pipeline = LocalPipeline::open(LocalOptions {
+        data_dir: dir.path().to_path_buf(),
+        rules: RulesChoice::Embedded,
+        clock: clock.clone(),
+        public_url: "http://127.0.0.1:1".into(),
+    })
+    .await
+    .unwrap();
+    let id = pipeline.services.intake(event(7)).await.unwrap().handoff_id;
+    pipeline.drain().await.unwrap();
+    clock.advance(chrono::Duration::days(3));
+    let out_of_time = pipeline
+        .services
+        .sweep_while(100, 4, &|| false)
+        .await
+        .unwrap();
+    assert!(out_of_time.stopped_early);
+    assert_eq!(out_of_time.due, 0);
+    assert_eq!(
+        pipeline
+            .services
+            .store
+            .get(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .reroutes,
+        0
+    );
+    let next = pipeline.services.sweep(100, 4).await.unwrap();
+    assert!(!next.stopped_early);
+    assert_eq!(next.due, 1);
+    assert_eq!(
+        pipeline
+            .services
+            .store
+            .get(&id)
+            .await
+            .unwrap()
+            .unwrap()
+            .reroutes,
+        1
+    );
+}

@@ -361,12 +361,16 @@ async fn unclaimed_handoff_is_rerouted_by_the_scheduled_failover() {
     let deadline = record.sla.unwrap().deadline;
 
     let mut scheduled: EventBridgeEvent = serde_json::from_str(SCHEDULED_EVENT).unwrap();
-    let before = schedule::sweep(&cloud.services, &scheduled).await.unwrap();
+    let before = schedule::sweep(&cloud.services, &scheduled, None)
+        .await
+        .unwrap();
     assert_eq!(before.due, 0, "nothing is due before the deadline");
 
     cloud.clock.set(deadline + chrono::Duration::minutes(1));
     scheduled.time = Some(cloud.clock.now());
-    let report = schedule::sweep(&cloud.services, &scheduled).await.unwrap();
+    let report = schedule::sweep(&cloud.services, &scheduled, None)
+        .await
+        .unwrap();
     assert_eq!(report.due, 1, "{report:?}");
     assert_eq!(report.rerouted + report.escalated, 1, "{report:?}");
     assert_eq!(
@@ -374,7 +378,9 @@ async fn unclaimed_handoff_is_rerouted_by_the_scheduled_failover() {
         "the sweep reads only what is due: {report:?}"
     );
     // Running the schedule again at the same time finds nothing due (the new owner has a new SLA).
-    let again = schedule::sweep(&cloud.services, &scheduled).await.unwrap();
+    let again = schedule::sweep(&cloud.services, &scheduled, None)
+        .await
+        .unwrap();
     assert_eq!(again.due, 0, "{again:?}");
 
     let (event, deliveries) = sqs_batch(&cloud.queue, Stage::Assign).await;

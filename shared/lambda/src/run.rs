@@ -43,7 +43,10 @@ pub async fn scheduled_function(service: &str, job: Scheduled) -> Result<(), Err
             );
             let report = match job {
                 Scheduled::Sweep => {
-                    serde_json::to_value(schedule::sweep(services, &event.payload).await?)?
+                    let deadline = deadline_instant(event.context.deadline);
+                    serde_json::to_value(
+                        schedule::sweep(services, &event.payload, Some(deadline)).await?,
+                    )?
                 }
                 Scheduled::Audit => {
                     serde_json::to_value(schedule::audit(services, &event.payload).await?)?
@@ -53,4 +56,13 @@ pub async fn scheduled_function(service: &str, job: Scheduled) -> Result<(), Err
         },
     ))
     .await
+}
+
+/// The invocation deadline (epoch milliseconds from the runtime API) as an `Instant`.
+fn deadline_instant(deadline_ms: u64) -> std::time::Instant {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
+    std::time::Instant::now() + std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
 }

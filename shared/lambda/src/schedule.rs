@@ -4,19 +4,29 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use handoff_domain::audit::AuditReport;
 use handoff_domain::service::sweep::SweepReport;
 use handoff_domain::service::{ServiceError, Services};
+use std::time::{Duration, Instant};
 
 /// Due handoffs fetched per page.
 pub const SWEEP_PAGE: usize = 200;
 /// Failovers run at once.
 pub const SWEEP_CONCURRENCY: usize = 16;
 
-/// Runs one failover sweep for a scheduled event.
+/// Time kept in reserve before the invocation's deadline: no new page starts after it.
+pub const SWEEP_MARGIN: Duration = Duration::from_secs(10);
+
+/// Runs one failover sweep for a scheduled event, starting new pages only until `deadline`
+/// minus [`SWEEP_MARGIN`]; what is left stays due for the next scheduled run.
 pub async fn sweep(
     services: &Services,
     event: &EventBridgeEvent,
+    deadline: Option<Instant>,
 ) -> Result<SweepReport, ServiceError> {
     tracing::info!(detail_type = %event.detail_type, source = %event.source, "failover sweep started");
-    let report = services.sweep(SWEEP_PAGE, SWEEP_CONCURRENCY).await?;
+    let stop_at = deadline.map(|d| d.checked_sub(SWEEP_MARGIN).unwrap_or(d));
+    let keep_going = move || stop_at.is_none_or(|t| Instant::now() < t);
+    let report = services
+        .sweep_while(SWEEP_PAGE, SWEEP_CONCURRENCY, &keep_going)
+        .await?;
     tracing::info!(
         due = report.due,
         rerouted = report.rerouted,
@@ -24,6 +34,7 @@ pub async fn sweep(
         skipped = report.skipped,
         failed = report.failed,
         items_read = report.items_read,
+        stopped_early = report.stopped_early,
         "failover sweep finished"
     );
     Ok(report)

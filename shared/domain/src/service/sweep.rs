@@ -24,6 +24,9 @@ pub struct SweepReport {
     /// Stored items read by the due queries.
     pub items_read: usize,
     pub pages: usize,
+    /// True when the sweep stopped before the last page because its time budget ran out
+    /// (what is left stays due and the next scheduled sweep takes it).
+    pub stopped_early: bool,
 }
 
 /// What happened to one due handoff.
@@ -41,10 +44,25 @@ impl Services {
         page_size: usize,
         concurrency: usize,
     ) -> Result<SweepReport, ServiceError> {
+        self.sweep_while(page_size, concurrency, &|| true).await
+    }
+
+    /// Like [`Services::sweep`], but starts another page only while `keep_going()` says so
+    /// (a Lambda passes "more than a safety margin left before my deadline").
+    pub async fn sweep_while(
+        &self,
+        page_size: usize,
+        concurrency: usize,
+        keep_going: &(dyn Fn() -> bool + Sync),
+    ) -> Result<SweepReport, ServiceError> {
         let now = self.clock.now();
         let mut report = SweepReport::default();
         let mut cursor = None;
         loop {
+            if !keep_going() {
+                report.stopped_early = true;
+                break;
+            }
             let page = self.store.due(now, page_size, cursor).await?;
             report.pages += 1;
             report.items_read += page.items_read;
