@@ -12,8 +12,9 @@
 //! | 5 | [`sizes`] | release binary and zip sizes |
 //!
 //! ```text
-//! handoff-bench [--requests 300] [--handoffs 20] [--open 100000] [--due 100] [--cold-runs 10]
-//!               [--bin-dir DIR] [--only intake,cost,sweep,cold,size]
+//! handoff-bench [--requests 300] [--handoffs 20] [--open 100000] [--due 100]
+//!               [--sweep-open 5000] [--cold-runs 10] [--bin-dir DIR]
+//!               [--only intake,cost,sweep,cold,size]
 //! ```
 
 mod coldstart;
@@ -34,13 +35,14 @@ use std::time::Instant;
 const FUNCTIONS: [&str; 6] = ["intake", "classify", "assign", "failover", "claim", "audit"];
 const HELLO: &str = "hello-lambda";
 
-const USAGE: &str = "usage: handoff-bench [--requests N] [--handoffs N] [--open N] [--due N] [--cold-runs N] [--bin-dir DIR] [--only intake,cost,sweep,cold,size]";
+const USAGE: &str = "usage: handoff-bench [--requests N] [--handoffs N] [--open N] [--due N] [--sweep-open N] [--cold-runs N] [--bin-dir DIR] [--only intake,cost,sweep,cold,size]";
 
 struct Args {
     requests: usize,
     handoffs: usize,
     open: usize,
     due: usize,
+    sweep_open: usize,
     cold_runs: usize,
     bin_dir: PathBuf,
     only: Vec<String>,
@@ -57,6 +59,7 @@ impl Args {
             handoffs: 20,
             open: 100_000,
             due: 100,
+            sweep_open: 5_000,
             cold_runs: 10,
             bin_dir: exe_dir,
             only: ["intake", "cost", "sweep", "cold", "size"]
@@ -82,6 +85,7 @@ impl Args {
                 "--handoffs" => args.handoffs = number()?.max(1),
                 "--open" => args.open = number()?,
                 "--due" => args.due = number()?,
+                "--sweep-open" => args.sweep_open = number()?,
                 "--cold-runs" => args.cold_runs = number()?.max(1),
                 "--bin-dir" => args.bin_dir = PathBuf::from(&value),
                 "--only" => args.only = value.split(',').map(|s| s.trim().to_string()).collect(),
@@ -155,7 +159,7 @@ async fn run(args: Args) -> Result<()> {
         print_cost(&f);
     }
     if let (true, Some(emu)) = (args.wants("sweep"), &emu) {
-        let f = sweep::run(emu, args.open, args.due).await?;
+        let f = sweep::run(emu, args.open, args.due, args.sweep_open).await?;
         print_sweep(&f, &mut goals);
     }
     if let (true, Some(emu)) = (args.wants("cold"), &emu) {
@@ -360,19 +364,20 @@ fn print_errors(s: &meter::Snapshot) {
 }
 
 fn print_sweep(f: &sweep::SweepFigures, goals: &mut Vec<Goal>) {
-    let r = &f.report;
+    let full = &f.full;
+    let r = &full.report;
+    let per = |n: usize, t: std::time::Duration| n as f64 / t.as_secs_f64().max(1e-9);
     println!();
     println!(
-        "3. Sweep efficiency — {} open handoffs awaiting their owner ({} seeded + 1 real), {} due",
-        f.open + 1,
-        f.open,
+        "3. Sweep efficiency — {} due among the open handoffs (each table: N seeded + 1 real)",
         f.due_seeded
     );
+    println!("  a) the real scheduled sweep (handoff_lambda::schedule::sweep, failovers included), {} open:", full.open + 1);
     println!(
-        "  seeding: {} META items by BatchWriteItem (25 a call, 8 in flight) in {:.1} s ({:.0} items/s)",
-        f.open,
-        f.seed_time.as_secs_f64(),
-        f.open as f64 / f.seed_time.as_secs_f64().max(1e-9)
+        "     seeded {} META items by BatchWriteItem (25 a call, 8 in flight) in {:.1} s ({:.0} items/s)",
+        full.open,
+        full.seed_time.as_secs_f64(),
+        per(full.open, full.seed_time)
     );
     let efficiency = if r.due == 0 {
         f64::NAN
@@ -380,49 +385,88 @@ fn print_sweep(f: &sweep::SweepFigures, goals: &mut Vec<Goal>) {
         r.items_read as f64 / r.due as f64
     };
     println!(
-        "  sweep (schedule::sweep): due {}  rerouted {}  escalated {}  skipped {}  failed {}  pages {}  in {:.1} s",
+        "     due {}  rerouted {}  escalated {}  skipped {}  failed {}  pages {}  in {:.1} s",
         r.due,
         r.rerouted,
         r.escalated,
         r.skipped,
         r.failed,
         r.pages,
-        f.sweep_time.as_secs_f64()
+        full.sweep_time.as_secs_f64()
     );
     println!(
-        "  items read by the due queries {}  ÷ due {}  = {:.2}   goal ≤ 1.05",
+        "     SweepReport.items_read {} ÷ due {} = {:.2}   goal ≤ 1.05",
         r.items_read, r.due, efficiency
     );
-    let calls: Vec<String> = f
+    let calls: Vec<String> = full
         .calls
         .ops
         .iter()
         .map(|(op, s)| format!("{} {}", op, s.requests))
         .collect();
-    println!("  calls during the sweep: {}", calls.join(", "));
-    print_errors(&f.calls);
-    for r in &f.retried {
-        println!("  failed failover retried once after the sweep: {r}");
+    println!("     calls: {}", calls.join(", "));
+    for (e, n) in &full.calls.errors {
+        println!("     attempts answered with an error: {e} × {n}");
     }
-    if let Some(q) = f.calls.ops.get("dynamodb:Query") {
-        println!(
-            "  (Query ScannedCount over the sweep, due index + failover's own lookups: {})",
-            q.scanned
-        );
+    if full.calls.errors.keys().any(|e| e.contains("HTTP 500")) {
+        println!("     (moto's HTTP 500s are its own race: \"dictionary changed size during iteration\" while deep-copying");
+        println!("      the table for one transaction as others write; the SDK retries them, a failover failing 3 times");
+        println!("      stays due for the next sweep)");
     }
-    if f.open < 100_000 {
-        println!("  NOTE: scaled down from 100,000 open handoffs with --open {} (see the notes on moto's speed)", f.open);
+    for line in &full.retried {
+        println!("     failed failover retried once after the sweep: {line}");
     }
     goals.push(Goal {
         what: format!(
-            "sweep items read ÷ due ({} open, {} due)",
-            f.open + 1,
-            r.due
+            "sweep items read ÷ due, real sweep ({} open)",
+            full.open + 1
         ),
         value: format!("{efficiency:.2}"),
         goal: "≤ 1.05",
         verdict: verdict(efficiency, 1.05),
     });
+    match &f.scale {
+        Some(s) => {
+            let e = if s.due == 0 {
+                f64::NAN
+            } else {
+                s.items_read as f64 / s.due as f64
+            };
+            println!("  b) the sweep's due-index read at full scale, {} open (HandoffStore::due pages of {}, as Services::sweep):", s.open + 1, handoff_lambda::schedule::SWEEP_PAGE);
+            println!(
+                "     seeded {} META items in {:.1} s ({:.0} items/s); read in {:.0} ms, {} page(s)",
+                s.open,
+                s.seed_time.as_secs_f64(),
+                per(s.open, s.seed_time),
+                s.read_time.as_secs_f64() * 1e3,
+                s.pages
+            );
+            println!(
+                "     items read {} ÷ due {} = {:.2}   goal ≤ 1.05",
+                s.items_read, s.due, e
+            );
+            println!("  the full sweep runs at {} open, not {}: on moto each failover costs time proportional to the", full.open + 1, s.open + 1);
+            println!("  table (a deep copy of the whole table per TransactWriteItems, a sort of every item per Query),");
+            println!("  so 100 failovers over 100,000 items take far longer than a few minutes (20,000: ~6 min);");
+            println!("  on DynamoDB neither grows with the table. Raise it with --sweep-open N.");
+            goals.push(Goal {
+                what: format!(
+                    "sweep items read ÷ due, due-index read ({} open)",
+                    s.open + 1
+                ),
+                value: format!("{e:.2}"),
+                goal: "≤ 1.05",
+                verdict: verdict(e, 1.05),
+            });
+        }
+        None if full.open < 100_000 => {
+            println!(
+                "  NOTE: scaled down from 100,000 open handoffs (--open {})",
+                full.open
+            );
+        }
+        None => {}
+    }
 }
 
 fn print_cold(results: &[(String, stats::Summary)], runs: usize, goals: &mut Vec<Goal>) {

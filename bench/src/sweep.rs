@@ -1,12 +1,24 @@
-//! Section 3, sweep efficiency: `open` handoffs await their owner, `due` of them past their deadline; one
-//! scheduled failover sweep (the real handler, `handoff_lambda::schedule::sweep`) should read the
-//! due ones and nothing else: `SweepReport.items_read ÷ due`.
+//! Section 3, sweep efficiency: `open` handoffs await their owner, `due` of them past their
+//! deadline; a failover sweep should read the due ones and nothing else:
+//! `SweepReport.items_read ÷ due`.
 //!
 //! The open handoffs are copies of one real handoff driven to `notified` through the pipeline,
 //! each with its own id, contact, company and deadline, written as the store writes them
 //! (`handoff_aws::store::codec::meta_item`, so they carry the same sparse `due` index keys) with
 //! `BatchWriteItem` (25 a call, a few calls at once). Only `META` items are seeded: the sweep
 //! never reads timelines.
+//!
+//! Two measurements, each on its own table:
+//!
+//! - **the real scheduled sweep** (`handoff_lambda::schedule::sweep`, failovers included) at
+//!   `min(open, full_open)` open handoffs;
+//! - **the sweep's read at full scale** (`open`, default 100,000): the same
+//!   `HandoffStore::due` pages `Services::sweep` reads, without the failovers.
+//!
+//! Why two: every failover on moto costs time proportional to the table — moto deep-copies the
+//! whole table for each `TransactWriteItems` (its rollback) and collects and sorts every item of
+//! the table for each `Query` — so 100 failovers over 100,000 items take far longer than the
+//! "few minutes" budget (20,000 items: ~6 minutes). On DynamoDB neither grows with the table.
 
 use crate::cost::business_hours;
 use crate::emu::{self, Emu};
@@ -14,12 +26,14 @@ use crate::meter::{Meter, Snapshot};
 use anyhow::{bail, Context, Result};
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+use chrono::{DateTime, Utc};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use handoff_aws::store::codec;
 use handoff_domain::ids::{CompanyDomain, EmailAddress, HandoffId};
 use handoff_domain::lifecycle::{HandoffRecord, RerouteReason, State};
 use handoff_domain::ports::{ManualClock, Stage};
 use handoff_domain::service::sweep::SweepReport;
+use handoff_domain::service::Services;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -28,10 +42,9 @@ const SEED_CONCURRENCY: usize = 8;
 /// Items per `BatchWriteItem` (the service's maximum).
 const BATCH: usize = 25;
 
-/// What section 3 measured.
-pub struct SweepFigures {
+/// The real scheduled sweep, failovers included.
+pub struct FullSweep {
     pub open: usize,
-    pub due_seeded: usize,
     pub seed_time: Duration,
     pub sweep_time: Duration,
     pub report: SweepReport,
@@ -41,21 +54,64 @@ pub struct SweepFigures {
     pub retried: Vec<String>,
 }
 
-pub async fn run(emu: &Emu, open: usize, due: usize) -> Result<SweepFigures> {
-    let due = due.min(open);
-    let (table, prefix, _) = emu.provision("sweep").await?;
+/// The sweep's read of the due index at full scale, without the failovers.
+pub struct ScaleRead {
+    pub open: usize,
+    pub seed_time: Duration,
+    pub read_time: Duration,
+    pub due: usize,
+    pub items_read: usize,
+    pub pages: usize,
+}
+
+/// What section 3 measured.
+pub struct SweepFigures {
+    pub due_seeded: usize,
+    /// Present when `open` is above what the full sweep runs at.
+    pub scale: Option<ScaleRead>,
+    pub full: FullSweep,
+}
+
+/// Seeds `open` handoffs (`due` of them due) for a full sweep at `min(open, full_open)`, and —
+/// when `open` is larger — a second table at `open` for the sweep's index read alone.
+pub async fn run(emu: &Emu, open: usize, due: usize, full_open: usize) -> Result<SweepFigures> {
+    let full_n = open.min(full_open);
+    let due = due.min(full_n);
+    let full = full_sweep(emu, full_n, due).await?;
+    let scale = if open > full_n {
+        Some(read_at_scale(emu, open, due).await?)
+    } else {
+        None
+    };
+    Ok(SweepFigures {
+        due_seeded: due,
+        scale,
+        full,
+    })
+}
+
+struct Prepared {
+    table: String,
+    services: Services,
+    meter: Meter,
+    now: DateTime<Utc>,
+    seed_time: Duration,
+}
+
+/// A table with one real handoff driven to `notified` (the template) and `open` copies of it.
+async fn prepare(emu: &Emu, section: &str, open: usize, due: usize) -> Result<Prepared> {
+    let (table, prefix, _) = emu.provision(section).await?;
     let out = tempfile::tempdir()?;
     let meter = Meter::default();
     let now = business_hours();
     let clock = Arc::new(ManualClock::new(now));
     let services = emu
-        .services(&table, &prefix, clock.clone(), Some(&meter), out.path())
+        .services(&table, &prefix, clock, Some(&meter), out.path())
         .await?;
 
-    // One real handoff, driven to `notified` and awaiting its owner.
     let trigger = Meter::default();
     let driver = emu.driver_queue(&prefix, &trigger).await?;
-    let body = emu::form_event(&format!("bench-sweep-{}", emu.run_id()), 0, now);
+    let body = emu::form_event(&format!("bench-{section}-{}", emu.run_id()), 0, now);
     let router = handoff_api::intake_router(Arc::new(services.clone()));
     let (status, receipt) = emu::call(
         router,
@@ -82,35 +138,87 @@ pub async fn run(emu: &Emu, open: usize, due: usize) -> Result<SweepFigures> {
 
     let started = Instant::now();
     seed(emu, &table, &template, open, due, now).await?;
-    let seed_time = started.elapsed();
+    Ok(Prepared {
+        table,
+        services,
+        meter,
+        now,
+        seed_time: started.elapsed(),
+    })
+}
 
+async fn full_sweep(emu: &Emu, open: usize, due: usize) -> Result<FullSweep> {
+    let p = prepare(emu, "sweep", open, due).await?;
     let mut scheduled: EventBridgeEvent = serde_json::from_str(emu::SCHEDULED_EVENT)?;
-    scheduled.time = Some(now);
-    let before = meter.snapshot();
+    scheduled.time = Some(p.now);
+    let before = p.meter.snapshot();
     let started = Instant::now();
-    let report = handoff_lambda::schedule::sweep(&services, &scheduled, None).await?;
+    let report = handoff_lambda::schedule::sweep(&p.services, &scheduled, None).await?;
     let sweep_time = started.elapsed();
-    let calls = meter.snapshot().since(&before);
+    let calls = p.meter.snapshot().since(&before);
     // A failed failover leaves its handoff due: retry those once, only to say why they failed.
     let mut retried = Vec::new();
     if report.failed > 0 {
-        let page = services.store.due(now, report.failed + 10, None).await?;
+        let page = p
+            .services
+            .store
+            .due(p.now, report.failed + 10, None)
+            .await?;
         for due in page.items.iter().take(report.failed) {
-            let outcome = services
+            let outcome = p
+                .services
                 .fail_over(&due.id, RerouteReason::SlaMissed, None)
                 .await;
             retried.push(format!("{}: {outcome:?}", due.id));
         }
     }
-    Ok(SweepFigures {
+    drop_table(emu, &p.table).await;
+    Ok(FullSweep {
         open,
-        due_seeded: due,
-        seed_time,
+        seed_time: p.seed_time,
         sweep_time,
         report,
         calls,
         retried,
     })
+}
+
+/// Reads the due index page by page exactly as `Services::sweep` does (same store call, same
+/// page size), without failing anything over.
+async fn read_at_scale(emu: &Emu, open: usize, due: usize) -> Result<ScaleRead> {
+    let p = prepare(emu, "sweep-scale", open, due).await?;
+    let started = Instant::now();
+    let (mut found, mut items_read, mut pages) = (0, 0, 0);
+    let mut cursor = None;
+    loop {
+        let page = p
+            .services
+            .store
+            .due(p.now, handoff_lambda::schedule::SWEEP_PAGE, cursor)
+            .await?;
+        pages += 1;
+        items_read += page.items_read;
+        found += page.items.len();
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let read_time = started.elapsed();
+    drop_table(emu, &p.table).await;
+    Ok(ScaleRead {
+        open,
+        seed_time: p.seed_time,
+        read_time,
+        due: found,
+        items_read,
+        pages,
+    })
+}
+
+/// Frees the emulator's memory (best effort).
+async fn drop_table(emu: &Emu, table: &str) {
+    let _ = emu.dynamo.delete_table().table_name(table).send().await;
 }
 
 /// The `i`-th seeded handoff: its own id, contact and company; the first `due` ones a minute or
@@ -119,7 +227,7 @@ fn seeded(
     template: &HandoffRecord,
     i: usize,
     due: usize,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
 ) -> Result<HandoffRecord> {
     let mut r = template.clone();
     r.id = HandoffId::parse(format!("h_be{:030x}", i))?;
@@ -146,7 +254,7 @@ async fn seed(
     template: &HandoffRecord,
     open: usize,
     due: usize,
-    now: chrono::DateTime<chrono::Utc>,
+    now: DateTime<Utc>,
 ) -> Result<()> {
     let batches = open.div_ceil(BATCH);
     stream::iter(0..batches)

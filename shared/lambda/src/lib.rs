@@ -12,6 +12,7 @@
 pub mod env;
 pub mod http;
 pub mod logging;
+pub mod metrics;
 pub mod run;
 pub mod schedule;
 pub mod sqs;

@@ -37,6 +37,16 @@ pub async fn sweep(
         stopped_early = report.stopped_early,
         "failover sweep finished"
     );
+    crate::metrics::emit(
+        "handoff-failover",
+        &[
+            ("DueHandoffs", report.due as f64, "Count"),
+            ("Rerouted", report.rerouted as f64, "Count"),
+            ("Escalated", report.escalated as f64, "Count"),
+            ("FailoverFailures", report.failed as f64, "Count"),
+            ("SweepItemsRead", report.items_read as f64, "Count"),
+        ],
+    );
     Ok(report)
 }
 
@@ -48,5 +58,31 @@ pub async fn audit(
     let to = event.time.unwrap_or_else(|| services.clock.now());
     let report = services.audit(to - chrono::Duration::days(7), to).await?;
     tracing::info!(metrics = %serde_json::to_string(&report).unwrap_or_default(), "weekly handoff audit");
+    let rate = |v: Option<f64>| v.unwrap_or(0.0) * 100.0;
+    crate::metrics::emit(
+        "handoff-audit",
+        &[
+            ("Handoffs", report.handoffs as f64, "Count"),
+            ("AcceptanceRate", rate(report.acceptance_rate), "Percent"),
+            ("WrongOwnerRate", rate(report.wrong_owner_rate), "Percent"),
+            (
+                "RequalificationRate",
+                rate(report.requalification_rate),
+                "Percent",
+            ),
+            (
+                "CrmFieldCompleteness",
+                rate(report.crm_field_completeness),
+                "Percent",
+            ),
+            ("NoShowRate", rate(report.no_show_rate), "Percent"),
+            ("NoFollowUpRate", rate(report.no_follow_up_rate), "Percent"),
+            (
+                "MedianMinutesToFirstHumanAction",
+                report.median_minutes_to_first_human_action.unwrap_or(0.0),
+                "None",
+            ),
+        ],
+    );
     Ok(report)
 }
