@@ -157,7 +157,10 @@ fn problem_statement(input: &Input) -> String {
             .map(|p| p.original().to_string())
     };
     let text = match &input.event.kind {
-        EventKind::EmailReply(r) => own("text").unwrap_or_else(|| r.subject.clone()),
+        EventKind::EmailReply(r) => own("text")
+            .map(|t| without_salutations(&t))
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| r.subject.clone()),
         EventKind::FormLead(f) => own("text").unwrap_or_else(|| {
             f.fields
                 .iter()
@@ -178,6 +181,71 @@ fn problem_statement(input: &Input) -> String {
         | EventKind::MeetingNoShow(m) => own("text").unwrap_or_else(|| m.title.clone()),
     };
     trim_words(&text, PROBLEM_STATEMENT_MAX)
+}
+
+/// An email body without its greeting line ("Hi Vera,") and closing ("Thanks,\nDana"):
+/// the rep reads the buyer's point, not the pleasantries.
+fn without_salutations(text: &str) -> String {
+    const GREETINGS: &[&str] = &[
+        "hi",
+        "hello",
+        "hey",
+        "dear",
+        "hallo",
+        "bonjour",
+        "good morning",
+        "good afternoon",
+    ];
+    const CLOSINGS: &[&str] = &[
+        "thanks",
+        "thank you",
+        "best",
+        "best regards",
+        "regards",
+        "kind regards",
+        "cheers",
+        "grazie",
+        "merci",
+        "danke",
+        "viele grüße",
+        "mit freundlichen grüßen",
+        "sincerely",
+        "br",
+        "thx",
+    ];
+    let mut lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let is_greeting = |l: &str| {
+        let low = l.to_lowercase();
+        l.len() <= 40
+            && l.ends_with([',', '!', ':'])
+            && GREETINGS.iter().any(|g| {
+                low == *g || low.starts_with(&format!("{g} ")) || low.starts_with(&format!("{g},"))
+            })
+    };
+    if lines.first().is_some_and(|l| is_greeting(l)) {
+        lines.remove(0);
+    }
+    if let Some(pos) = lines.iter().rposition(|l| {
+        let low = l.to_lowercase();
+        let bare = low.trim_end_matches([',', '!', '.']);
+        CLOSINGS.contains(&bare)
+    }) {
+        if lines.len() - pos <= 4 {
+            lines.truncate(pos);
+        }
+    } else if lines.len() > 1
+        && lines
+            .last()
+            .is_some_and(|l| l.split_whitespace().count() <= 2 && !l.ends_with(['.', '?', '!']))
+    {
+        // A bare sign-off name ("Dana").
+        lines.pop();
+    }
+    lines.join(" ")
 }
 
 /// Who the buyer is and what they want.
@@ -315,5 +383,27 @@ mod tests {
         assert!(!fresh_subject("Re: Northwind for Acme"));
         assert!(!fresh_subject("AW: Ihre Anfrage"));
         assert!(fresh_subject("SOC 2 report request"));
+    }
+}
+
+#[cfg(test)]
+mod salutation_tests {
+    use super::without_salutations;
+
+    #[test]
+    fn greeting_and_closing_are_dropped() {
+        assert_eq!(
+            without_salutations("Hi Vera,\n\nThis sounds interesting. Tell me more.\n\nDana"),
+            "This sounds interesting. Tell me more."
+        );
+        assert_eq!(
+            without_salutations("Can you send pricing?\nAlso the DPA.\n\nGrazie,\nMarco"),
+            "Can you send pricing? Also the DPA."
+        );
+        assert_eq!(without_salutations("No thanks."), "No thanks.");
+        assert_eq!(
+            without_salutations("Hi team, we need SSO today."),
+            "Hi team, we need SSO today."
+        );
     }
 }
