@@ -13,7 +13,7 @@
 //!
 //! ```text
 //! handoff-bench [--requests 300] [--handoffs 20] [--open 100000] [--due 100]
-//!               [--sweep-open 5000] [--cold-runs 10] [--bin-dir DIR]
+//!               [--sweep-open 10000] [--cold-runs 10] [--bin-dir DIR]
 //!               [--only intake,cost,sweep,cold,size]
 //! ```
 
@@ -59,7 +59,7 @@ impl Args {
             handoffs: 20,
             open: 100_000,
             due: 100,
-            sweep_open: 5_000,
+            sweep_open: 10_000,
             cold_runs: 10,
             bin_dir: exe_dir,
             only: ["intake", "cost", "sweep", "cold", "size"]
@@ -174,7 +174,8 @@ async fn run(args: Args) -> Result<()> {
         let mut bins: Vec<&str> = FUNCTIONS.to_vec();
         bins.push(HELLO);
         let results = coldstart::run(&args.bin_dir, &bins, args.cold_runs, &env)?;
-        print_cold(&results, args.cold_runs, &mut goals);
+        let round_trip = get_queue_url_round_trip(emu, &env.queue_prefix).await?;
+        print_cold(&results, args.cold_runs, round_trip, &mut goals);
     }
     if args.wants("size") {
         let mut bins: Vec<&str> = FUNCTIONS.to_vec();
@@ -272,12 +273,14 @@ fn print_cost(f: &cost::CostFigures) {
         f.handoffs
     );
     println!("  path: {}", f.path.join(" → "));
-    println!("  DynamoDB units are ESTIMATED from the items on the wire by an SDK interceptor (moto answers");
-    println!("  ReturnConsumedCapacity with a constant): on-demand rules, 1 KB writes (×2 in transactions),");
-    println!("  4 KB reads (½ when eventually consistent), GSI writes from index-key/projection changes.");
+    println!("  Requests are counted by an SDK interceptor on the functions' clients. RCU/WCU (= on-demand");
+    println!("  read/write request units) are ESTIMATED from the items on the wire, because moto answers");
+    println!("  ReturnConsumedCapacity with a constant: 1 KB per write unit (×2 in a transaction), 4 KB per");
+    println!("  read unit (½ when eventually consistent, i.e. every GSI query), GSI writes from index-key and");
+    println!("  projected-attribute changes (standard rate).");
     println!(
         "  {:<32} {:>11} {:>11} {:>11} {:>11}",
-        "operation (functions)", "req/handoff", "RRU/handoff", "WRU table", "WRU GSI"
+        "operation (functions)", "req/handoff", "RCU/handoff", "WCU table", "WCU GSI"
     );
     for (op, s) in &f.functions.ops {
         if op.starts_with("dynamodb:") {
@@ -293,7 +296,7 @@ fn print_cost(f: &cost::CostFigures) {
     }
     let d = f.functions.total("dynamodb:");
     println!(
-        "  {:<32} {:>11.2} {:>11.2} {:>11.2} {:>11.2}   = {:.2} WRU + {:.2} RRU",
+        "  {:<32} {:>11.2} {:>11.2} {:>11.2} {:>11.2}   = {:.2} WCU + {:.2} RCU",
         "DynamoDB total",
         d.requests as f64 / k,
         d.rru / k,
@@ -332,7 +335,7 @@ fn print_cost(f: &cost::CostFigures) {
     );
     println!(
         "  {:<32} {:>11} {:>11} {:>11} {:>11}",
-        "by stage", "DDB req", "SQS req", "RRU", "WRU"
+        "by stage", "DDB req", "SQS req", "RCU", "WCU"
     );
     for (name, s) in cost::STAGES.iter().zip(&f.stages) {
         let d = s.total("dynamodb:");
@@ -469,10 +472,31 @@ fn print_sweep(f: &sweep::SweepFigures, goals: &mut Vec<Goal>) {
     }
 }
 
-fn print_cold(results: &[(String, stats::Summary)], runs: usize, goals: &mut Vec<Goal>) {
+/// The median `GetQueueUrl` round trip on this emulator (a function resolves four at start).
+async fn get_queue_url_round_trip(emu: &emu::Emu, prefix: &str) -> Result<std::time::Duration> {
+    let name = format!("{prefix}-classify");
+    let mut samples = Vec::new();
+    for _ in 0..21 {
+        let started = Instant::now();
+        emu.sqs.get_queue_url().queue_name(&name).send().await?;
+        samples.push(started.elapsed());
+    }
+    Ok(stats::Summary::of(samples).p50())
+}
+
+fn print_cold(
+    results: &[(String, stats::Summary)],
+    runs: usize,
+    round_trip: std::time::Duration,
+    goals: &mut Vec<Goal>,
+) {
     println!();
     println!("4. Cold-start proxy — exec → first GET /2018-06-01/runtime/invocation/next, {runs} runs each, interleaved");
-    println!("  (functions read env, load the SDK config and resolve 4 queue URLs on the emulator before asking)");
+    println!("  functions first read their env, load the SDK config (rustls loads the system root certificates)");
+    println!(
+        "  and resolve 4 queue URLs one after another (GetQueueUrl on this emulator: median {} each)",
+        ms(round_trip)
+    );
     let hello = results
         .iter()
         .find(|(n, _)| n == HELLO)
