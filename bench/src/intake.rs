@@ -35,7 +35,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Untimed iterations first (connections, caches).
-const WARM_UP: usize = 20;
+pub const WARM_UP: usize = 20;
 
 /// What section 1 measured.
 pub struct IntakeFigures {

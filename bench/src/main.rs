@@ -159,6 +159,14 @@ async fn run(args: Args) -> Result<()> {
         print_cost(&f);
     }
     if let (true, Some(emu)) = (args.wants("sweep"), &emu) {
+        println!();
+        println!(
+            "3. Sweep efficiency — {} due among the open handoffs (each table: N seeded + 1 real)",
+            args.due.min(args.open.min(args.sweep_open))
+        );
+        println!(
+            "  the failover handler prints its CloudWatch EMF metrics line on stdout as it runs:"
+        );
         let f = sweep::run(emu, args.open, args.due, args.sweep_open).await?;
         print_sweep(&f, &mut goals);
     }
@@ -207,7 +215,8 @@ fn print_intake(f: &intake::IntakeFigures, goals: &mut Vec<Goal>) {
     println!();
     println!(
         "1. Intake latency — {} requests each (after {} warm-up), interleaved, same emulator",
-        f.requests, 20
+        f.requests,
+        intake::WARM_UP
     );
     println!("  {:<66} {:>10} {:>10}", "measurement", "p50", "p99");
     let rows = [
@@ -370,11 +379,6 @@ fn print_sweep(f: &sweep::SweepFigures, goals: &mut Vec<Goal>) {
     let full = &f.full;
     let r = &full.report;
     let per = |n: usize, t: std::time::Duration| n as f64 / t.as_secs_f64().max(1e-9);
-    println!();
-    println!(
-        "3. Sweep efficiency — {} due among the open handoffs (each table: N seeded + 1 real)",
-        f.due_seeded
-    );
     println!("  a) the real scheduled sweep (handoff_lambda::schedule::sweep, failovers included), {} open:", full.open + 1);
     println!(
         "     seeded {} META items by BatchWriteItem (25 a call, 8 in flight) in {:.1} s ({:.0} items/s)",
@@ -412,9 +416,9 @@ fn print_sweep(f: &sweep::SweepFigures, goals: &mut Vec<Goal>) {
         println!("     attempts answered with an error: {e} × {n}");
     }
     if full.calls.errors.keys().any(|e| e.contains("HTTP 500")) {
-        println!("     (moto's HTTP 500s are its own race: \"dictionary changed size during iteration\" while deep-copying");
-        println!("      the table for one transaction as others write; the SDK retries them, a failover failing 3 times");
-        println!("      stays due for the next sweep)");
+        println!("     (moto's HTTP 500s are its own thread races, \"dictionary changed size during iteration\" while");
+        println!("      it copies or lists the table as other requests write; the SDK retries them, and a failover");
+        println!("      that still fails stays due for the next sweep)");
     }
     for line in &full.retried {
         println!("     failed failover retried once after the sweep: {line}");

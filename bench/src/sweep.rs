@@ -66,7 +66,6 @@ pub struct ScaleRead {
 
 /// What section 3 measured.
 pub struct SweepFigures {
-    pub due_seeded: usize,
     /// Present when `open` is above what the full sweep runs at.
     pub scale: Option<ScaleRead>,
     pub full: FullSweep,
@@ -83,11 +82,7 @@ pub async fn run(emu: &Emu, open: usize, due: usize, full_open: usize) -> Result
     } else {
         None
     };
-    Ok(SweepFigures {
-        due_seeded: due,
-        scale,
-        full,
-    })
+    Ok(SweepFigures { scale, full })
 }
 
 struct Prepared {
