@@ -128,9 +128,15 @@ struct Target {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HANDOFF_LOG")
-                .unwrap_or_else(|_| "warn".into()),
+        .with_max_level(
+            std::env::var("HANDOFF_LOG")
+                .ok()
+                .and_then(|v| {
+                    v.trim()
+                        .parse::<tracing_subscriber::filter::LevelFilter>()
+                        .ok()
+                })
+                .unwrap_or(tracing_subscriber::filter::LevelFilter::WARN),
         )
         .with_writer(std::io::stderr)
         .init();

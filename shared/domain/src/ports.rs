@@ -153,6 +153,15 @@ pub trait HandoffStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// How many handoffs were assigned to `rep` on `day` (the rep's local date).
     async fn rep_load(&self, rep: &RepId, day: NaiveDate) -> Result<u32, StoreError>;
+    /// The loads of several reps, each on its own day, in the order asked (one round trip where
+    /// the backend can batch reads).
+    async fn rep_loads(&self, wanted: &[(RepId, NaiveDate)]) -> Result<Vec<u32>, StoreError> {
+        let mut out = Vec::with_capacity(wanted.len());
+        for (rep, day) in wanted {
+            out.push(self.rep_load(rep, *day).await?);
+        }
+        Ok(out)
+    }
     /// Atomically adds one to the rep's load for `day`; returns the new count.
     async fn add_rep_load(&self, rep: &RepId, day: NaiveDate) -> Result<u32, StoreError>;
     /// Atomically increments a named counter (round-robin cursor) and returns the new value.

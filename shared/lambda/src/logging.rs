@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
@@ -16,13 +17,17 @@ static SERVICE: OnceLock<String> = OnceLock::new();
 static COLD: AtomicBool = AtomicBool::new(true);
 static INVOCATION: Mutex<Option<(String, Option<String>, bool)>> = Mutex::new(None);
 
-/// Installs the JSON logger for `service` (level from `RUST_LOG`, default `info`).
+/// Installs the JSON logger for `service` (level from `RUST_LOG`: one of `error`, `warn`,
+/// `info`, `debug`, `trace`, `off`; default `info`). A plain level filter keeps `regex` (what
+/// per-target filters need) out of the function binaries.
 pub fn init(service: &str) {
     let _ = SERVICE.set(service.to_string());
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let level = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| v.trim().parse::<LevelFilter>().ok())
+        .unwrap_or(LevelFilter::INFO);
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_max_level(level)
         .event_format(PowertoolsJson)
         .with_writer(std::io::stdout)
         .try_init();

@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | `HANDOFF_TABLE` | the DynamoDB table | required |
 //! | `HANDOFF_QUEUE_PREFIX` | stage queues are `<prefix>-classify`, `<prefix>-assign` (+ `-dlq`) | required |
+//! | `HANDOFF_<STAGE>_QUEUE_URL`, `HANDOFF_<STAGE>_DLQ_URL` | the queue URLs (STAGE = CLASSIFY, ASSIGN); when all four are set no `GetQueueUrl` call is made at cold start | resolved from the prefix |
 //! | `HANDOFF_MAX_RECEIVES` | receives before SQS redrives to the DLQ (must match the queues) | 5 |
 //! | `HANDOFF_DUE_SHARDS` | partitions of the sparse due index (every writer of a table must agree) | 1 |
 //! | `HANDOFF_CLAIM_SECRET` | the claim-link HMAC secret (≥ 32 characters); needed where links are signed (assign) or verified (claim) | unset: a random per-process key, so links made here never verify |
@@ -13,9 +14,10 @@
 
 use crate::env::{parsed_or, required};
 use anyhow::{ensure, Context, Result};
+use handoff_aws::queue::QueueUrls;
 use handoff_aws::{DynamoRules, DynamoStore, SqsQueue};
 use handoff_domain::claim_link::ClaimSigner;
-use handoff_domain::ports::{Clock, SystemClock};
+use handoff_domain::ports::{Clock, Stage, SystemClock};
 use handoff_domain::service::Services;
 use handoff_local::{FileCrm, LogNotifier};
 use std::sync::Arc;
@@ -73,9 +75,13 @@ pub async fn services_with_clock(
     let dynamo = handoff_aws::config::dynamodb_client(&sdk);
     let sqs = handoff_aws::config::sqs_client(&sdk);
     let store = DynamoStore::new(dynamo.clone(), &config.table).with_due_shards(config.due_shards);
-    let queue = SqsQueue::connect(sqs, &config.queue_prefix, config.max_receives)
-        .await
-        .context("cannot resolve the stage queues")?;
+    let queue = match queue_urls_from_env() {
+        Some(urls) => SqsQueue::from_urls(sqs, urls, config.max_receives)
+            .context("invalid stage queue URLs")?,
+        None => SqsQueue::connect(sqs, &config.queue_prefix, config.max_receives)
+            .await
+            .context("cannot resolve the stage queues")?,
+    };
     let rules = DynamoRules::new(dynamo, &config.table).with_ttl(config.rules_ttl);
     Ok(Services {
         store: Arc::new(store),
@@ -96,6 +102,19 @@ pub async fn services_with_clock(
         public_url: config.public_claim_url.clone(),
         claim_link_ttl: chrono::Duration::days(7),
     })
+}
+
+/// The four queue URLs from the environment, when every one is set.
+fn queue_urls_from_env() -> Option<Vec<(Stage, QueueUrls)>> {
+    Stage::ALL
+        .iter()
+        .map(|stage| {
+            let name = stage.as_str().to_ascii_uppercase();
+            let queue = std::env::var(format!("HANDOFF_{name}_QUEUE_URL")).ok()?;
+            let dead_letter = std::env::var(format!("HANDOFF_{name}_DLQ_URL")).ok()?;
+            Some((*stage, QueueUrls { queue, dead_letter }))
+        })
+        .collect()
 }
 
 /// Reads the environment and builds the services (a function's one-time setup).

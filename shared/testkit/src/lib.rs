@@ -87,6 +87,7 @@ macro_rules! store_conformance {
                 case_created_between_is_half_open,
                 case_account_owner_set_get_overwrite,
                 case_rep_load_per_rep_and_day,
+                case_rep_loads_batch_matches_single_reads,
                 case_rep_load_atomic_under_concurrency,
                 case_counter_sequential_and_per_name,
                 case_counter_atomic_under_concurrency,

@@ -584,6 +584,35 @@ pub async fn case_rep_load_per_rep_and_day(store: &dyn HandoffStore) {
     assert_eq!(store.rep_load(&lena, day(6)).await.unwrap(), 0);
 }
 
+/// The batched read agrees with single reads, keeps the order asked, and counts absent loads as 0.
+pub async fn case_rep_loads_batch_matches_single_reads(store: &dyn HandoffStore) {
+    let (lena, max) = (rep("lena"), rep("max"));
+    for _ in 0..3 {
+        store.add_rep_load(&lena, day(7)).await.unwrap();
+    }
+    store.add_rep_load(&max, day(8)).await.unwrap();
+    let wanted = vec![
+        (max.clone(), day(8)),
+        (lena.clone(), day(7)),
+        (lena.clone(), day(8)),
+        (rep("nobody"), day(7)),
+        (lena.clone(), day(7)),
+    ];
+    assert_eq!(store.rep_loads(&wanted).await.unwrap(), vec![1, 3, 0, 0, 3]);
+    assert_eq!(store.rep_loads(&[]).await.unwrap(), Vec::<u32>::new());
+    // More reps than one backend batch holds (DynamoDB: 100 keys).
+    let many: Vec<_> = (0..130)
+        .map(|i| (rep(&format!("rep-{i}")), day(7)))
+        .collect();
+    for (r, d) in many.iter().step_by(13) {
+        store.add_rep_load(r, *d).await.unwrap();
+    }
+    let counts = store.rep_loads(&many).await.unwrap();
+    assert_eq!(counts.len(), 130);
+    assert_eq!(counts.iter().sum::<u32>(), 10);
+    assert!(counts.iter().step_by(13).all(|c| *c == 1));
+}
+
 /// Twenty concurrent increments: each sees a distinct count, none is lost.
 pub async fn case_rep_load_atomic_under_concurrency(store: &dyn HandoffStore) {
     let lena = rep("lena");

@@ -243,16 +243,30 @@ impl DynamoStore {
 
     /// Reads `META` items by id with `BatchGetItem` (100 keys per call, unprocessed keys retried).
     async fn batch_records(&self, ids: &[HandoffId]) -> Result<Vec<HandoffRecord>, StoreError> {
-        let mut out = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(100) {
-            let keys: Vec<Item> = chunk
-                .iter()
-                .map(|id| key(keys::handoff_pk(id), keys::META_SK))
-                .collect();
+        let keys = ids
+            .iter()
+            .map(|id| key(keys::handoff_pk(id), keys::META_SK))
+            .collect();
+        self.batch_items(keys, true)
+            .await?
+            .iter()
+            .map(codec::record_of)
+            .collect()
+    }
+
+    /// Reads items by key with `BatchGetItem`: 100 keys per call, unprocessed keys retried with
+    /// backoff. Missing items are simply absent from the result (in no particular order).
+    async fn batch_items(
+        &self,
+        keys: Vec<Item>,
+        consistent: bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
             let mut pending = Some(built(
                 KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
+                    .set_keys(Some(chunk.to_vec()))
+                    .consistent_read(consistent)
                     .build(),
             )?);
             let mut attempt = 0u32;
@@ -265,9 +279,7 @@ impl DynamoStore {
                     .await
                     .map_err(|e| sdk_error("BatchGetItem", e))?;
                 if let Some(items) = resp.responses().and_then(|r| r.get(&self.table)) {
-                    for item in items {
-                        out.push(codec::record_of(item)?);
-                    }
+                    out.extend(items.iter().cloned());
                 }
                 if let Some(left) = resp
                     .unprocessed_keys
@@ -615,6 +627,43 @@ impl HandoffStore for DynamoStore {
             Some(item) => get_n(&item, keys::N),
             None => Ok(0),
         }
+    }
+
+    async fn rep_loads(&self, wanted: &[(RepId, NaiveDate)]) -> Result<Vec<u32>, StoreError> {
+        let mut unique: Vec<(String, String)> = wanted
+            .iter()
+            .map(|(rep, day)| (keys::load_pk(rep), keys::day_sk(*day)))
+            .collect();
+        unique.sort();
+        unique.dedup();
+        let items = self
+            .batch_items(
+                unique
+                    .iter()
+                    .map(|(pk, sk)| key(pk.clone(), sk.clone()))
+                    .collect(),
+                false,
+            )
+            .await?;
+        let mut found = std::collections::HashMap::new();
+        for item in &items {
+            found.insert(
+                (
+                    get_s(item, keys::PK)?.to_string(),
+                    get_s(item, keys::SK)?.to_string(),
+                ),
+                get_n::<u32>(item, keys::N)?,
+            );
+        }
+        Ok(wanted
+            .iter()
+            .map(|(rep, day)| {
+                found
+                    .get(&(keys::load_pk(rep), keys::day_sk(*day)))
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .collect())
     }
 
     async fn add_rep_load(&self, rep: &RepId, day: NaiveDate) -> Result<u32, StoreError> {

@@ -164,11 +164,19 @@ impl Services {
             .iter()
             .find(|s| !s.state.is_final() && s.owner.is_some())
             .and_then(|s| s.owner.clone());
-        let mut loads = BTreeMap::new();
-        for rep in rules.reps.iter().filter(|r| r.active) {
-            let day = now.with_timezone(&rep.timezone).date_naive();
-            loads.insert(rep.id.clone(), self.store.rep_load(&rep.id, day).await?);
-        }
+        let wanted: Vec<_> = rules
+            .reps
+            .iter()
+            .filter(|r| r.active)
+            .map(|rep| {
+                (
+                    rep.id.clone(),
+                    now.with_timezone(&rep.timezone).date_naive(),
+                )
+            })
+            .collect();
+        let counts = self.store.rep_loads(&wanted).await?;
+        let loads: BTreeMap<_, _> = wanted.into_iter().map(|(rep, _)| rep).zip(counts).collect();
         let overrides = self.store.availability().await?;
         let cursor = self.store.next_counter("round_robin").await?;
         let input = RoutingInput {
