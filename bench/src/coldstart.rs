@@ -1,8 +1,8 @@
 //! Section 4, cold-start proxy: how long a release binary takes from `exec` until it asks the Lambda
 //! Runtime API for its first invocation (`GET /2018-06-01/runtime/invocation/next`) on a local
 //! listener standing in for the Runtime API. Everything a function does before serving — reading
-//! its environment, the SDK configuration, resolving the stage queue URLs on the emulator
-//! (`GetQueueUrl` × 4), preparing its output directory — falls inside; the listener never
+//! its environment, the SDK configuration (the queue URLs come from the environment, as in the
+//! SAM template, so no `GetQueueUrl`), preparing its output directory — falls inside; the listener never
 //! answers, and the process is killed once the request arrived. `hello-lambda` (same runtime, no
 //! setup) is the baseline.
 
@@ -23,6 +23,8 @@ pub struct FunctionEnv {
     pub endpoint: String,
     pub table: String,
     pub queue_prefix: String,
+    /// `HANDOFF_<STAGE>_QUEUE_URL` / `_DLQ_URL` variables, as the SAM template sets them.
+    pub queue_urls: Vec<(String, String)>,
     pub output_dir: std::path::PathBuf,
 }
 
@@ -64,6 +66,7 @@ fn start_once(path: &Path, name: &str, env: &FunctionEnv) -> Result<Duration> {
         )
         .env("HANDOFF_TABLE", &env.table)
         .env("HANDOFF_QUEUE_PREFIX", &env.queue_prefix)
+        .envs(env.queue_urls.iter().map(|(k, v)| (k, v)))
         .env("HANDOFF_CLAIM_SECRET", crate::emu::CLAIM_SECRET)
         .env("HANDOFF_OUTPUT_DIR", &env.output_dir)
         .env("AWS_ENDPOINT_URL", &env.endpoint)
