@@ -8,17 +8,27 @@ use handoff_domain::lifecycle::State;
 use handoff_domain::ports::{ManualClock, Stage, StageQueue};
 use std::sync::Arc;
 
-fn open(
+fn start() -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 24, 14, 0, 0).unwrap(),
+    ))
+}
+
+async fn open(dir: &std::path::Path) -> anyhow::Result<LocalPipeline> {
+    open_with(dir, start()).await
+}
+
+async fn open_with(
     dir: &std::path::Path,
-) -> impl std::future::Future<Output = anyhow::Result<LocalPipeline>> + '_ {
+    clock: Arc<ManualClock>,
+) -> anyhow::Result<LocalPipeline> {
     LocalPipeline::open(LocalOptions {
         data_dir: dir.to_path_buf(),
         rules: RulesChoice::Embedded,
-        clock: Arc::new(ManualClock::new(
-            Utc.with_ymd_and_hms(2026, 11, 24, 14, 0, 0).unwrap(),
-        )),
+        clock,
         public_url: "http://127.0.0.1:1".into(),
     })
+    .await
 }
 
 fn event(i: usize) -> IntakeEvent {
@@ -139,17 +149,8 @@ async fn poison_messages_end_in_the_dead_letter_queue_with_their_reason() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sweep_out_of_time_leaves_due_handoffs_for_the_next_run() {
     let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(
-        Utc.with_ymd_and_hms(2026, 11, 24, 14, 0, 0).unwrap(),
-    ));
-    let pipeline = LocalPipeline::open(LocalOptions {
-        data_dir: dir.path().to_path_buf(),
-        rules: RulesChoice::Embedded,
-        clock: clock.clone(),
-        public_url: "http://127.0.0.1:1".into(),
-    })
-    .await
-    .unwrap();
+    let clock = start();
+    let pipeline = open_with(dir.path(), clock.clone()).await.unwrap();
     let id = pipeline.services.intake(event(7)).await.unwrap().handoff_id;
     pipeline.drain().await.unwrap();
     clock.advance(chrono::Duration::days(3));

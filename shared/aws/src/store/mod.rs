@@ -500,9 +500,6 @@ impl HandoffStore for DynamoStore {
         email: &EmailAddress,
         limit: usize,
     ) -> Result<Vec<HandoffSummary>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
         self.summaries(
             keys::INDEX_CONTACT,
             keys::CONTACT_PK,
@@ -517,9 +514,6 @@ impl HandoffStore for DynamoStore {
         domain: &CompanyDomain,
         limit: usize,
     ) -> Result<Vec<HandoffSummary>, StoreError> {
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
         self.summaries(
             keys::INDEX_DOMAIN,
             keys::DOMAIN_PK,
