@@ -263,6 +263,13 @@ pub struct EmailReply {
     pub message_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_reply_to: Option<String>,
+    /// The `References` header's message ids, oldest first (used to find the outbound thread).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
+    /// The plus-address token of the address the reply was sent to (`replies+<token>@`,
+    /// Postmark's `MailboxHash`), when the outbound mail used one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_token: Option<String>,
     /// The sequence/campaign the reply answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequence: Option<String>,
@@ -275,6 +282,21 @@ pub struct EmailReply {
     /// Headers that mark machine mail (`Auto-Submitted`, `X-Autoreply`, `Precedence`), lowercased names.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, String>,
+    /// Attachments the mail carried: noted by name and size, never stored.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentNote>,
+}
+
+/// An attachment of an email, noted but not stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttachmentNote {
+    pub name: String,
+    /// Size in bytes, when the provider says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
 }
 
 /// The account an outbound sequence targeted.
@@ -319,6 +341,11 @@ pub struct MeetingEvent {
     /// Anything the buyer wrote when booking or cancelling.
     #[serde(default)]
     pub notes: String,
+    /// True when this booking replaces an earlier one, or this cancellation is half of a
+    /// reschedule (Calendly sends `invitee.canceled` with `rescheduled: true`, then
+    /// `invitee.created`): a reschedule is never a new handoff nor a cancellation.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rescheduled: bool,
 }
 
 /// A date written in an out-of-office note, if any (parsed by classification).

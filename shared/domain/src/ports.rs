@@ -172,6 +172,48 @@ pub trait HandoffStore: Send + Sync {
     async fn set_availability(&self, value: &AvailabilityOverride) -> Result<(), StoreError>;
 }
 
+/// What the outbound sequencer told handoff about a thread it sent (`POST /v1/threads`), or what
+/// an agent's reply event carried: enough to give a later reply the sequence and account context
+/// when it arrives through an email provider, which knows only the message ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OutboundThread {
+    /// The sequencer's thread id (becomes the reply's `thread_id`).
+    pub thread_id: String,
+    /// Every key a reply may carry: the RFC `Message-ID`s of the mails sent in this thread (with
+    /// or without angle brackets) and the plus-address reply token, if one was used.
+    pub keys: Vec<String>,
+    /// The buyer the thread was sent to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buyer_email: Option<EmailAddress>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<crate::event::AccountContext>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outreach_history: Vec<crate::event::Touch>,
+}
+
+/// Normalises a thread key: trims, drops angle brackets, lower-cases (message ids compare
+/// case-insensitively in practice; tokens are generated lower-case).
+pub fn thread_key(raw: &str) -> String {
+    raw.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Outbound thread context by message id or reply token.
+#[async_trait]
+pub trait ThreadIndex: Send + Sync {
+    /// Stores the thread under each of its keys (normalised with [`thread_key`]); a later put
+    /// for the same key replaces it.
+    async fn put_thread(&self, thread: &OutboundThread) -> Result<(), StoreError>;
+    /// The thread stored under the first of `keys` that has one (keys are normalised here).
+    async fn find_thread(&self, keys: &[String]) -> Result<Option<OutboundThread>, StoreError>;
+}
+
 /// A run-time change of a rep's availability, effective without a redeploy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AvailabilityOverride {

@@ -393,6 +393,8 @@ impl Case {
                 thread_id: format!("thread-{name}"),
                 message_id: None,
                 in_reply_to: None,
+                references: Vec::new(),
+                reply_token: None,
                 sequence: Some("revops-q4".into()),
                 account: Some(AccountContext {
                     name: "Acme Corp".into(),
@@ -407,6 +409,7 @@ impl Case {
                     summary: "Intro: pipeline dashboards for RevOps".into(),
                 }],
                 headers: BTreeMap::new(),
+                attachments: Vec::new(),
             }),
         )
     }
@@ -465,6 +468,7 @@ impl Case {
                 title: "30 min Northwind demo".into(),
                 host_email: None,
                 notes: notes.into(),
+                rescheduled: false,
             }),
         )
     }

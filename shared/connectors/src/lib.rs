@@ -1,0 +1,25 @@
+//! # handoff-connectors
+//!
+//! The outside-facing edge of intake: providers call handoff in their own formats, and this
+//! crate turns each request into canonical [`IntakeEvent`](handoff_domain::event::IntakeEvent)s
+//! — after checking its credentials over the raw bytes.
+//!
+//! - [`request`]: the raw request (method, URL as called, headers, body bytes).
+//! - [`provider`]: the [`Provider`](provider::Provider) trait (`verify`, `parse`, `sign`), its
+//!   errors, rotation-aware [`Secrets`](provider::Secrets).
+//! - [`signature`]: HMAC helpers (constant-time verify through the `hmac` crate) and the
+//!   `t=…,v1=…` header shared by Calendly and handoff's own scheme.
+//! - [`providers`]: one file per provider; [`registry`] lists them.
+//! - [`secrets`]: the secrets port (environment locally, Secrets Manager in Lambda).
+//! - [`once`]: the one-time-token port (Mailgun tokens are accepted once).
+
+pub mod once;
+pub mod provider;
+pub mod providers;
+pub mod registry;
+pub mod request;
+pub mod secrets;
+pub mod signature;
+
+pub use provider::{AuthError, ParseError, Parsed, Provider, Secrets, Verified};
+pub use request::RawRequest;

@@ -1,0 +1,3 @@
+//! One file per provider; each implements [`crate::provider::Provider`].
+
+pub mod agent;
