@@ -13,6 +13,7 @@
 //! - [`secrets`]: the secrets port (environment locally, Secrets Manager in Lambda).
 //! - [`once`]: the one-time-token port (Mailgun tokens are accepted once).
 
+pub mod fields;
 pub mod once;
 pub mod provider;
 pub mod providers;

@@ -62,7 +62,9 @@ pub enum AuthError {
     },
     #[error("the {0} was already used; a signed token is accepted once")]
     Replayed(&'static str),
-    #[error("no secret is configured for this provider ({0} is not set); unsigned requests are refused")]
+    #[error(
+        "no secret is configured for this provider ({0} is not set); unsigned requests are refused"
+    )]
     NoSecret(String),
 }
 

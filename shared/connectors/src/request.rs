@@ -18,7 +18,11 @@ pub struct RawRequest {
 
 impl RawRequest {
     /// A POST of `body` to `url` with these headers (names are lower-cased).
-    pub fn post(url: impl Into<String>, headers: &[(&str, &str)], body: impl Into<Vec<u8>>) -> Self {
+    pub fn post(
+        url: impl Into<String>,
+        headers: &[(&str, &str)],
+        body: impl Into<Vec<u8>>,
+    ) -> Self {
         Self {
             method: "POST".into(),
             url: url.into(),
@@ -69,7 +73,10 @@ impl RawRequest {
 
     /// The path of the URL (`/forms/typeform`), without the query.
     pub fn path(&self) -> &str {
-        let after_scheme = self.url.split_once("://").map_or(self.url.as_str(), |(_, r)| r);
+        let after_scheme = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |(_, r)| r);
         let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
         path.split('?').next().unwrap_or(path)
     }
@@ -86,7 +93,10 @@ mod tests {
             &[("Content-Type", "multipart/form-data; boundary=\"xYzZY\"")],
             b"".to_vec(),
         );
-        assert_eq!(r.header("CONTENT-TYPE").unwrap(), "multipart/form-data; boundary=\"xYzZY\"");
+        assert_eq!(
+            r.header("CONTENT-TYPE").unwrap(),
+            "multipart/form-data; boundary=\"xYzZY\""
+        );
         assert_eq!(r.media_type(), "multipart/form-data");
         assert_eq!(r.content_type_param("boundary").unwrap(), "xYzZY");
         assert_eq!(r.path(), "/email/sendgrid");

@@ -27,7 +27,9 @@ pub fn verify_hmac_sha256(key: &[u8], parts: &[&[u8]], expected: &[u8]) -> bool 
 
 /// Decodes standard base64 (with padding); `None` when it is not base64.
 pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    base64::engine::general_purpose::STANDARD.decode(s.trim()).ok()
+    base64::engine::general_purpose::STANDARD
+        .decode(s.trim())
+        .ok()
 }
 
 /// Encodes standard base64 with padding.

@@ -64,7 +64,11 @@ impl Provider for Agent {
     ) -> Result<Verified, AuthError> {
         verify_handoff_signature(request, secrets, now)
     }
-    fn parse(&self, request: &RawRequest, _received_at: DateTime<Utc>) -> Result<Parsed, ParseError> {
+    fn parse(
+        &self,
+        request: &RawRequest,
+        _received_at: DateTime<Utc>,
+    ) -> Result<Parsed, ParseError> {
         let event: IntakeEvent = serde_json::from_slice(&request.body).map_err(|e| {
             ParseError::new(
                 format!("body (line {}, column {})", e.line(), e.column()),
@@ -119,9 +123,15 @@ mod tests {
             Err(AuthError::BadSignature("Handoff-Signature"))
         );
         let wrong = signed("other", now());
-        assert!(matches!(Agent.verify(&wrong, &secrets, now()), Err(AuthError::BadSignature(_))));
+        assert!(matches!(
+            Agent.verify(&wrong, &secrets, now()),
+            Err(AuthError::BadSignature(_))
+        ));
         let old = signed("s3cret", now() - chrono::Duration::seconds(301));
-        assert!(matches!(Agent.verify(&old, &secrets, now()), Err(AuthError::Expired { .. })));
+        assert!(matches!(
+            Agent.verify(&old, &secrets, now()),
+            Err(AuthError::Expired { .. })
+        ));
         let mut missing = signed("s3cret", now());
         missing.headers.retain(|(k, _)| k != HEADER);
         assert_eq!(
@@ -139,7 +149,11 @@ mod tests {
 
     #[test]
     fn a_bad_event_names_the_problem() {
-        let r = RawRequest::post("http://x/v1/events", &[], b"{\"type\":\"email_reply\"}".to_vec());
+        let r = RawRequest::post(
+            "http://x/v1/events",
+            &[],
+            b"{\"type\":\"email_reply\"}".to_vec(),
+        );
         let e = Agent.parse(&r, now()).unwrap_err();
         assert!(e.field.starts_with("body"), "{e}");
     }
