@@ -54,8 +54,12 @@ pub async fn run(emu: &Emu, handoffs: usize) -> Result<CostFigures> {
     let driver = emu.driver_queue(&prefix, &trigger).await?;
     // Unmetered: the bench's own reads (owner lookup, path check) are not the functions' cost.
     let inspect = DynamoStore::new(emu.dynamo.clone(), &table);
-    let intake = handoff_api::intake_router(services.clone());
-    let claim = handoff_api::claim_router(services.clone());
+    let app = emu::app(
+        services.clone(),
+        Arc::new(DynamoStore::new(emu.dynamo.clone(), &table)),
+    );
+    let intake = handoff_api::intake_router(app.clone());
+    let claim = handoff_api::claim_router(app);
 
     let mut stages = vec![Snapshot::default(); STAGES.len()];
     let (mut functions_start, mut trigger_start) = (meter.snapshot(), trigger.snapshot());
@@ -68,11 +72,8 @@ pub async fn run(emu: &Emu, handoffs: usize) -> Result<CostFigures> {
         let mut marks = vec![meter.snapshot()];
         let id = format!("bench-cost-{}-{h}", emu.run_id());
         let body = emu::form_event(&id, h, clock.now());
-        let (status, receipt) = emu::call(
-            intake.clone(),
-            &emu::function_url_event("POST", "/v1/events", "application/json", &body),
-        )
-        .await?;
+        let (status, receipt) =
+            emu::call(intake.clone(), &emu::agent_event(&body, clock.now())).await?;
         if status != 202 {
             bail!("intake answered {status}: {receipt}");
         }

@@ -101,8 +101,10 @@ impl Emu {
         }
         let dynamo = aws_sdk_dynamodb::Client::from_conf(dynamo.build());
         let sqs = aws_sdk_sqs::Client::from_conf(sqs.build());
+        let store = Arc::new(DynamoStore::new(dynamo.clone(), table));
         Ok(Services {
-            store: Arc::new(DynamoStore::new(dynamo.clone(), table)),
+            store: store.clone(),
+            threads: store,
             queue: Arc::new(SqsQueue::connect(sqs, prefix, MAX_RECEIVES).await?),
             crm: Arc::new(FileCrm::new(out)?),
             notifier: Arc::new(LogNotifier::new(out)?),
@@ -151,6 +153,47 @@ pub fn function_url_event(method: &str, path: &str, content_type: &str, body: &[
     event["isBase64Encoded"] = json!(false);
     event["body"] = json!(String::from_utf8_lossy(body));
     event.to_string()
+}
+
+/// The agent secret every bench intake verifies (`HANDOFF_SECRET_AGENT`'s role).
+pub const AGENT_SECRET: &str = "handoff-bench-agent-secret-0123456789";
+
+/// A canonical event POSTed to `/v1/events` as an agent sends it: signed with
+/// `Handoff-Signature` at `now` (the services' clock, which checks the window).
+pub fn agent_event(body: &[u8], now: DateTime<Utc>) -> String {
+    let mut event: Value = serde_json::from_str(&function_url_event(
+        "POST",
+        "/v1/events",
+        "application/json",
+        body,
+    ))
+    .expect("built above");
+    event["headers"]["handoff-signature"] =
+        json!(handoff_connectors::signature::TimestampedSignature::sign(
+            AGENT_SECRET.as_bytes(),
+            now.timestamp(),
+            body
+        ));
+    event.to_string()
+}
+
+/// The HTTP routes' state over `services`, verifying agents with [`AGENT_SECRET`].
+pub fn app(
+    services: Arc<Services>,
+    once: Arc<dyn handoff_connectors::once::OnceTokens>,
+) -> Arc<handoff_api::App> {
+    Arc::new(handoff_api::App {
+        services,
+        intake: handoff_api::IntakeEdge {
+            secrets: Arc::new(handoff_connectors::secrets::StaticSecrets::of(&[(
+                "agent",
+                AGENT_SECRET,
+            )])),
+            once,
+            contacts: None,
+            public_base_url: None,
+        },
+    })
 }
 
 /// Parses a function URL event and runs it through `router`: status and JSON body.

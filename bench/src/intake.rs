@@ -65,14 +65,19 @@ pub async fn run(emu: &Emu, requests: usize) -> Result<IntakeFigures> {
         public_claim_url: String::new(),
         rules_ttl: Duration::from_secs(60),
         output_dir: out.path().to_path_buf(),
+        secrets_prefix: None,
+        secrets_ttl: Duration::from_secs(300),
+        public_intake_url: None,
+        hubspot_api_url: String::new(),
     };
     let services =
         handoff_lambda::wiring::services_with_clock(&config, Arc::new(SystemClock)).await?;
+    let once = Arc::new(handoff_aws::DynamoStore::new(emu.dynamo.clone(), &table));
     let ctx = Ctx {
         emu,
         table,
         queue,
-        router: handoff_api::intake_router(Arc::new(services)),
+        router: handoff_api::intake_router(emu::app(Arc::new(services), once)),
     };
     let (mut intake, mut floor, mut adapter) = (Vec::new(), Vec::new(), Vec::new());
     let mut meta_bytes = 0;
@@ -137,12 +142,7 @@ impl Ctx<'_> {
     }
 
     async fn intake(&self, i: usize) -> Result<Duration> {
-        let event = emu::function_url_event(
-            "POST",
-            "/v1/events",
-            "application/json",
-            &self.event("intake", i),
-        );
+        let event = emu::agent_event(&self.event("intake", i), Utc::now());
         let started = Instant::now();
         let (status, body) = emu::call(self.router.clone(), &event).await?;
         let took = started.elapsed();

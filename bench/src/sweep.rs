@@ -107,12 +107,11 @@ async fn prepare(emu: &Emu, section: &str, open: usize, due: usize) -> Result<Pr
     let trigger = Meter::default();
     let driver = emu.driver_queue(&prefix, &trigger).await?;
     let body = emu::form_event(&format!("bench-{section}-{}", emu.run_id()), 0, now);
-    let router = handoff_api::intake_router(Arc::new(services.clone()));
-    let (status, receipt) = emu::call(
-        router,
-        &emu::function_url_event("POST", "/v1/events", "application/json", &body),
-    )
-    .await?;
+    let router = handoff_api::intake_router(emu::app(
+        Arc::new(services.clone()),
+        Arc::new(handoff_aws::DynamoStore::new(emu.dynamo.clone(), &table)),
+    ));
+    let (status, receipt) = emu::call(router, &emu::agent_event(&body, now)).await?;
     if status != 202 {
         bail!("intake answered {status}: {receipt}");
     }

@@ -19,6 +19,7 @@ pub async fn run(events: usize) -> Result<String> {
         rules: RulesChoice::Embedded,
         clock: Arc::new(SystemClock),
         public_url: "http://127.0.0.1:8080".into(),
+        secrets: Arc::new(handoff_connectors::secrets::StaticSecrets::default()),
     })
     .await?;
     let templates = demo_events()?;

@@ -1,6 +1,9 @@
 //! `handoff demo`: realistic events through the real local pipeline on a temporary store, with
-//! a test clock so the failover fires, printed readably.
+//! a test clock so the failover fires, printed readably. Every event enters the way it would in
+//! production: signed by its sender and posted to its HTTP route (agents to `/v1/events`,
+//! providers to theirs, see [`crate::demo_payloads`]).
 
+use crate::demo_payloads;
 use crate::runtime::{LocalOptions, LocalPipeline, RulesChoice};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
@@ -95,36 +98,89 @@ pub async fn run(rules: RulesChoice, keep: Option<std::path::PathBuf>) -> Result
     let events = demo_events()?;
     let start: DateTime<Utc> = events[0].1.received_at;
     let clock = Arc::new(ManualClock::new(start));
+    let secrets = demo_payloads::demo_secrets()?;
     let pipeline = LocalPipeline::open(LocalOptions {
         data_dir: data_dir.clone(),
         rules,
         clock: clock.clone(),
         public_url: "http://127.0.0.1:8080".into(),
+        secrets: Arc::new(secrets.clone()),
     })
     .await?;
+    let router = handoff_api::local_router(pipeline.app.clone());
     let s = &pipeline.services;
     let mut out = String::new();
-    let mut ids: Vec<(&str, HandoffId)> = Vec::new();
+    let mut ids: Vec<(String, HandoffId)> = Vec::new();
+    // The agents' events, signed with Handoff-Signature, through POST /v1/events.
     for (name, event) in &events {
         clock.set(event.received_at);
-        let receipt = s.intake(event.clone()).await?;
+        let body = serde_json::to_vec(event)?;
+        let (_, receipt) = demo_payloads::send(
+            &router,
+            &secrets,
+            "agent",
+            "application/json",
+            body,
+            clock.now(),
+        )
+        .await
+        .with_context(|| format!("sending {name}"))?;
         pipeline.drain().await?;
-        ids.push((name, receipt.handoff_id));
+        ids.push((name.to_string(), receipt_id(&receipt)?));
     }
-    // A replayed provider delivery changes nothing.
-    let replay = s.intake(events[0].1.clone()).await?;
+    // A replayed agent delivery changes nothing.
+    let (_, replay) = demo_payloads::send(
+        &router,
+        &secrets,
+        "agent",
+        "application/json",
+        serde_json::to_vec(&events[0].1)?,
+        clock.now(),
+    )
+    .await?;
     pipeline.drain().await?;
     let _ = writeln!(
         out,
-        "replayed {} → duplicate: {}\n",
-        events[0].0, replay.duplicate
+        "replayed {} → duplicate: {}",
+        events[0].0, replay["duplicate"]
     );
+    // The providers' own payloads, each signed as the provider signs it, through its route.
+    let _ = writeln!(out, "\nprovider webhooks (signed, through their routes):");
+    for request in demo_payloads::provider_requests() {
+        clock.advance(chrono::Duration::minutes(2));
+        let (status, answer) = demo_payloads::send(
+            &router,
+            &secrets,
+            request.provider,
+            &request.content_type,
+            request.body,
+            clock.now(),
+        )
+        .await
+        .with_context(|| format!("sending {}", request.label))?;
+        pipeline.drain().await?;
+        for h in answer["handoffs"].as_array().into_iter().flatten() {
+            let id = HandoffId::parse(h["handoff_id"].as_str().unwrap_or_default())?;
+            let how = if h["linked"] == true {
+                "joined the buyer's open handoff"
+            } else if h["duplicate"] == true {
+                "duplicate"
+            } else {
+                "opened a handoff"
+            };
+            let _ = writeln!(out, "  {:<48} {status} {how} {id}", request.label);
+            if !ids.iter().any(|(_, known)| *known == id) {
+                ids.push((request.label.to_string(), id));
+            }
+        }
+    }
+    let _ = writeln!(out);
 
     // Reps act: one says "wrong owner", one asks for re-qualification, the rest accept —
     // except one handoff nobody claims.
     clock.advance(chrono::Duration::minutes(10));
     for (name, id) in &ids {
-        let action = match *name {
+        let action = match name.as_str() {
             "05-angry-objection" => ClaimAction::WrongOwner,
             "13-ambiguous-chat-lead" => ClaimAction::Requalify,
             _ => continue,
@@ -134,14 +190,14 @@ pub async fn run(rules: RulesChoice, keep: Option<std::path::PathBuf>) -> Result
     pipeline.drain().await?;
     clock.advance(chrono::Duration::minutes(5));
     for (name, id) in &ids {
-        if *name != LEFT_UNCLAIMED {
+        if name != LEFT_UNCLAIMED {
             claim_as_owner(&pipeline, id, ClaimAction::Accept).await?;
         }
     }
     // Nobody acts on the last one: move past its SLA and run the sweep the schedule would run.
     let unclaimed = &ids
         .iter()
-        .find(|(n, _)| *n == LEFT_UNCLAIMED)
+        .find(|(n, _)| n == LEFT_UNCLAIMED)
         .expect("demo event")
         .1;
     let deadline = s
@@ -186,8 +242,9 @@ pub async fn run(rules: RulesChoice, keep: Option<std::path::PathBuf>) -> Result
     );
     let _ = writeln!(
         out,
-        "\n{} events through intake → classify → assign → CRM → notify → claim/failover in {} ms; CRM files and notifications in {}",
+        "\n{} agent events and {} provider webhooks, all signed, through the HTTP routes → classify → assign → CRM → notify → claim/failover in {} ms; CRM files and notifications in {}",
         events.len(),
+        demo_payloads::provider_requests().len(),
         started.elapsed().as_millis(),
         data_dir.display()
     );
@@ -196,6 +253,14 @@ pub async fn run(rules: RulesChoice, keep: Option<std::path::PathBuf>) -> Result
         let _ = std::fs::remove_dir_all(&tmp);
     }
     Ok(out)
+}
+
+fn receipt_id(receipt: &serde_json::Value) -> Result<HandoffId> {
+    Ok(HandoffId::parse(
+        receipt["handoff_id"]
+            .as_str()
+            .context("the answer names the handoff")?,
+    )?)
 }
 
 async fn claim_as_owner(

@@ -4,8 +4,10 @@
 //!
 //! - [`runtime`]: the pipeline on the embedded default (SQLite store + queues, file CRM, log notifier).
 //! - [`serve`]: HTTP on 127.0.0.1, stage workers and the failover sweep timer.
-//! - [`demo`]: realistic events through the real pipeline with a test clock.
+//! - [`demo`]: realistic events through the real pipeline with a test clock;
+//!   [`demo_payloads`]: the providers' documented payloads, signed, through the real routes.
 //! - [`classify_cmd`], [`rules_cmd`]: side-effect-free tools.
+//! - [`provider_cmd`]: raw provider payloads: `handoff sign`, `handoff classify --source`.
 //! - [`bench`]: throughput figures.
 
 pub mod bench;
@@ -13,6 +15,8 @@ pub mod classify_cmd;
 #[cfg(feature = "aws")]
 pub mod cloud_cmd;
 pub mod demo;
+pub mod demo_payloads;
+pub mod provider_cmd;
 pub mod rules_cmd;
 pub mod runtime;
 pub mod serve;

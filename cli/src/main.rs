@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use handoff_cli::runtime::{LocalOptions, LocalPipeline, RulesChoice};
-use handoff_cli::{bench, classify_cmd, demo, rules_cmd, serve};
+use handoff_cli::{bench, classify_cmd, demo, provider_cmd, rules_cmd, serve};
 use handoff_domain::ports::SystemClock;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -48,11 +48,35 @@ enum Command {
         #[arg(long)]
         keep: Option<PathBuf>,
     },
-    /// Print the handoff package for one event as JSON (no side effects).
+    /// Print the handoff package for one event as JSON (no signature check, no side effects).
     Classify {
         #[arg(long)]
         config: Option<PathBuf>,
-        /// The event JSON file, or - for standard input.
+        /// Parse a raw provider payload instead of a canonical event: typeform, tally, hubspot,
+        /// agent, postmark, mailgun, sendgrid, calendly or calcom.
+        #[arg(long)]
+        source: Option<String>,
+        /// The payload's content type (multipart bodies need theirs, with the boundary:
+        /// `multipart/form-data; boundary=xYzZY`). Default: the provider's usual one.
+        #[arg(long)]
+        content_type: Option<String>,
+        /// The event or payload file, or - for standard input.
+        #[arg(default_value = "-")]
+        input: String,
+    },
+    /// Sign a provider payload as the provider would (secret from HANDOFF_SECRET_<PROVIDER>) and
+    /// print a curl config: `handoff sign --provider typeform FILE | curl -K -`.
+    Sign {
+        /// typeform, tally, hubspot, agent, postmark, mailgun, sendgrid, calendly or calcom.
+        #[arg(long)]
+        provider: String,
+        /// Where to post it (default: the provider's route on a local `handoff serve`).
+        #[arg(long)]
+        url: Option<String>,
+        /// The payload's content type (default: the provider's usual one).
+        #[arg(long)]
+        content_type: Option<String>,
+        /// The payload file, or - for standard input.
         #[arg(default_value = "-")]
         input: String,
     },
@@ -185,11 +209,62 @@ async fn run(command: Command) -> Result<()> {
             print!("{}", demo::run(rules, keep).await?);
             Ok(())
         }
-        Command::Classify { config, input } => {
+        Command::Classify {
+            config,
+            source,
+            content_type,
+            input,
+        } => {
             let rules = RulesChoice::from_arg(config).load()?;
-            let event = classify_cmd::read_event(&input)?;
-            let package = classify_cmd::package_for(&event, &rules);
-            println!("{}", serde_json::to_string_pretty(&package)?);
+            let events = match source {
+                None => vec![classify_cmd::read_event(&input)?],
+                Some(name) => {
+                    let provider = provider_cmd::provider(&name)?;
+                    let content_type =
+                        provider_cmd::content_type_for(provider, content_type.as_deref());
+                    let shown = if input == "-" { "<stdin>" } else { &input };
+                    provider_cmd::parse_payload(
+                        provider,
+                        &content_type,
+                        provider_cmd::read_input(&input)?,
+                        shown,
+                    )?
+                }
+            };
+            let packages: Vec<_> = events
+                .iter()
+                .map(|e| classify_cmd::package_for(e, &rules))
+                .collect();
+            match packages.as_slice() {
+                [one] => println!("{}", serde_json::to_string_pretty(one)?),
+                many => println!("{}", serde_json::to_string_pretty(many)?),
+            }
+            Ok(())
+        }
+        Command::Sign {
+            provider,
+            url,
+            content_type,
+            input,
+        } => {
+            let provider = provider_cmd::provider(&provider)?;
+            let variable = handoff_connectors::secrets::env_var(provider.name());
+            let secrets = std::env::var(&variable)
+                .ok()
+                .and_then(|v| handoff_connectors::Secrets::parse(&v))
+                .with_context(|| format!("set {variable} to the secret to sign with (the same value `handoff serve` verifies)"))?;
+            let url = url.unwrap_or_else(|| format!("http://127.0.0.1:8080{}", provider.path()));
+            let content_type = provider_cmd::content_type_for(provider, content_type.as_deref());
+            print!(
+                "{}",
+                provider_cmd::sign_as_curl_config(
+                    provider,
+                    secrets.current(),
+                    &url,
+                    &content_type,
+                    provider_cmd::read_input(&input)?,
+                )?
+            );
             Ok(())
         }
         Command::Rules { command } => match command {
@@ -229,6 +304,7 @@ async fn run(command: Command) -> Result<()> {
                 rules: RulesChoice::from_arg(config),
                 clock: Arc::new(SystemClock),
                 public_url: String::new(),
+                secrets: Arc::new(handoff_connectors::secrets::EnvSecrets),
             })
             .await?;
             let now = chrono::Utc::now();

@@ -2,6 +2,8 @@
 //! that writes one JSON file per handoff, a notifier that writes a log line and a text file.
 
 use anyhow::{Context, Result};
+use handoff_api::{App, IntakeEdge};
+use handoff_connectors::secrets::SecretSource;
 use handoff_domain::claim_link::ClaimSigner;
 use handoff_domain::config::Rules;
 use handoff_domain::ports::{Clock, RulesSource, Stage, StageQueue, StaticRules};
@@ -68,11 +70,15 @@ pub struct LocalOptions {
     pub clock: Arc<dyn Clock>,
     /// Base URL for claim links.
     pub public_url: String,
+    /// Provider secrets (`HANDOFF_SECRET_*` for `serve`; generated ones for the demo).
+    pub secrets: Arc<dyn SecretSource>,
 }
 
 /// A running local pipeline's parts.
 pub struct LocalPipeline {
     pub services: Arc<Services>,
+    /// The HTTP routes' state (services + the intake edge).
+    pub app: Arc<App>,
     pub queue: Arc<SqliteQueue>,
     pub data_dir: PathBuf,
 }
@@ -82,8 +88,10 @@ impl LocalPipeline {
     pub async fn open(opts: LocalOptions) -> Result<Self> {
         std::fs::create_dir_all(&opts.data_dir)
             .with_context(|| format!("cannot create {}", opts.data_dir.display()))?;
-        let store = SqliteStore::open(opts.data_dir.join("handoff.sqlite"))
-            .context("cannot open the store")?;
+        let store = Arc::new(
+            SqliteStore::open(opts.data_dir.join("handoff.sqlite"))
+                .context("cannot open the store")?,
+        );
         let queue = Arc::new(
             SqliteQueue::open(opts.data_dir.join("queue.sqlite"), MAX_RECEIVES)
                 .context("cannot open the queue")?,
@@ -92,9 +100,10 @@ impl LocalPipeline {
         let notifier =
             LogNotifier::new(&opts.data_dir).context("cannot prepare the notification log")?;
         let secret = claim_secret(&opts.data_dir)?;
-        let services = Services {
-            store: Arc::new(store),
+        let services = Arc::new(Services {
+            store: store.clone(),
             queue: queue.clone(),
+            threads: store.clone(),
             crm: Arc::new(crm),
             notifier: Arc::new(notifier),
             clock: opts.clock,
@@ -102,9 +111,19 @@ impl LocalPipeline {
             claims: ClaimSigner::new(secret),
             public_url: opts.public_url,
             claim_link_ttl: chrono::Duration::days(7),
-        };
+        });
+        let app = Arc::new(App {
+            services: services.clone(),
+            intake: IntakeEdge {
+                secrets: opts.secrets,
+                once: store,
+                contacts: hubspot_contacts_from_env()?,
+                public_base_url: std::env::var("HANDOFF_PUBLIC_INTAKE_URL").ok(),
+            },
+        });
         Ok(Self {
-            services: Arc::new(services),
+            services,
+            app,
             queue,
             data_dir: opts.data_dir,
         })
@@ -199,6 +218,21 @@ impl LocalPipeline {
         }));
         handles
     }
+}
+
+/// The HubSpot contacts reader, when `HANDOFF_SECRET_HUBSPOT_TOKEN` holds a private-app token
+/// (`HANDOFF_HUBSPOT_API_URL` overrides `https://api.hubapi.com`, for tests).
+fn hubspot_contacts_from_env(
+) -> Result<Option<Arc<handoff_connectors::hubspot_contacts::HubspotContacts>>> {
+    let Ok(token) = std::env::var("HANDOFF_SECRET_HUBSPOT_TOKEN") else {
+        return Ok(None);
+    };
+    let base = std::env::var("HANDOFF_HUBSPOT_API_URL")
+        .unwrap_or_else(|_| handoff_connectors::hubspot_contacts::DEFAULT_BASE_URL.to_string());
+    Ok(Some(Arc::new(
+        handoff_connectors::hubspot_contacts::HubspotContacts::new(base, token.trim())
+            .context("cannot build the HubSpot client")?,
+    )))
 }
 
 /// The claim-link secret of a data directory, created on first use (32 random bytes, hex).

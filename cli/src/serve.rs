@@ -49,10 +49,11 @@ pub async fn run(opts: ServeOptions) -> Result<()> {
             rules: opts.rules,
             clock,
             public_url: format!("http://{addr}"),
+            secrets: Arc::new(handoff_connectors::secrets::EnvSecrets),
         })
         .await?,
     );
-    let mut app = handoff_api::local_router(pipeline.services.clone());
+    let mut app = handoff_api::local_router(pipeline.app.clone());
     if let Some(manual) = manual {
         app = app.merge(test_routes(manual, pipeline.clone()));
     }
@@ -62,6 +63,7 @@ pub async fn run(opts: ServeOptions) -> Result<()> {
         "handoff listening on http://{addr} (data in {})",
         opts.data_dir.display()
     );
+    eprintln!("{}", signing_help(&addr.to_string()));
     tracing::info!(%addr, "serving");
     axum::serve(listener, app)
         .with_graceful_shutdown(async {
@@ -73,6 +75,28 @@ pub async fn run(opts: ServeOptions) -> Result<()> {
         let _ = w.await;
     }
     Ok(())
+}
+
+/// Which providers have a secret in the environment, and how to sign a request for local tests.
+fn signing_help(addr: &str) -> String {
+    let mut out =
+        String::from("provider routes (each refuses requests without valid credentials):\n");
+    for p in handoff_connectors::registry::all() {
+        let variable = handoff_connectors::secrets::env_var(p.name());
+        let state = if std::env::var(&variable).is_ok_and(|v| !v.trim().is_empty()) {
+            "secret set"
+        } else {
+            "NO SECRET: refused with 401"
+        };
+        out.push_str(&format!(
+            "  POST http://{addr}{:<20} {variable:<26} {state}\n",
+            p.path()
+        ));
+    }
+    out.push_str(&format!(
+        "to try one: export HANDOFF_SECRET_TYPEFORM=… (before starting serve), then\n  handoff sign --provider typeform --url http://{addr}/forms/typeform payload.json | curl -sS -K -"
+    ));
+    out
 }
 
 /// `/v1/test/clock` and `/v1/test/sweep`, only with `--test-clock`.

@@ -27,6 +27,7 @@ async fn open_with(
         rules: RulesChoice::Embedded,
         clock,
         public_url: "http://127.0.0.1:1".into(),
+        secrets: Arc::new(handoff_connectors::secrets::StaticSecrets::default()),
     })
     .await
 }

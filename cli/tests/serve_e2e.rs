@@ -37,6 +37,9 @@ fn start_server(test_clock: &str) -> Server {
             "--data",
         ])
         .arg(&data)
+        .env("HANDOFF_SECRET_AGENT", AGENT_SECRET)
+        .env("HANDOFF_SECRET_TYPEFORM", TYPEFORM_SECRET)
+        .env_remove("HANDOFF_SECRET_TALLY")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -57,6 +60,34 @@ fn start_server(test_clock: &str) -> Server {
         data,
         _dir: dir,
     }
+}
+
+const AGENT_SECRET: &str = "serve-e2e-agent-secret";
+const TYPEFORM_SECRET: &str = "serve-e2e-typeform-secret";
+/// The server's test clock (signatures are checked against it).
+const SERVER_NOW: &str = "2026-11-24T14:00:00Z";
+
+/// POSTs a canonical event as an agent does: `Handoff-Signature` over the raw body.
+async fn post_event(client: &reqwest::Client, base: &str, event: &Value) -> reqwest::Response {
+    let body = serde_json::to_vec(event).unwrap();
+    let at = chrono::DateTime::parse_from_rfc3339(SERVER_NOW)
+        .unwrap()
+        .timestamp();
+    client
+        .post(format!("{base}/v1/events"))
+        .header("content-type", "application/json")
+        .header(
+            "handoff-signature",
+            handoff_connectors::signature::TimestampedSignature::sign(
+                AGENT_SECRET.as_bytes(),
+                at,
+                &body,
+            ),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap()
 }
 
 fn event(id: &str) -> Value {
@@ -157,27 +188,27 @@ async fn event_is_assigned_crm_written_notified_then_claimed() {
     let client = reqwest::Client::new();
     let base = &server.base;
 
-    let bad = client
+    // Unsigned: 401, nothing stored.
+    let unsigned = client
         .post(format!("{base}/v1/events"))
-        .header("content-type", "application/json")
-        .body("{\"type\":\"form_lead\"}")
+        .json(&event("e2e-unsigned"))
         .send()
         .await
         .unwrap();
+    assert_eq!(unsigned.status(), 401);
+    let body: Value = unsigned.json().await.unwrap();
+    assert_eq!(body["error"], "unauthorized", "{body}");
+
+    let bad = post_event(&client, base, &json!({"type": "form_lead"})).await;
     assert_eq!(bad.status(), 400);
     let body: Value = bad.json().await.unwrap();
-    assert_eq!(body["error"], "invalid_event");
+    assert_eq!(body["error"], "invalid_payload");
     assert!(
         body["message"].as_str().unwrap().contains("missing field"),
         "{body}"
     );
 
-    let resp = client
-        .post(format!("{base}/v1/events"))
-        .json(&event("e2e-1"))
-        .send()
-        .await
-        .unwrap();
+    let resp = post_event(&client, base, &event("e2e-1")).await;
     assert_eq!(resp.status(), 202);
     let receipt: Value = resp.json().await.unwrap();
     let id = receipt["handoff_id"].as_str().unwrap().to_string();
@@ -210,12 +241,8 @@ async fn event_is_assigned_crm_written_notified_then_claimed() {
     );
 
     // The provider retries: same handoff, nothing new.
-    let again: Value = client
-        .post(format!("{base}/v1/events"))
-        .json(&event("e2e-1"))
-        .send()
+    let again: Value = post_event(&client, base, &event("e2e-1"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -278,12 +305,8 @@ async fn unclaimed_handoff_fails_over_after_its_sla() {
     let server = start_server("2026-11-24T14:00:00Z");
     let client = reqwest::Client::new();
     let base = &server.base;
-    let receipt: Value = client
-        .post(format!("{base}/v1/events"))
-        .json(&event("e2e-2"))
-        .send()
+    let receipt: Value = post_event(&client, base, &event("e2e-2"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -370,4 +393,86 @@ async fn unclaimed_handoff_fails_over_after_its_sla() {
         .unwrap();
     assert_eq!(new.status(), 200);
     assert_eq!(handoff(&client, base, &id).await["state"], "accepted");
+}
+
+/// The README's way to try a provider route: `handoff sign … | curl -K -` against `serve`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_provider_payload_through_curl_becomes_a_notified_handoff() {
+    let server = start_server(SERVER_NOW);
+    let client = reqwest::Client::new();
+    let base = &server.base;
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../tests/fixtures/providers/typeform_form_response.json"
+    );
+    let sign = |provider: &str, secret: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_handoff"))
+            .args(["sign", "--provider", provider, "--url"])
+            .arg(format!("{base}/forms/{provider}"))
+            .arg(fixture)
+            .env(
+                format!("HANDOFF_SECRET_{}", provider.to_uppercase()),
+                secret,
+            )
+            .output()
+            .expect("run handoff sign");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    let curl = |config: Vec<u8>| {
+        let mut child = Command::new("curl")
+            .args(["-sS", "-K", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("curl is installed");
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(&config).unwrap();
+        let out = child.wait_with_output().unwrap();
+        serde_json::from_slice::<Value>(&out.stdout)
+            .unwrap_or_else(|_| panic!("{}", String::from_utf8_lossy(&out.stdout)))
+    };
+
+    let receipt = curl(sign("typeform", TYPEFORM_SECRET));
+    let id = receipt["handoff_id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{receipt}"))
+        .to_string();
+    let h = wait_for(&client, base, &id, |h| h["state"] == "notified").await;
+    assert_eq!(h["package"]["buyer"]["email"], "laura@example.com", "{h}");
+    assert_eq!(
+        events(&h),
+        [
+            "received",
+            "classified",
+            "assigned",
+            "crm_written",
+            "notified"
+        ]
+    );
+
+    // Signed with the wrong secret: 401.
+    let refused = curl(sign("typeform", "not-the-secret"));
+    assert_eq!(refused["error"], "unauthorized", "{refused}");
+    // A provider with no secret configured refuses every request.
+    let tally = client
+        .post(format!("{base}/forms/tally"))
+        .header("content-type", "application/json")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tally.status(), 401);
+    let body: Value = tally.json().await.unwrap();
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("HANDOFF_SECRET_TALLY"),
+        "{body}"
+    );
 }

@@ -10,6 +10,7 @@ use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use aws_lambda_events::event::sqs::SqsEvent;
 use base64::Engine;
 use chrono::{DateTime, TimeZone, Utc};
+use handoff_api::App;
 use handoff_aws::SqsQueue;
 use handoff_domain::ids::HandoffId;
 use handoff_domain::lifecycle::State;
@@ -29,8 +30,21 @@ const SQS_EVENT: &str = include_str!("../fixtures/sqs_event.json");
 const SCHEDULED_EVENT: &str = include_str!("../fixtures/eventbridge_scheduled_event.json");
 const FORM_EVENT: &str = include_str!("../../examples/events/01-form-demo-request.json");
 const MAX_RECEIVES: u32 = 3;
+/// The provider secrets the e2e stack holds in Secrets Manager.
+const SECRETS: &[(&str, &str)] = &[
+    ("agent", "e2e-agent-secret"),
+    ("typeform", "e2e-typeform-secret"),
+    ("tally", "e2e-tally-secret"),
+    ("hubspot", "e2e-hubspot-client-secret"),
+    ("postmark", "inbound:e2e-postmark-password"),
+    ("mailgun", "e2e-mailgun-signing-key"),
+    ("sendgrid", "parse:e2e-sendgrid-password"),
+    ("calendly", "e2e-calendly-signing-key"),
+    ("calcom", "e2e-calcom-secret"),
+];
 
 struct Cloud {
+    app: Arc<App>,
     services: Arc<Services>,
     queue: SqsQueue,
     clock: Arc<ManualClock>,
@@ -93,15 +107,33 @@ async fn cloud() -> Option<Cloud> {
         public_claim_url: "https://claim.lambda-url.us-east-1.on.aws".into(),
         rules_ttl: Duration::from_secs(60),
         output_dir: out.path().to_path_buf(),
+        secrets_prefix: Some(format!("handoff-e2e-{id}/providers/")),
+        secrets_ttl: Duration::from_secs(300),
+        public_intake_url: None,
+        hubspot_api_url: String::new(),
     };
+    // The provider secrets live in Secrets Manager (on the emulator), as deployed.
+    let secretsmanager = handoff_aws::config::secretsmanager_client(&sdk);
+    for (provider, value) in SECRETS {
+        secretsmanager
+            .create_secret()
+            .name(format!("handoff-e2e-{id}/providers/{provider}"))
+            .secret_string(*value)
+            .send()
+            .await
+            .expect("create secret");
+    }
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 24, 14, 0, 0).unwrap(),
     ));
-    let services = handoff_lambda::wiring::services_with_clock(&config, clock.clone())
-        .await
-        .expect("services");
+    let app = Arc::new(
+        handoff_lambda::wiring::app_with_clock(&config, clock.clone())
+            .await
+            .expect("app"),
+    );
     Some(Cloud {
-        services: Arc::new(services),
+        services: app.services.clone(),
+        app,
         queue,
         clock,
         out,
@@ -238,13 +270,19 @@ fn form_event(provider_event_id: &str, at: DateTime<Utc>) -> Vec<u8> {
     e.to_string().into_bytes()
 }
 
+/// An agent's canonical event through the intake function URL, signed with `Handoff-Signature`.
 async fn intake(cloud: &Cloud, body: &[u8], base64: bool) -> (u16, Value) {
-    let router = handoff_api::intake_router(cloud.services.clone());
-    call(
-        router,
-        function_url_request("POST", "/v1/events", "application/json", body, base64),
-    )
-    .await
+    let router = handoff_api::intake_router(cloud.app.clone());
+    let mut request = function_url_request("POST", "/v1/events", "application/json", body, base64);
+    let signature = handoff_connectors::signature::TimestampedSignature::sign(
+        b"e2e-agent-secret",
+        cloud.clock.now().timestamp(),
+        body,
+    );
+    request
+        .headers_mut()
+        .insert("handoff-signature", signature.parse().unwrap());
+    call(router, request).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -303,7 +341,7 @@ async fn function_url_to_accepted_through_every_handler() {
         "handoff_id={}&rep={}&action=accept&expires={}&sig={}",
         id, rep, claim.expires, claim.sig
     );
-    let router = handoff_api::claim_router(cloud.services.clone());
+    let router = handoff_api::claim_router(cloud.app.clone());
     let (status, body) = call(
         router.clone(),
         function_url_request(
@@ -440,7 +478,7 @@ async fn function_url_errors_are_json_with_a_status() {
     let Some(cloud) = cloud().await else { return };
     // The real base64 capture: `<idk/>` with content type `idk`.
     let req = lambda_http::request::from_str(FUNCTION_URL_BASE64).unwrap();
-    let router = handoff_api::intake_router(cloud.services.clone());
+    let router = handoff_api::intake_router(cloud.app.clone());
     let resp = router.clone().oneshot(req).await.unwrap();
     assert_eq!(
         resp.status().as_u16(),
@@ -454,6 +492,7 @@ async fn function_url_errors_are_json_with_a_status() {
     .await;
     assert_eq!(status, 415);
     assert_eq!(body["error"], "unsupported_media_type");
+    // Unsigned: refused before anything is read into the store.
     let (status, body) = call(
         router,
         function_url_request(
@@ -465,6 +504,17 @@ async fn function_url_errors_are_json_with_a_status() {
         ),
     )
     .await;
-    assert_eq!(status, 400);
-    assert_eq!(body["error"], "invalid_event");
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "unauthorized");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("Handoff-Signature"),
+        "{body}"
+    );
+    // Signed but not an event: 400 naming the problem.
+    let (status, body) = intake(&cloud, b"{\"type\":\"email_reply\"}", false).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "invalid_payload");
 }

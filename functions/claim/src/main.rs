@@ -1,4 +1,5 @@
 //! `claim`: the function URL behind signed claim links (accept / wrong owner / re-qualify).
+//! It serves no provider route, so it gets no provider secrets (`HANDOFF_SECRETS_PREFIX` unset).
 
 use handoff_lambda::{http, logging, wiring};
 use std::sync::Arc;
@@ -6,6 +7,6 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     logging::init("handoff-claim");
-    let services = Arc::new(wiring::services_from_env().await?);
-    http::serve(handoff_api::claim_router(services)).await
+    let app = Arc::new(wiring::app_from_env().await?);
+    http::serve(handoff_api::claim_router(app)).await
 }

@@ -1,5 +1,6 @@
-//! `intake`: the function URL providers and agents POST events to. Answers 202 with the handoff
-//! id only after the event is stored in DynamoDB and enqueued on SQS.
+//! `intake`: the function URL providers and agents POST events to. Verifies each provider's
+//! credentials (secrets from Secrets Manager), then answers 202 with the handoff ids only after
+//! the events are stored in DynamoDB and enqueued on SQS.
 
 use handoff_lambda::{http, logging, wiring};
 use std::sync::Arc;
@@ -7,6 +8,6 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     logging::init("handoff-intake");
-    let services = Arc::new(wiring::services_from_env().await?);
-    http::serve(handoff_api::intake_router(services)).await
+    let app = Arc::new(wiring::app_from_env().await?);
+    http::serve(handoff_api::intake_router(app)).await
 }

@@ -50,13 +50,13 @@ fn escape(s: &str) -> String {
 
 /// A page with one button that POSTs the same signed fields.
 pub async fn confirm_page(
-    State(services): State<AppState>,
+    State(app): State<AppState>,
     Query(params): Query<ClaimParams>,
 ) -> Result<Html<String>, ApiError> {
     let claim = params.into_claim()?;
-    services
+    app.services
         .claims
-        .verify(&claim, services.clock.now())
+        .verify(&claim, app.services.clock.now())
         .map_err(handoff_domain::service::ServiceError::from)?;
     let hidden =
         |k: &str, v: &str| format!(r#"<input type="hidden" name="{k}" value="{}">"#, escape(v));
@@ -74,7 +74,7 @@ pub async fn confirm_page(
 
 /// Applies a signed claim sent as a form (from the page) or as JSON.
 pub async fn post_claim(
-    State(services): State<AppState>,
+    State(app): State<AppState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -87,7 +87,7 @@ pub async fn post_claim(
             .map_err(|e| ApiError::bad_request("invalid_claim", e.to_string()))?
     };
     let claim = params.into_claim()?;
-    let outcome = services.claim_with_link(&claim).await?;
+    let outcome = app.services.claim_with_link(&claim).await?;
     let (state, replay) = match outcome {
         StageOutcome::Advanced(s) => (s, false),
         StageOutcome::AlreadyDone(s) => (s, true),

@@ -9,18 +9,20 @@ use serde_json::{json, Value};
 
 /// The stored record, its package and its timeline.
 pub async fn get_handoff(
-    State(services): State<AppState>,
+    State(app): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let id =
         HandoffId::parse(&id).map_err(|e| ApiError::bad_request("invalid_id", e.to_string()))?;
-    let record = services
+    let record = app
+        .services
         .store
         .get(&id)
         .await
         .map_err(ServiceError::from)?
         .ok_or_else(|| ServiceError::NotFound(id.clone()))?;
-    let timeline = services
+    let timeline = app
+        .services
         .store
         .timeline(&id)
         .await

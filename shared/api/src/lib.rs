@@ -3,48 +3,86 @@
 //! One HTTP router for both the local server (`handoff serve`, axum on 127.0.0.1) and the Lambda
 //! function URLs (`lambda_http::run(router)`), so local and cloud run the same code path.
 //!
-//! - `POST /v1/events` — a canonical [`IntakeEvent`](handoff_domain::event::IntakeEvent) as JSON → `202 {handoff_id, duplicate}` once durable.
-//! - `GET /v1/claim?…` — a confirmation page for a signed claim link (no side effect: mail scanners prefetch links).
-//! - `POST /v1/claim` — applies a signed claim (form or JSON body).
-//! - `GET /v1/handoffs/{id}` — the record and its timeline (local/admin router only).
-//! - `GET /healthz`.
+//! Intake (the `intake` function URL) — every route verifies credentials before anything is
+//! stored ([`providers`]):
+//! - `POST /v1/events` — an agent's canonical [`IntakeEvent`](handoff_domain::event::IntakeEvent),
+//!   signed with `Handoff-Signature` → `202 {handoff_id, duplicate, handoffs}` once durable;
+//! - `POST /v1/threads` — the outbound sequencer's thread context, signed the same way;
+//! - `POST /forms/{typeform,tally,hubspot}`, `POST /email/{postmark,mailgun,sendgrid}`,
+//!   `POST /meetings/{calendly,calcom}` — providers in their own formats and signature schemes.
 //!
-//! Errors are JSON `{"error": "<code>", "message": "<what is wrong>"}` with a matching status.
+//! Claims (the `claim` function URL):
+//! - `GET /v1/claim?…` — a confirmation page for a signed claim link (no side effect: mail
+//!   scanners prefetch links);
+//! - `POST /v1/claim` — applies a signed claim (form or JSON body).
+//!
+//! Local only: `GET /v1/handoffs/{id}` (record and timeline). Everywhere: `GET /healthz`.
+//!
+//! Errors are JSON `{"error": "<code>", "message": "<what is wrong>"}` with a matching status,
+//! including unknown routes (404) and wrong methods (405).
 
 mod claim;
 mod error;
-mod events;
 mod handoffs;
+mod providers;
 
 pub use error::ApiError;
+pub use providers::MAX_PROVIDER_BODY_BYTES;
 
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::Router;
+use handoff_connectors::hubspot_contacts::HubspotContacts;
+use handoff_connectors::once::OnceTokens;
+use handoff_connectors::provider::Provider;
+use handoff_connectors::secrets::SecretSource;
 use handoff_domain::service::Services;
 use std::sync::Arc;
 
-/// Largest accepted request body.
+/// Largest accepted claim request body.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
+/// What the intake routes need besides the services.
+#[derive(Clone)]
+pub struct IntakeEdge {
+    /// Provider secrets (environment locally, Secrets Manager in Lambda).
+    pub secrets: Arc<dyn SecretSource>,
+    /// One-time tokens (Mailgun).
+    pub once: Arc<dyn OnceTokens>,
+    /// Reads contacts a HubSpot Webhooks API event only names; `None` without a token.
+    pub contacts: Option<Arc<HubspotContacts>>,
+    /// The public base URL providers call (`https://hooks.example.com`), when a custom domain or
+    /// CDN sits in front: HubSpot signs the URL it called. Default: the request's own URL.
+    pub public_base_url: Option<String>,
+}
+
 /// Shared state of every route.
-pub type AppState = Arc<Services>;
+pub struct App {
+    pub services: Arc<Services>,
+    pub intake: IntakeEdge,
+}
+
+/// Shared state of every route.
+pub type AppState = Arc<App>;
 
 /// The intake routes (the `intake` function URL).
-pub fn intake_router(services: AppState) -> Router {
-    finish(intake_routes(), services)
+pub fn intake_router(app: AppState) -> Router {
+    finish(intake_routes(), app)
 }
 
 /// The claim routes (the `claim` function URL).
-pub fn claim_router(services: AppState) -> Router {
-    finish(claim_routes(), services)
+pub fn claim_router(app: AppState) -> Router {
+    finish(claim_routes(), app)
 }
 
 /// Everything, plus read-only inspection: what `handoff serve` exposes on 127.0.0.1.
-pub fn local_router(services: AppState) -> Router {
+pub fn local_router(app: AppState) -> Router {
     let all = intake_routes()
         .merge(claim_routes())
         .route("/v1/handoffs/{id}", get(handoffs::get_handoff));
-    finish(all, services)
+    finish(all, app)
 }
 
 /// The request's content type, or "" when absent or not text.
@@ -55,8 +93,24 @@ fn content_type(headers: &axum::http::HeaderMap) -> &str {
         .unwrap_or("")
 }
 
+fn provider_route(provider: &'static dyn Provider) -> axum::routing::MethodRouter<AppState> {
+    post(
+        move |State(app): State<AppState>,
+              method: Method,
+              uri: Uri,
+              headers: HeaderMap,
+              body: Body| async move {
+            providers::intake(app, provider, method, uri, headers, body).await
+        },
+    )
+}
+
 fn intake_routes() -> Router<AppState> {
-    Router::new().route("/v1/events", post(events::post_event))
+    let mut router = Router::new().route("/v1/threads", post(providers::record_thread));
+    for provider in handoff_connectors::registry::all() {
+        router = router.route(provider.path(), provider_route(provider));
+    }
+    router
 }
 
 fn claim_routes() -> Router<AppState> {
@@ -66,9 +120,23 @@ fn claim_routes() -> Router<AppState> {
     )
 }
 
-fn finish(routes: Router<AppState>, services: AppState) -> Router {
+fn finish(routes: Router<AppState>, app: AppState) -> Router {
     routes
         .route("/healthz", get(|| async { "ok" }))
+        .fallback(|uri: Uri| async move {
+            ApiError {
+                status: StatusCode::NOT_FOUND,
+                code: "not_found",
+                message: format!("no route {}", uri.path()),
+            }
+        })
+        .method_not_allowed_fallback(|method: Method, uri: Uri| async move {
+            ApiError {
+                status: StatusCode::METHOD_NOT_ALLOWED,
+                code: "method_not_allowed",
+                message: format!("{} does not accept {method}", uri.path()),
+            }
+        })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .with_state(services)
+        .with_state(app)
 }

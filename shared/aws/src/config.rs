@@ -9,7 +9,8 @@ pub const DEFAULT_REGION: &str = "us-east-1";
 /// Loads the shared SDK configuration the standard way (environment, profile, container or
 /// instance credentials), with the region defaulting to [`DEFAULT_REGION`].
 ///
-/// `AWS_ENDPOINT_URL` (and the per-service `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_SQS`)
+/// `AWS_ENDPOINT_URL` (and the per-service `AWS_ENDPOINT_URL_DYNAMODB` / `AWS_ENDPOINT_URL_SQS` /
+/// `AWS_ENDPOINT_URL_SECRETS_MANAGER`)
 /// is honoured by the SDK's own loader, which is how tests and the local demo point the clients
 /// at the emulator started by `scripts/emulator.sh`. The library never invents credentials:
 /// tests against the emulator set `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` themselves.
@@ -29,4 +30,9 @@ pub fn dynamodb_client(config: &SdkConfig) -> aws_sdk_dynamodb::Client {
 /// An SQS client for `config`.
 pub fn sqs_client(config: &SdkConfig) -> aws_sdk_sqs::Client {
     aws_sdk_sqs::Client::new(config)
+}
+
+/// A Secrets Manager client for `config` (the endpoint, e.g. the emulator's, comes with it).
+pub fn secretsmanager_client(config: &SdkConfig) -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(config)
 }

@@ -10,6 +10,10 @@
 //! - [`rules`]: [`DynamoRules`], the `RulesSource` reading versioned rules items, and
 //!   [`push_rules`] to publish a new version.
 //! - [`idempotency`]: [`IdempotencyKeys`], TTL'd "seen" markers.
+//! - The same [`DynamoStore`] is also the `ThreadIndex` (outbound thread context by message id)
+//!   and the `OnceTokens` ledger (one-time tokens, conditional put with a TTL).
+//! - [`secrets`]: [`SecretsManagerSource`], provider webhook secrets from Secrets Manager,
+//!   cached with a TTL.
 //! - [`provision`]: [`ensure_table`] and [`ensure_queues`], idempotent resource creation.
 //! - [`config`]: [`aws_config_from_env`], the SDK configuration (region default `us-east-1`).
 //! - [`error`]: [`AwsError`] for provisioning and publishing.
@@ -25,6 +29,7 @@ pub mod idempotency;
 pub mod provision;
 pub mod queue;
 pub mod rules;
+pub mod secrets;
 pub mod store;
 
 pub use config::aws_config_from_env;
@@ -33,4 +38,5 @@ pub use idempotency::IdempotencyKeys;
 pub use provision::{ensure_queues, ensure_table};
 pub use queue::SqsQueue;
 pub use rules::{push_rules, DynamoRules, PushRulesError};
+pub use secrets::SecretsManagerSource;
 pub use store::DynamoStore;

@@ -1,5 +1,5 @@
-//! The port conformance suites of `handoff-testkit`, unchanged, against [`DynamoStore`] and
-//! [`SqsQueue`] on the emulator at `AWS_ENDPOINT_URL`. Each test gets its own table / queue
+//! The port conformance suites of `handoff-testkit`, unchanged, against [`DynamoStore`] (also
+//! as `ThreadIndex` and `OnceTokens`) and [`SqsQueue`] on the emulator at `AWS_ENDPOINT_URL`. Each test gets its own table / queue
 //! prefix. Without `AWS_ENDPOINT_URL` each test prints a notice and returns (fails under
 //! `CI=true`): see `common`.
 
@@ -10,6 +10,16 @@ use handoff_aws::{DynamoStore, SqsQueue};
 
 // `return` inside the block leaves the generated test early when no emulator is configured.
 handoff_testkit::store_conformance!(mod dynamo_store, {
+    let Some(store) = common::fresh_store().await else { return };
+    std::future::ready(store)
+});
+
+handoff_testkit::thread_index_suite!(mod dynamo_threads, {
+    let Some(store) = common::fresh_store().await else { return };
+    std::future::ready(store)
+});
+
+handoff_testkit::once_token_suite!(mod dynamo_once, {
     let Some(store) = common::fresh_store().await else { return };
     std::future::ready(store)
 });

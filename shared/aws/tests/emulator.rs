@@ -299,3 +299,54 @@ async fn idempotency_keys_claim_once_until_expiry() {
     assert!(keys.claim("typeform:evt-1", at(11), ttl).await.unwrap());
     assert!(!keys.claim("typeform:evt-1", at(12), ttl).await.unwrap());
 }
+
+/// Thread items carry the table's TTL attribute (180 days after the put), one-time tokens their
+/// `remember_until`; both under their own key prefixes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thread_and_once_items_carry_the_ttl_attribute() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use handoff_connectors::once::OnceTokens;
+    use handoff_domain::ports::ThreadIndex;
+
+    let Some(config) = common::emulator().await else {
+        return;
+    };
+    let (client, table) = common::fresh_table(&config).await;
+    let store = DynamoStore::new(client.clone(), &table);
+    let expires_at = |pk: String, sk: &'static str| {
+        let (client, table) = (client.clone(), table.clone());
+        async move {
+            let item = client
+                .get_item()
+                .table_name(table)
+                .key("PK", AttributeValue::S(pk))
+                .key("SK", AttributeValue::S(sk.into()))
+                .consistent_read(true)
+                .send()
+                .await
+                .unwrap()
+                .item
+                .expect("item exists");
+            match item.get("expires_at") {
+                Some(AttributeValue::N(n)) => n.parse::<i64>().unwrap(),
+                other => panic!("expires_at is {other:?}"),
+            }
+        }
+    };
+
+    let thread = handoff_testkit::threads::thread("thr-ttl", &["<Ab@Mail.Example.com>", "tok-1"]);
+    let before = chrono::Utc::now();
+    store.put_thread(&thread).await.unwrap();
+    let after = chrono::Utc::now();
+    for key in ["ab@mail.example.com", "tok-1"] {
+        let exp = expires_at(format!("TH#{key}"), "THREAD").await;
+        let days = chrono::Duration::days(180);
+        assert!(exp >= (before + days).timestamp() && exp <= (after + days).timestamp());
+    }
+
+    assert!(store.use_once("tok-9", at(10), at(0)).await.unwrap());
+    assert_eq!(
+        expires_at("ONCE#tok-9".into(), "ONCE").await,
+        at(10).timestamp()
+    );
+}

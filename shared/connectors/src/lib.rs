@@ -9,11 +9,15 @@
 //!   errors, rotation-aware [`Secrets`](provider::Secrets).
 //! - [`signature`]: HMAC helpers (constant-time verify through the `hmac` crate) and the
 //!   `t=…,v1=…` header shared by Calendly and handoff's own scheme.
+//! - [`email`]: what the inbound-email providers share (multipart, MIME, addresses, threading).
 //! - [`providers`]: one file per provider; [`registry`] lists them.
+//! - [`hubspot_contacts`]: reads the HubSpot contacts that Webhooks API events only name.
 //! - [`secrets`]: the secrets port (environment locally, Secrets Manager in Lambda).
 //! - [`once`]: the one-time-token port (Mailgun tokens are accepted once).
 
+pub mod email;
 pub mod fields;
+pub mod hubspot_contacts;
 pub mod once;
 pub mod provider;
 pub mod providers;

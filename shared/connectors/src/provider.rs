@@ -104,7 +104,8 @@ pub struct Verified {
 }
 
 /// A CRM contact a webhook names without its data (HubSpot's Webhooks API sends only ids): the
-/// caller fetches the contact and builds the event with [`ContactLookup::into_event`].
+/// caller fetches the contact and builds the event with
+/// [`crate::providers::hubspot::contact_to_event`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContactLookup {
     /// The CRM's object id (`1246978`).

@@ -5,7 +5,17 @@ use crate::providers;
 
 /// Every provider, in the order the README lists them.
 pub fn all() -> Vec<&'static dyn Provider> {
-    vec![&providers::agent::Agent]
+    vec![
+        &providers::agent::Agent,
+        &providers::typeform::Typeform,
+        &providers::tally::Tally,
+        &providers::hubspot::Hubspot,
+        &providers::postmark::Postmark,
+        &providers::mailgun::Mailgun,
+        &providers::sendgrid::Sendgrid,
+        &providers::calendly::Calendly,
+        &providers::calcom::Calcom,
+    ]
 }
 
 /// The provider called `name` (`typeform`).

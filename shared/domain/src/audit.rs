@@ -71,6 +71,54 @@ pub fn crm_completeness(record: &HandoffRecord) -> Option<f64> {
     Some(checks.iter().filter(|x| **x).count() as f64 / checks.len() as f64)
 }
 
+/// The meetings a handoff holds and how many of them the buyer missed: its own event plus the
+/// meeting updates linked to it, by meeting id. A meeting cancelled (and not missed) leaves the
+/// count; a reschedule frees the old slot (a `meeting_moved` update, or the id the new booking
+/// `replaces`) and books the new one, so it counts once.
+fn meeting_outcomes(record: &HandoffRecord) -> (usize, usize) {
+    use std::collections::BTreeSet;
+    let mut booked: BTreeSet<&str> = BTreeSet::new();
+    let mut cancelled: BTreeSet<&str> = BTreeSet::new();
+    let mut missed: BTreeSet<&str> = BTreeSet::new();
+    match &record.event.kind {
+        EventKind::MeetingBooked(m) => {
+            booked.insert(&m.meeting_id);
+            cancelled.extend(m.replaces.as_deref());
+        }
+        EventKind::MeetingCancelled(m) => {
+            cancelled.insert(&m.meeting_id);
+        }
+        EventKind::MeetingNoShow(m) => {
+            missed.insert(&m.meeting_id);
+        }
+        _ => {}
+    }
+    for l in &record.linked {
+        let Some(id) = l.meeting_id.as_deref() else {
+            continue;
+        };
+        cancelled.extend(l.replaces.as_deref());
+        match l.kind.as_str() {
+            "meeting_booked" | "meeting_rescheduled" => {
+                booked.insert(id);
+            }
+            "meeting_cancelled" | "meeting_moved" => {
+                cancelled.insert(id);
+            }
+            "meeting_no_show" => {
+                missed.insert(id);
+            }
+            _ => {}
+        }
+    }
+    let held = booked
+        .iter()
+        .filter(|id| !cancelled.contains(*id) || missed.contains(*id))
+        .chain(missed.iter().filter(|id| !booked.contains(*id)))
+        .count();
+    (held, missed.len())
+}
+
 impl AuditReport {
     /// Computes the report over the handoffs created in `[from, to)` and their timelines.
     pub fn compute(
@@ -91,14 +139,9 @@ impl AuditReport {
         let mut no_shows = 0;
         let mut samples: BTreeMap<String, Vec<HandoffId>> = BTreeMap::new();
         for (record, timeline) in handoffs {
-            match &record.event.kind {
-                EventKind::MeetingBooked(_) => meetings += 1,
-                EventKind::MeetingNoShow(_) => {
-                    meetings += 1;
-                    no_shows += 1
-                }
-                _ => {}
-            }
+            let (m, n) = meeting_outcomes(record);
+            meetings += m;
+            no_shows += n;
             let has = |label: &str| timeline.iter().any(|e| e.event == label);
             if has("closed_without_handoff") {
                 closed += 1;
@@ -188,6 +231,48 @@ mod tests {
         assert_eq!(percentile(&v, 0.5), Some(5.0));
         assert_eq!(percentile(&v, 0.9), Some(9.0));
         assert_eq!(percentile(&[], 0.5), None);
+    }
+
+    #[test]
+    fn linked_meeting_updates_feed_the_no_show_rate() {
+        let json = r#"{"source":"calendly","channel":"meeting","provider_event_id":"m-1",
+            "received_at":"2026-11-24T10:00:00Z","type":"meeting_booked",
+            "buyer":{"email":"dana@acme.com"},"meeting_id":"m1","starts_at":"2026-11-25T10:00:00Z"}"#;
+        let event: crate::event::IntakeEvent = serde_json::from_str(json).unwrap();
+        let at = event.received_at;
+        let (mut booked_then_missed, _) = HandoffRecord::received(event.clone(), at);
+        let link = |key: &str, kind: &str, id: &str| crate::lifecycle::LinkedEvent {
+            key: key.into(),
+            kind: kind.into(),
+            meeting_id: Some(id.into()),
+            starts_at: None,
+            replaces: None,
+            at,
+        };
+        booked_then_missed.link(
+            link("a", "meeting_no_show", "m1"),
+            Actor::System("t".into()),
+            "",
+        );
+        let (mut rescheduled, _) = HandoffRecord::received(event.clone(), at);
+        rescheduled.link(
+            link("b", "meeting_moved", "m1"),
+            Actor::System("t".into()),
+            "",
+        );
+        rescheduled.link(
+            link("c", "meeting_rescheduled", "m2"),
+            Actor::System("t".into()),
+            "",
+        );
+        assert_eq!(meeting_outcomes(&booked_then_missed), (1, 1));
+        assert_eq!(meeting_outcomes(&rescheduled), (1, 0));
+        let r = AuditReport::compute(
+            at,
+            at,
+            &[(booked_then_missed, vec![]), (rescheduled, vec![])],
+        );
+        assert_eq!(r.no_show_rate, Some(0.5));
     }
 
     #[test]

@@ -55,7 +55,9 @@ impl Channel {
     }
 }
 
-/// The event-specific part.
+/// The event-specific part. (Variants are kept unboxed: an event is built once per request and
+/// moved, never copied in bulk, and the serde shape stays flat.)
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum EventKind {
@@ -346,44 +348,187 @@ pub struct MeetingEvent {
     /// `invitee.created`): a reschedule is never a new handoff nor a cancellation.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub rescheduled: bool,
+    /// The meeting id this booking replaces, when the provider names it (cal.com's
+    /// `rescheduleUid`): the old slot no longer counts as a meeting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
 /// A date written in an out-of-office note, if any (parsed by classification).
 pub type ReturnDate = NaiveDate;
 
-/// Removes quoted history, signatures' separators and forwarded blocks' quote marks from a reply,
-/// keeping only what the buyer newly wrote.
+/// Attribution lines that open a quoted reply, by language: how the line starts and the verb
+/// the (possibly wrapped) attribution contains before its final `:`. Gmail, Outlook and Apple
+/// Mail write them (`On 3 Nov 2026, at 09:00, Vera <vera@us.com> wrote:`).
+const ATTRIBUTIONS: &[(&str, &str)] = &[
+    ("on ", "wrote"),
+    ("am ", "schrieb"),
+    ("le ", "a écrit"),
+    ("el ", "escribió"),
+    ("op ", "schreef"),
+    ("em ", "escreveu"),
+    ("il ", "ha scritto"),
+];
+
+/// Labels that start a quoted header block (Outlook's `From:` … `Sent:` in several languages).
+const FROM_LABELS: &[&str] = &["from:", "von:", "de:", "de :", "van:", "da:"];
+
+/// Labels that, within four lines of a [`FROM_LABELS`] line, confirm a quoted header block.
+const SENT_LABELS: &[&str] = &[
+    "sent:",
+    "date:",
+    "gesendet:",
+    "datum:",
+    "envoyé :",
+    "envoyé:",
+    "date :",
+    "enviado:",
+    "enviado el:",
+    "fecha:",
+    "verzonden:",
+    "inviato:",
+];
+
+/// Separator lines that open a quoted original message.
+const ORIGINAL_MESSAGE: &[&str] = &[
+    "-----original message-----",
+    "-----ursprüngliche nachricht-----",
+    "-----message d'origine-----",
+    "-----mensaje original-----",
+    "-----oorspronkelijk bericht-----",
+];
+
+/// Lines that open a forwarded message, which is kept (a referral often lives there).
+const FORWARD_MARKERS: &[&str] = &[
+    "forwarded message",
+    "begin forwarded message:",
+    "weitergeleitete nachricht",
+    "message transféré",
+    "début du message réexpédié",
+    "mensaje reenviado",
+    "inicio del mensaje reenviado",
+    "doorgestuurd bericht",
+];
+
+/// Mobile and client sign-offs: the reply ends at such a line.
+const SIGN_OFFS: &[&str] = &[
+    "sent from my ",
+    "sent from outlook",
+    "get outlook for ",
+    "von meinem iphone gesendet",
+    "von meinem ipad gesendet",
+    "von meinem android",
+    "von meinem samsung",
+    "gesendet von meinem ",
+    "gesendet von outlook",
+    "envoyé de mon ",
+    "envoyé depuis mon ",
+    "enviado desde mi ",
+    "obtener outlook para ",
+    "verzonden vanaf mijn ",
+];
+
+/// The longest line taken for a sign-off (a longer one is the buyer's own sentence).
+const SIGN_OFF_MAX_CHARS: usize = 80;
+
+/// A line lower-cased, trimmed, with non-breaking spaces made plain and Outlook's bold marks
+/// (`*From:*`, as a plain-text rendering shows them) dropped at the start.
+fn norm_line(line: &str) -> String {
+    line.trim()
+        .trim_start_matches('*')
+        .replace('\u{a0}', " ")
+        .to_lowercase()
+}
+
+/// Whether line `i` opens an attribution (`On … wrote:`), wrapped over up to three lines.
+fn is_attribution(lines: &[String], i: usize) -> bool {
+    let Some((_, verb)) = ATTRIBUTIONS.iter().find(|(p, _)| lines[i].starts_with(p)) else {
+        return false;
+    };
+    let mut joined = String::new();
+    for line in lines[i..].iter().take(3) {
+        if line.is_empty() {
+            return false;
+        }
+        joined.push_str(line);
+        joined.push(' ');
+        if line.ends_with(':') {
+            return joined.contains(verb);
+        }
+    }
+    false
+}
+
+/// Whether line `i` opens a quoted header block (`From:` then `Sent:`/`Date:` within 4 lines).
+fn is_header_block(lines: &[String], i: usize) -> bool {
+    FROM_LABELS.iter().any(|l| lines[i].starts_with(l))
+        && lines[i + 1..]
+            .iter()
+            .take(4)
+            .any(|l| SENT_LABELS.iter().any(|s| l.starts_with(s)))
+}
+
+/// Where the reader is relative to a forwarded message's header block.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Forward {
+    /// Not in a forwarded header block.
+    Outside,
+    /// Just after a forward marker, before its header lines.
+    Marker,
+    /// In the forwarded header lines (until the next blank line).
+    Header,
+}
+
+/// Removes quoted history and signatures from a reply, keeping only what the buyer newly wrote.
 ///
-/// Cuts at the first line that starts a quoted block: `>` quoting, `On … wrote:`,
-/// `-----Original Message-----`, Outlook's `From: … Sent: …` header block, or `Am … schrieb`.
-/// A forwarded message (`---------- Forwarded message ---------`) is kept, because a referral
-/// often lives there.
+/// Cuts at the first line that starts a quoted block or a signature:
+/// - `>` quoting;
+/// - an attribution line, possibly wrapped: `On … wrote:` (Gmail, Apple Mail's
+///   `On …, at …, X wrote:`), `Am … schrieb …:`, `Le … a écrit :`, `El … escribió:` (and Dutch,
+///   Portuguese, Italian);
+/// - `-----Original Message-----` and its German, French, Spanish and Dutch forms;
+/// - Outlook's header block: `From:`/`Von:`/`De :`/`De:` followed within four lines by
+///   `Sent:`/`Date:`/`Gesendet:`/`Envoyé :`/`Enviado:`/`Fecha:`;
+/// - the RFC 3676 signature separator `-- ` (also without its trailing space);
+/// - a mobile sign-off (`Sent from my iPhone`, `Von meinem iPhone gesendet`,
+///   `Envoyé de mon iPhone`, `Enviado desde mi iPhone`, `Get Outlook for iOS`).
+///
+/// A forwarded message (`---------- Forwarded message ---------`, Apple Mail's
+/// `Begin forwarded message:` and their translations) is kept, header block included, because a
+/// referral often lives there.
 pub fn strip_quoted_history(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
+    let raw: Vec<&str> = text.lines().collect();
+    let lines: Vec<String> = raw.iter().map(|l| norm_line(l)).collect();
     let mut out: Vec<&str> = Vec::new();
-    let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i];
-        let t = line.trim();
-        let lower = t.to_ascii_lowercase();
-        let next = lines.get(i + 1).map(|l| l.trim().to_ascii_lowercase());
-        let starts_quote = t.starts_with('>')
-            || (lower.starts_with("on ") && lower.ends_with("wrote:"))
-            || (lower.starts_with("on ") && next.as_deref().is_some_and(|n| n.ends_with("wrote:")))
-            || (lower.starts_with("am ") && lower.contains("schrieb"))
-            || lower.contains("-----original message-----")
-            || (lower.starts_with("from:")
-                && lines[i + 1..]
-                    .iter()
-                    .take(4)
-                    .any(|l| l.trim().to_ascii_lowercase().starts_with("sent:")));
+    let mut forward = Forward::Outside;
+    for (i, line) in raw.iter().enumerate() {
+        let lower = &lines[i];
+        if FORWARD_MARKERS.iter().any(|m| lower.contains(m)) {
+            forward = Forward::Marker;
+            out.push(line);
+            continue;
+        }
+        forward = match (forward, lower.is_empty()) {
+            (Forward::Marker, false) => Forward::Header,
+            (Forward::Header, true) => Forward::Outside,
+            (state, _) => state,
+        };
+        let starts_quote = line.trim_start().starts_with('>')
+            || is_attribution(&lines, i)
+            || ORIGINAL_MESSAGE.iter().any(|m| lower.contains(m))
+            || (forward == Forward::Outside && is_header_block(&lines, i))
+            || line.trim_end() == "--"
+            || (lower.chars().count() <= SIGN_OFF_MAX_CHARS
+                && SIGN_OFFS.iter().any(|s| lower.starts_with(s)));
         if starts_quote {
             break;
         }
         out.push(line);
-        i += 1;
     }
-    while out.last().is_some_and(|l| l.trim().is_empty()) {
+    while out.last().is_some_and(|l| {
+        let t = l.trim();
+        t.is_empty() || (t.len() >= 2 && t.chars().all(|c| c == '_' || c == '-'))
+    }) {
         out.pop();
     }
     out.join("\n").trim().to_string()
@@ -413,6 +558,128 @@ mod tests {
     fn keeps_forwarded_block() {
         let t = "Loop in Dana.\n---------- Forwarded message ---------\nFrom: Vera";
         assert!(strip_quoted_history(t).contains("Forwarded message"));
+    }
+
+    #[test]
+    fn strips_quotes_in_several_languages() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "gmail en",
+                "Yes, Thursday works.\n\nOn Tue, Nov 3, 2026 at 9:00 AM Vera <vera@us.com> wrote:\n> Hi",
+                "Yes, Thursday works.",
+            ),
+            (
+                "apple mail en",
+                "Yes please.\n\nOn 3 Nov 2026, at 09:00, Vera <vera@us.com> wrote:\n\n> Hi",
+                "Yes please.",
+            ),
+            (
+                "gmail de",
+                "Gerne, Donnerstag passt.\n\nAm Di., 3. Nov. 2026 um 09:00 Uhr schrieb Vera <vera@us.com>:\n> Hallo",
+                "Gerne, Donnerstag passt.",
+            ),
+            (
+                "gmail de wrapped",
+                "Gerne.\n\nAm Di., 3. Nov. 2026 um 09:00 Uhr schrieb Vera\n<vera@us.com>:\n> Hallo",
+                "Gerne.",
+            ),
+            (
+                "apple mail de",
+                "Passt.\n\nAm 03.11.2026 um 09:00 schrieb Vera <vera@us.com>:\n\n> Hallo",
+                "Passt.",
+            ),
+            (
+                "outlook de",
+                "Bitte Preise schicken.\n\nVon: Vera <vera@us.com>\nGesendet: Dienstag, 3. November 2026 09:00\nAn: Jonas\nBetreff: Hallo\n\nText",
+                "Bitte Preise schicken.",
+            ),
+            (
+                "outlook de bold with rule",
+                "Danke.\n\n________________________________\n*Von:* Vera <vera@us.com>\n*Gesendet:* Dienstag\n*An:* Jonas",
+                "Danke.",
+            ),
+            (
+                "outlook de original",
+                "Nein danke.\n\n-----Ursprüngliche Nachricht-----\nVon: Vera",
+                "Nein danke.",
+            ),
+            (
+                "gmail fr",
+                "Avec plaisir, jeudi me convient.\n\nLe mar. 3 nov. 2026 à 09:00, Vera <vera@us.com> a écrit :\n> Bonjour",
+                "Avec plaisir, jeudi me convient.",
+            ),
+            (
+                "apple mail fr nbsp",
+                "Oui.\n\nLe 3 nov. 2026 à 09:00, Vera <vera@us.com> a\u{a0}écrit\u{a0}:\n\n> Bonjour",
+                "Oui.",
+            ),
+            (
+                "outlook fr",
+                "Merci, envoyez les tarifs.\n\nDe : Vera <vera@us.com>\nEnvoyé : mardi 3 novembre 2026 09:00\nÀ : Pierre\nObjet : Bonjour",
+                "Merci, envoyez les tarifs.",
+            ),
+            (
+                "gmail es",
+                "Perfecto, el jueves me va bien.\n\nEl mar, 3 nov 2026 a las 9:00, Vera (<vera@us.com>) escribió:\n> Hola",
+                "Perfecto, el jueves me va bien.",
+            ),
+            (
+                "outlook es",
+                "Envíenme precios.\n\nDe: Vera <vera@us.com>\nEnviado: martes, 3 de noviembre de 2026 9:00\nPara: Ana\nAsunto: Hola",
+                "Envíenme precios.",
+            ),
+            (
+                "outlook mac en date",
+                "Sounds good.\n\nFrom: Vera <vera@us.com>\nDate: Tuesday, 3 November 2026 at 09:00\nTo: Dana\nSubject: Hi",
+                "Sounds good.",
+            ),
+            (
+                "signature separator",
+                "Happy to chat next week.\n\n-- \nDana Smith\nVP Sales, Acme",
+                "Happy to chat next week.",
+            ),
+            (
+                "signature separator without space",
+                "Happy to chat.\n--\nDana",
+                "Happy to chat.",
+            ),
+            ("iphone en", "Sure, call me.\n\nSent from my iPhone\n\nOn Tue Vera wrote:\n> hi", "Sure, call me."),
+            ("iphone de", "Gerne.\n\nVon meinem iPhone gesendet", "Gerne."),
+            ("iphone fr", "Oui, appelez-moi.\n\nEnvoyé de mon iPhone", "Oui, appelez-moi."),
+            ("iphone es", "Sí, llámame.\n\nEnviado desde mi iPhone", "Sí, llámame."),
+            ("outlook ios", "Yes.\n\nGet Outlook for iOS\n________________________________\nFrom: Vera", "Yes."),
+            (
+                "a sentence starting like an attribution stays",
+                "On Monday we can talk.\nOn the call we need: pricing.",
+                "On Monday we can talk.\nOn the call we need: pricing.",
+            ),
+        ];
+        for (name, input, want) in cases {
+            assert_eq!(strip_quoted_history(input), *want, "{name}");
+        }
+    }
+
+    #[test]
+    fn keeps_forwarded_messages_in_every_language() {
+        for (marker, from, date) in [
+            ("---------- Forwarded message ---------", "From:", "Date:"),
+            ("Begin forwarded message:", "From:", "Date:"),
+            (
+                "---------- Weitergeleitete Nachricht ---------",
+                "Von:",
+                "Datum:",
+            ),
+            ("---------- Message transféré ---------", "De :", "Date :"),
+            ("---------- Mensaje reenviado ---------", "De:", "Fecha:"),
+        ] {
+            let t = format!(
+                "Please talk to Priya.\n\n{marker}\n\n{from} Mark <mark@acme.com>\n{date} Tue\nSubject: Demo\n\nPriya owns this now.\n\nOn Mon Vera wrote:\n> hi"
+            );
+            let got = strip_quoted_history(&t);
+            assert!(got.contains(marker), "{marker}: {got}");
+            assert!(got.contains("Priya owns this now."), "{marker}: {got}");
+            assert!(!got.contains("> hi"), "{marker}: {got}");
+        }
     }
 
     #[test]

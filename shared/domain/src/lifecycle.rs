@@ -214,6 +214,30 @@ pub struct HandoffRecord {
     /// The notifier's receipt, once notified.
     #[serde(default)]
     pub notification_ref: Option<String>,
+    /// Later events about the same buyer that joined this handoff instead of opening a new one
+    /// (a meeting booked, rescheduled, cancelled or missed), oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub linked: Vec<LinkedEvent>,
+}
+
+/// An event that joined an existing handoff (see [`HandoffRecord::link`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct LinkedEvent {
+    /// `<source>␟<provider event id>`: a provider's retry of the same event is recognised.
+    pub key: String,
+    /// `meeting_booked`, `meeting_rescheduled` (the new slot of a reschedule), `meeting_moved`
+    /// (the old slot a reschedule frees), `meeting_cancelled`, `meeting_no_show`.
+    pub kind: String,
+    /// The provider's meeting id, when the event is about a meeting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meeting_id: Option<String>,
+    /// When the meeting starts (booked / rescheduled).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<DateTime<Utc>>,
+    /// The meeting id a rescheduled booking replaces, when the provider names it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
+    pub at: DateTime<Utc>,
 }
 
 impl HandoffRecord {
@@ -237,6 +261,7 @@ impl HandoffRecord {
             reroutes: 0,
             crm_ref: None,
             notification_ref: None,
+            linked: Vec::new(),
         };
         let entry = TimelineEntry {
             handoff_id: id,
@@ -274,6 +299,37 @@ impl HandoffRecord {
             event: transition.label().into(),
             from: Some(from),
             to,
+            actor,
+            owner: self.owner.as_ref().and_then(|o| o.rep.clone()),
+            note: note.into(),
+        })
+    }
+
+    /// Records a later event that joins this handoff (a meeting update): bumps the version, keeps
+    /// the state, and returns the timeline entry (`event` = the link's kind). The caller persists
+    /// both with a conditional update on `version - 1`. Returns `None` when the same event
+    /// (same key) was linked before: a provider retry changes nothing.
+    pub fn link(
+        &mut self,
+        link: LinkedEvent,
+        actor: Actor,
+        note: impl Into<String>,
+    ) -> Option<TimelineEntry> {
+        if self.linked.iter().any(|l| l.key == link.key) {
+            return None;
+        }
+        let now = link.at;
+        let event = link.kind.clone();
+        self.linked.push(link);
+        self.version += 1;
+        self.updated_at = now;
+        Some(TimelineEntry {
+            handoff_id: self.id.clone(),
+            version: self.version,
+            at: now,
+            event,
+            from: Some(self.state),
+            to: self.state,
             actor,
             owner: self.owner.as_ref().and_then(|o| o.rep.clone()),
             note: note.into(),
@@ -388,6 +444,36 @@ mod tests {
             e.to_string(),
             "illegal transition accepted from state received"
         );
+    }
+
+    #[test]
+    fn a_link_keeps_the_state_and_is_recorded_once() {
+        let json = r#"{"source":"calendly","channel":"meeting","provider_event_id":"m-1",
+            "received_at":"2026-11-24T10:00:00Z","type":"meeting_booked",
+            "buyer":{"email":"dana@acme.com"},"meeting_id":"m1","starts_at":"2026-11-25T10:00:00Z"}"#;
+        let event: IntakeEvent = serde_json::from_str(json).unwrap();
+        let (mut r, _) = HandoffRecord::received(event.clone(), event.received_at);
+        let link = LinkedEvent {
+            key: "calendly\u{1f}x".into(),
+            kind: "meeting_no_show".into(),
+            meeting_id: Some("m1".into()),
+            starts_at: None,
+            replaces: None,
+            at: event.received_at,
+        };
+        let entry = r
+            .link(link.clone(), Actor::System("intake".into()), "no-show")
+            .unwrap();
+        assert_eq!(
+            (entry.from, entry.to),
+            (Some(State::Received), State::Received)
+        );
+        assert_eq!((r.version, entry.version), (2, 2));
+        assert_eq!(entry.event, "meeting_no_show");
+        assert!(r
+            .link(link, Actor::System("intake".into()), "again")
+            .is_none());
+        assert_eq!(r.version, 2);
     }
 
     #[test]

@@ -469,6 +469,7 @@ impl Case {
                 host_email: None,
                 notes: notes.into(),
                 rescheduled: false,
+                replaces: None,
             }),
         )
     }

@@ -11,11 +11,19 @@
 //! | `HANDOFF_PUBLIC_CLAIM_URL` | base URL of the claim function URL, put into links | empty |
 //! | `HANDOFF_RULES_TTL_SECS` | how long a loaded rules version is reused | 60 |
 //! | `HANDOFF_OUTPUT_DIR` | where the local CRM and notifier write until the CRM/Slack adapters land | `/tmp/handoff` |
+//! | `HANDOFF_SECRETS_PREFIX` | Secrets Manager name prefix of the provider secrets: `<prefix><provider>` (`handoff/prod/providers/typeform`); values are never put in the environment | unset: every provider route answers 401 and logs the missing secret |
+//! | `HANDOFF_SECRETS_TTL_SECS` | how long a fetched provider secret is reused before it is read again (rotation without redeploy) | 300 |
+//! | `HANDOFF_PUBLIC_INTAKE_URL` | the URL providers call when a custom domain or CDN fronts the function URL (HubSpot signs the URL) | the request's own URL |
+//! | `HANDOFF_HUBSPOT_API_URL` | HubSpot's API base, for reading contacts a Webhooks API event names (token: secret `<prefix>hubspot_token`) | `https://api.hubapi.com` |
 
 use crate::env::{parsed_or, required};
 use anyhow::{ensure, Context, Result};
+use handoff_api::{App, IntakeEdge};
 use handoff_aws::queue::QueueUrls;
+use handoff_aws::SecretsManagerSource;
 use handoff_aws::{DynamoRules, DynamoStore, SqsQueue};
+use handoff_connectors::hubspot_contacts::HubspotContacts;
+use handoff_connectors::secrets::{SecretSource, StaticSecrets};
 use handoff_domain::claim_link::ClaimSigner;
 use handoff_domain::ports::{Clock, Stage, SystemClock};
 use handoff_domain::service::Services;
@@ -34,6 +42,10 @@ pub struct FunctionConfig {
     pub public_claim_url: String,
     pub rules_ttl: Duration,
     pub output_dir: std::path::PathBuf,
+    pub secrets_prefix: Option<String>,
+    pub secrets_ttl: Duration,
+    pub public_intake_url: Option<String>,
+    pub hubspot_api_url: String,
 }
 
 impl FunctionConfig {
@@ -57,6 +69,16 @@ impl FunctionConfig {
             output_dir: std::path::PathBuf::from(
                 std::env::var("HANDOFF_OUTPUT_DIR").unwrap_or_else(|_| "/tmp/handoff".into()),
             ),
+            secrets_prefix: std::env::var("HANDOFF_SECRETS_PREFIX")
+                .ok()
+                .filter(|p| !p.trim().is_empty()),
+            secrets_ttl: Duration::from_secs(parsed_or("HANDOFF_SECRETS_TTL_SECS", 300)?),
+            public_intake_url: std::env::var("HANDOFF_PUBLIC_INTAKE_URL")
+                .ok()
+                .filter(|u| !u.trim().is_empty()),
+            hubspot_api_url: std::env::var("HANDOFF_HUBSPOT_API_URL").unwrap_or_else(|_| {
+                handoff_connectors::hubspot_contacts::DEFAULT_BASE_URL.to_string()
+            }),
         })
     }
 }
@@ -74,7 +96,9 @@ pub async fn services_with_clock(
     let sdk = handoff_aws::aws_config_from_env().await;
     let dynamo = handoff_aws::config::dynamodb_client(&sdk);
     let sqs = handoff_aws::config::sqs_client(&sdk);
-    let store = DynamoStore::new(dynamo.clone(), &config.table).with_due_shards(config.due_shards);
+    let store = Arc::new(
+        DynamoStore::new(dynamo.clone(), &config.table).with_due_shards(config.due_shards),
+    );
     let queue = match queue_urls_from_env() {
         Some(urls) => SqsQueue::from_urls(sqs, urls, config.max_receives)
             .context("invalid stage queue URLs")?,
@@ -84,8 +108,9 @@ pub async fn services_with_clock(
     };
     let rules = DynamoRules::new(dynamo, &config.table).with_ttl(config.rules_ttl);
     Ok(Services {
-        store: Arc::new(store),
+        store: store.clone(),
         queue: Arc::new(queue),
+        threads: store,
         crm: Arc::new(
             FileCrm::new(&config.output_dir).context("cannot prepare the CRM output directory")?,
         ),
@@ -103,6 +128,65 @@ pub async fn services_with_clock(
         claim_link_ttl: chrono::Duration::days(7),
     })
 }
+
+/// The HTTP routes' state on AWS: the services, provider secrets from Secrets Manager (fetched
+/// once here, refreshed after `HANDOFF_SECRETS_TTL_SECS`), one-time tokens in the table, and a
+/// HubSpot contacts reader when the `hubspot_token` secret exists.
+pub async fn app_with_clock(config: &FunctionConfig, clock: Arc<dyn Clock>) -> Result<App> {
+    let services = Arc::new(services_with_clock(config, clock).await?);
+    let sdk = handoff_aws::aws_config_from_env().await;
+    let once = Arc::new(DynamoStore::new(
+        handoff_aws::config::dynamodb_client(&sdk),
+        &config.table,
+    ));
+    let (secrets, contacts): (Arc<dyn SecretSource>, _) = match &config.secrets_prefix {
+        Some(prefix) => {
+            let source =
+                SecretsManagerSource::new(handoff_aws::config::secretsmanager_client(&sdk), prefix)
+                    .with_ttl(config.secrets_ttl);
+            let mut names: Vec<&str> = handoff_connectors::registry::all()
+                .iter()
+                .map(|p| p.name())
+                .collect();
+            names.push(HUBSPOT_TOKEN);
+            if let Err(e) = source.prefetch(&names).await {
+                tracing::warn!(error = %e, "provider secrets could not be prefetched; they are read on first use");
+            }
+            let contacts = match source.secrets(HUBSPOT_TOKEN).await {
+                Ok(Some(token)) => Some(Arc::new(
+                    HubspotContacts::new(config.hubspot_api_url.clone(), token.current())
+                        .context("cannot build the HubSpot client")?,
+                )),
+                _ => None,
+            };
+            (Arc::new(source), contacts)
+        }
+        None => {
+            tracing::warn!(
+                "HANDOFF_SECRETS_PREFIX is not set: every provider route refuses requests"
+            );
+            (Arc::new(StaticSecrets::default()), None)
+        }
+    };
+    Ok(App {
+        services,
+        intake: IntakeEdge {
+            secrets,
+            once,
+            contacts,
+            public_base_url: config.public_intake_url.clone(),
+        },
+    })
+}
+
+/// Reads the environment and builds the HTTP routes' state (intake and claim functions).
+pub async fn app_from_env() -> Result<App> {
+    let config = FunctionConfig::from_env()?;
+    app_with_clock(&config, Arc::new(SystemClock)).await
+}
+
+/// The secret holding the HubSpot private-app token used to read contacts.
+pub const HUBSPOT_TOKEN: &str = "hubspot_token";
 
 /// The four queue URLs from the environment, when every one is set.
 fn queue_urls_from_env() -> Option<Vec<(Stage, QueueUrls)>> {

@@ -6,15 +6,19 @@
 //! over it is the sweep's sparse index. `timeline` is keyed by (handoff, version). `update` is
 //! one transaction: a conditional `UPDATE … WHERE id = ? AND version = ?` and the timeline
 //! insert, so the two are never apart.
+//!
+//! The same store is also the [`ThreadIndex`] (table `threads`: one row per normalised key) and
+//! the [`OnceTokens`] ledger (table `once_tokens`: an upsert that takes over only expired rows).
 
 use crate::db::{parse_timestamp, timestamp, Db, DbError, OpenError};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use handoff_connectors::once::{OnceError, OnceTokens};
 use handoff_domain::ids::{CompanyDomain, EmailAddress, HandoffId, RepId};
 use handoff_domain::lifecycle::{HandoffRecord, State, TimelineEntry};
 use handoff_domain::ports::{
-    AvailabilityOverride, CreateOutcome, DueHandoff, DuePage, HandoffStore, HandoffSummary,
-    StoreError,
+    thread_key, AvailabilityOverride, CreateOutcome, DueHandoff, DuePage, HandoffStore,
+    HandoffSummary, OutboundThread, StoreError, ThreadIndex,
 };
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use std::path::Path;
@@ -561,5 +565,103 @@ impl SqliteStore {
             })
             .await?;
         Ok(rows.iter().map(HandoffSummary::of).collect())
+    }
+}
+
+/// Normalised, non-empty, de-duplicated keys in the order given.
+fn normalised_keys<'a>(raw: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for key in raw.into_iter().map(|k| thread_key(k)) {
+        if !key.is_empty() && !out.contains(&key) {
+            out.push(key);
+        }
+    }
+    out
+}
+
+/// Outbound threads in the `threads` table: one row per normalised key, all written in one
+/// transaction; a later put of a key replaces its row.
+#[async_trait]
+impl ThreadIndex for SqliteStore {
+    async fn put_thread(&self, thread: &OutboundThread) -> Result<(), StoreError> {
+        let keys = normalised_keys(&thread.keys);
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let json = serde_json::to_string(thread)
+            .map_err(|e| StoreError::Corrupt(format!("cannot encode thread: {e}")))?;
+        let stored_at = timestamp(Utc::now());
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            {
+                let mut stmt = tx.prepare_cached(
+                    "INSERT INTO threads (key, thread, stored_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (key) DO UPDATE SET thread = excluded.thread,
+                                                     stored_at = excluded.stored_at",
+                )?;
+                for key in &keys {
+                    stmt.execute(params![key, json, stored_at])?;
+                }
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn find_thread(&self, keys: &[String]) -> Result<Option<OutboundThread>, StoreError> {
+        let keys = normalised_keys(keys);
+        if keys.is_empty() {
+            return Ok(None);
+        }
+        self.run(move |conn| {
+            let mut stmt = conn.prepare_cached("SELECT thread FROM threads WHERE key = ?1")?;
+            for key in &keys {
+                let json: Option<String> = stmt.query_row([key], |r| r.get(0)).optional()?;
+                if let Some(json) = json {
+                    return Ok(Some(serde_json::from_str(&json)?));
+                }
+            }
+            Ok(None)
+        })
+        .await
+    }
+}
+
+/// One-time tokens in the `once_tokens` table. `use_once` is one statement: an insert that, on
+/// an existing key, takes the row over only if it expired (`expires_at < now`, epoch seconds as
+/// on DynamoDB), so of concurrent callers exactly one sees a changed row.
+#[async_trait]
+impl OnceTokens for SqliteStore {
+    async fn use_once(
+        &self,
+        key: &str,
+        remember_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, OnceError> {
+        let (key, until, now) = (key.to_string(), remember_until.timestamp(), now.timestamp());
+        self.db
+            .run(move |conn| {
+                let changed = conn.execute(
+                    "INSERT INTO once_tokens (key, expires_at) VALUES (?1, ?2)
+                     ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at
+                     WHERE once_tokens.expires_at < ?3",
+                    params![key, until, now],
+                )?;
+                Ok(changed == 1)
+            })
+            .await
+            .map_err(|e| OnceError(StoreError::from(e).to_string()))
+    }
+
+    async fn release(&self, key: &str) -> Result<(), OnceError> {
+        let key = key.to_string();
+        self.db
+            .run(move |conn| {
+                conn.execute("DELETE FROM once_tokens WHERE key = ?1", [&key])?;
+                Ok(())
+            })
+            .await
+            .map_err(|e| OnceError(StoreError::from(e).to_string()))
     }
 }

@@ -47,3 +47,17 @@ CREATE TABLE IF NOT EXISTS availability (
     rep   TEXT PRIMARY KEY NOT NULL,
     value TEXT NOT NULL                -- the AvailabilityOverride as JSON
 ) WITHOUT ROWID;
+
+-- Outbound thread context (ThreadIndex): one row per normalised key (a Message-ID without angle
+-- brackets, lower-cased, or a reply token), each holding the whole thread; a re-put replaces.
+CREATE TABLE IF NOT EXISTS threads (
+    key       TEXT PRIMARY KEY NOT NULL,   -- handoff_domain::ports::thread_key(raw)
+    thread    TEXT NOT NULL,               -- the OutboundThread as JSON
+    stored_at TEXT NOT NULL                -- when it was (last) put
+) WITHOUT ROWID;
+
+-- One-time tokens (OnceTokens): a token is used while its row exists and has not expired.
+CREATE TABLE IF NOT EXISTS once_tokens (
+    key        TEXT PRIMARY KEY NOT NULL,
+    expires_at INTEGER NOT NULL            -- remember_until, epoch seconds (as DynamoDB's TTL)
+) WITHOUT ROWID;

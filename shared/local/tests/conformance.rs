@@ -31,6 +31,14 @@ handoff_testkit::store_conformance!(mod sqlite_store_in_memory, async {
     SqliteStore::open_in_memory().unwrap()
 });
 handoff_testkit::queue_conformance!(mod sqlite_queue, async { file_queue().await });
+handoff_testkit::thread_index_suite!(mod sqlite_threads, async { file_store().await });
+handoff_testkit::thread_index_suite!(mod sqlite_threads_in_memory, async {
+    SqliteStore::open_in_memory().unwrap()
+});
+handoff_testkit::once_token_suite!(mod sqlite_once, async { file_store().await });
+handoff_testkit::once_token_suite!(mod sqlite_once_in_memory, async {
+    SqliteStore::open_in_memory().unwrap()
+});
 
 handoff_testkit::crm_conformance!(
     mod file_crm,

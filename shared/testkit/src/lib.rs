@@ -11,6 +11,10 @@
 //! - [`delivery`]: idempotency cases for [`Crm`](handoff_domain::ports::Crm) and
 //!   [`Notifier`](handoff_domain::ports::Notifier), run by [`crm_conformance!`] and
 //!   [`notifier_conformance!`].
+//! - [`threads`]: the [`ThreadIndex`](handoff_domain::ports::ThreadIndex) cases, run by
+//!   [`thread_index_suite!`].
+//! - [`once`]: the [`OnceTokens`](handoff_connectors::once::OnceTokens) cases, run by
+//!   [`once_token_suite!`].
 //! - [`fixtures`]: sample events, records, packages and helpers that move a record through
 //!   the state machine (to an owner with an SLA deadline, to accepted…).
 //! - [`subject`]: how a suite gets at the adapter a constructor built ([`Guarded`] keeps a temp
@@ -36,12 +40,14 @@ extern crate self as handoff_testkit;
 pub mod delivery;
 pub mod fixtures;
 mod join;
+pub mod once;
 pub mod queue;
 pub mod store;
 pub mod subject;
+pub mod threads;
 
 pub use join::join_all;
-pub use subject::{AsCrm, AsNotifier, AsQueue, AsStore, Guarded};
+pub use subject::{AsCrm, AsNotifier, AsOnceTokens, AsQueue, AsStore, AsThreadIndex, Guarded};
 
 /// Re-exports the macros need at the call site, so callers need no extra dependencies.
 #[doc(hidden)]
@@ -161,6 +167,67 @@ macro_rules! queue_conformance {
     };
 }
 
+/// Expands into a module (default name `thread_index_suite`) with one
+/// `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` per [`threads`] case.
+///
+/// ```text
+/// handoff_testkit::thread_index_suite!(async { SqliteStore::open_in_memory().unwrap() });
+/// handoff_testkit::thread_index_suite!(mod dynamo_threads, async { my_store().await });
+/// ```
+///
+/// The expression is a future evaluated once per test; its output must be a fresh, empty,
+/// isolated `ThreadIndex` (or anything dereferencing to one).
+#[macro_export]
+macro_rules! thread_index_suite {
+    (mod $name:ident, $make:expr $(,)?) => {
+        #[cfg(test)]
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__port_tests!(threads, as_thread_index, $make;
+                case_find_by_any_key_normalised,
+                case_first_key_in_order_wins,
+                case_unknown_keys_are_none,
+                case_reput_replaces,
+                case_many_keys,
+            );
+        }
+    };
+    ($make:expr $(,)?) => {
+        $crate::thread_index_suite!(mod thread_index_suite, $make);
+    };
+}
+
+/// Expands into a module (default name `once_token_suite`) with one
+/// `#[tokio::test(flavor = "multi_thread", worker_threads = 2)]` per [`once`] case.
+///
+/// ```text
+/// handoff_testkit::once_token_suite!(async { SqliteStore::open_in_memory().unwrap() });
+/// handoff_testkit::once_token_suite!(mod dynamo_once, async { my_store().await });
+/// ```
+///
+/// The expression is a future evaluated once per test; its output must be a fresh, empty,
+/// isolated `OnceTokens` ledger (or anything dereferencing to one).
+#[macro_export]
+macro_rules! once_token_suite {
+    (mod $name:ident, $make:expr $(,)?) => {
+        #[cfg(test)]
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            $crate::__port_tests!(once, as_once_tokens, $make;
+                case_first_use_then_replay,
+                case_usable_again_after_remember_until,
+                case_release_makes_it_usable_again,
+                case_concurrent_use_exactly_one_wins,
+            );
+        }
+    };
+    ($make:expr $(,)?) => {
+        $crate::once_token_suite!(mod once_token_suite, $make);
+    };
+}
+
 /// Expands into a module (default `crm_conformance`) with the [`delivery`] CRM cases.
 ///
 /// ```text
@@ -226,7 +293,7 @@ macro_rules! __port_tests {
         )]
         async fn $case() {
             #[allow(unused_imports)]
-            use $crate::{AsQueue as _, AsStore as _};
+            use $crate::{AsOnceTokens as _, AsQueue as _, AsStore as _, AsThreadIndex as _};
             let subject = $make.await;
             $crate::$module::$case(subject.$as_port()).await;
         }

@@ -6,7 +6,8 @@
 //! adapter and for the port's trait object, so method-call auto-deref finds them through any
 //! number of smart pointers.
 
-use handoff_domain::ports::{Crm, HandoffStore, Notifier, StageQueue};
+use handoff_connectors::once::OnceTokens;
+use handoff_domain::ports::{Crm, HandoffStore, Notifier, StageQueue, ThreadIndex};
 use std::any::Any;
 use std::fmt;
 use std::ops::Deref;
@@ -97,4 +98,16 @@ as_port!(
     AsNotifier,
     as_notifier,
     Notifier
+);
+as_port!(
+    /// Views a suite subject as a [`ThreadIndex`].
+    AsThreadIndex,
+    as_thread_index,
+    ThreadIndex
+);
+as_port!(
+    /// Views a suite subject as [`OnceTokens`].
+    AsOnceTokens,
+    as_once_tokens,
+    OnceTokens
 );

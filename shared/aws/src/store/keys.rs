@@ -163,6 +163,24 @@ pub fn counter_pk(name: &str) -> String {
     format!("CTR#{name}")
 }
 
+/// Attribute of a thread item: the `OutboundThread` as JSON text.
+pub const THREAD: &str = "thread";
+/// The sort key of a thread item.
+pub const THREAD_SK: &str = "THREAD";
+/// The sort key of a one-time token item.
+pub const ONCE_SK: &str = "ONCE";
+
+/// `TH#<key>`: one key of an outbound thread, already normalised with
+/// [`thread_key`](handoff_domain::ports::thread_key).
+pub fn thread_pk(normalised_key: &str) -> String {
+    format!("TH#{normalised_key}")
+}
+
+/// `ONCE#<key>`: a used one-time token.
+pub fn once_pk(key: &str) -> String {
+    format!("ONCE#{key}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,8 @@
 //! claims and the audit. Every stage is one state transition written with a conditional update,
 //! so a replayed message finds the work done and acknowledges.
 //!
-//! - [`intake`]: durable create-if-absent, then enqueue classification.
+//! - [`intake`]: thread context for replies, meeting updates linked to the open handoff, then a
+//!   durable create-if-absent and the classification message.
 //! - [`stages`]: classify, then assign → CRM write → notify, resumable after any crash.
 //! - [`sweep`]: reroute handoffs whose SLA passed unclaimed.
 //! - [`claim`]: accept / wrong owner / re-qualification.
@@ -20,7 +21,7 @@ use crate::ids::HandoffId;
 use crate::lifecycle::IllegalTransition;
 use crate::ports::{
     Clock, Crm, DeliveryError, Fault, HandoffStore, Notifier, QueueError, RulesSource,
-    RulesSourceError, StageQueue, StoreError,
+    RulesSourceError, StageQueue, StoreError, ThreadIndex,
 };
 use std::sync::Arc;
 use thiserror::Error;
@@ -30,6 +31,8 @@ use thiserror::Error;
 pub struct Services {
     pub store: Arc<dyn HandoffStore>,
     pub queue: Arc<dyn StageQueue>,
+    /// Outbound thread context for replies that arrive through email providers.
+    pub threads: Arc<dyn ThreadIndex>,
     pub crm: Arc<dyn Crm>,
     pub notifier: Arc<dyn Notifier>,
     pub clock: Arc<dyn Clock>,
