@@ -9,7 +9,7 @@ use axum::Router;
 use chrono::{DateTime, Utc};
 use handoff_connectors::provider::Provider;
 use handoff_connectors::secrets::StaticSecrets;
-use handoff_connectors::{registry, RawRequest};
+use handoff_connectors::{registry, samples, RawRequest};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -22,103 +22,30 @@ pub struct DemoRequest {
     pub body: Vec<u8>,
 }
 
-macro_rules! fixture {
-    ($file:literal) => {
-        include_bytes!(concat!("../../tests/fixtures/providers/", $file))
-    };
-}
-
-/// Tally's docs page was scraped with Cloudflare's email obfuscation; a real address goes back in.
-pub const TALLY_ADDRESS: &str = "mira.jansen@kettle-analytics.nl";
-
-/// The providers' documented payloads, in a plausible order of arrival.
+/// What the demo sends: the documented payloads, except HubSpot's Webhooks API examples (they
+/// only name contacts, which handoff reads from a HubSpot account the demo does not have), plus
+/// a HubSpot workflow webhook that carries the contact itself.
 pub fn provider_requests() -> Vec<DemoRequest> {
-    let json = "application/json".to_string();
-    let tally = String::from_utf8_lossy(fixture!("tally_form_response.json"))
-        .replace("[email protected]", TALLY_ADDRESS);
-    vec![
+    let mut out: Vec<DemoRequest> = samples::documented()
+        .into_iter()
+        .filter(|s| s.provider != "hubspot")
+        .map(|s| DemoRequest {
+            label: s.file,
+            provider: s.provider,
+            content_type: s.content_type.to_string(),
+            body: s.body,
+        })
+        .collect();
+    out.insert(
+        2,
         DemoRequest {
-            label: "typeform form_response",
-            provider: "typeform",
-            content_type: json.clone(),
-            body: fixture!("typeform_form_response.json").to_vec(),
-        },
-        DemoRequest {
-            label: "tally FORM_RESPONSE",
-            provider: "tally",
-            content_type: json.clone(),
-            body: tally.into_bytes(),
-        },
-        DemoRequest {
-            label: "hubspot workflow webhook (contact)",
+            label: "hubspot-workflow-contact.json",
             provider: "hubspot",
-            content_type: json.clone(),
+            content_type: "application/json".into(),
             body: include_bytes!("../../examples/providers/hubspot-workflow-contact.json").to_vec(),
         },
-        DemoRequest {
-            label: "postmark inbound reply",
-            provider: "postmark",
-            content_type: json.clone(),
-            body: fixture!("postmark_inbound.json").to_vec(),
-        },
-        DemoRequest {
-            label: "mailgun route forward",
-            provider: "mailgun",
-            content_type: "application/x-www-form-urlencoded".into(),
-            body: mailgun_form(&String::from_utf8_lossy(fixture!(
-                "mailgun_route_forward_fields.txt"
-            ))),
-        },
-        DemoRequest {
-            label: "sendgrid inbound parse (default)",
-            provider: "sendgrid",
-            content_type: "multipart/form-data; boundary=xYzZY".into(),
-            body: fixture!("sendgrid_inbound_parse_default_data.multipart.txt").to_vec(),
-        },
-        DemoRequest {
-            label: "sendgrid inbound parse (raw MIME, attachments)",
-            provider: "sendgrid",
-            content_type: "multipart/form-data; boundary=xYzZY".into(),
-            body: fixture!("sendgrid_inbound_parse_raw_data_with_attachments.multipart.txt")
-                .to_vec(),
-        },
-        DemoRequest {
-            label: "calendly invitee.created",
-            provider: "calendly",
-            content_type: json.clone(),
-            body: fixture!("calendly_invitee_created.json").to_vec(),
-        },
-        DemoRequest {
-            label: "calendly invitee_no_show.created",
-            provider: "calendly",
-            content_type: json.clone(),
-            body: fixture!("calendly_invitee_no_show_created.json").to_vec(),
-        },
-        DemoRequest {
-            label: "calendly invitee.canceled",
-            provider: "calendly",
-            content_type: json.clone(),
-            body: fixture!("calendly_invitee_canceled.json").to_vec(),
-        },
-        DemoRequest {
-            label: "cal.com BOOKING_CREATED",
-            provider: "calcom",
-            content_type: json,
-            body: fixture!("calcom_booking_created.json").to_vec(),
-        },
-    ]
-}
-
-/// Mailgun's documented field listing (`name: value` per line) as the form body Mailgun posts.
-pub fn mailgun_form(listing: &str) -> Vec<u8> {
-    let pairs: Vec<(&str, &str)> = listing
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim(), v.strip_prefix(' ').unwrap_or(v)))
-        .collect();
-    serde_urlencoded::to_string(pairs)
-        .unwrap_or_default()
-        .into_bytes()
+    );
+    out
 }
 
 /// A fresh random secret per provider (the demo plays both sides).

@@ -7,10 +7,9 @@ use axum::body::Body;
 use axum::routing::post;
 use axum::Router;
 use chrono::{DateTime, TimeZone, Utc};
-use handoff_cli::demo_payloads::{mailgun_form, TALLY_ADDRESS};
 use handoff_cli::runtime::{LocalOptions, LocalPipeline, RulesChoice};
 use handoff_connectors::secrets::StaticSecrets;
-use handoff_connectors::{registry, RawRequest};
+use handoff_connectors::{registry, samples, RawRequest};
 use handoff_domain::ids::HandoffId;
 use handoff_domain::lifecycle::State;
 use handoff_domain::ports::{Clock, ManualClock};
@@ -34,150 +33,28 @@ const SECRETS: &[(&str, &str)] = &[
     ("calcom", "local-calcom-secret"),
 ];
 
-fn fixture(name: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../tests/fixtures/providers/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-/// Every provider fixture that a route accepts: (file, provider, content type, body).
+/// Every documented provider payload: (file, provider, content type, body).
 fn provider_fixtures() -> Vec<(&'static str, &'static str, String, Vec<u8>)> {
-    let json = || "application/json".to_string();
-    let multipart = || "multipart/form-data; boundary=xYzZY".to_string();
-    let tally = String::from_utf8(fixture("tally_form_response.json"))
-        .unwrap()
-        .replace("[email protected]", TALLY_ADDRESS)
-        .into_bytes();
-    vec![
-        (
-            "typeform_form_response.json",
-            "typeform",
-            json(),
-            fixture("typeform_form_response.json"),
-        ),
-        ("tally_form_response.json", "tally", json(), tally),
-        (
-            "hubspot_webhooks_api_docs_example.json",
-            "hubspot",
-            json(),
-            fixture("hubspot_webhooks_api_docs_example.json"),
-        ),
-        (
-            "hubspot_webhook_contact_creation_v1_validation_example.json",
-            "hubspot",
-            json(),
-            fixture("hubspot_webhook_contact_creation_v1_validation_example.json"),
-        ),
-        (
-            "postmark_inbound.json",
-            "postmark",
-            json(),
-            fixture("postmark_inbound.json"),
-        ),
-        (
-            "mailgun_route_forward_fields.txt",
-            "mailgun",
-            "application/x-www-form-urlencoded".into(),
-            mailgun_form(&String::from_utf8(fixture("mailgun_route_forward_fields.txt")).unwrap()),
-        ),
-        (
-            "sendgrid_inbound_parse_default_data.multipart.txt",
-            "sendgrid",
-            multipart(),
-            fixture("sendgrid_inbound_parse_default_data.multipart.txt"),
-        ),
-        (
-            "sendgrid_inbound_parse_raw_data.multipart.txt",
-            "sendgrid",
-            multipart(),
-            fixture("sendgrid_inbound_parse_raw_data.multipart.txt"),
-        ),
-        (
-            "sendgrid_inbound_parse_raw_data_with_attachments.multipart.txt",
-            "sendgrid",
-            multipart(),
-            fixture("sendgrid_inbound_parse_raw_data_with_attachments.multipart.txt"),
-        ),
-        (
-            "calendly_invitee_created.json",
-            "calendly",
-            json(),
-            fixture("calendly_invitee_created.json"),
-        ),
-        (
-            "calendly_invitee_no_show_created.json",
-            "calendly",
-            json(),
-            fixture("calendly_invitee_no_show_created.json"),
-        ),
-        (
-            "calendly_invitee_canceled.json",
-            "calendly",
-            json(),
-            fixture("calendly_invitee_canceled.json"),
-        ),
-        (
-            "calcom_booking_created.json",
-            "calcom",
-            json(),
-            fixture("calcom_booking_created.json"),
-        ),
-    ]
+    samples::documented()
+        .into_iter()
+        .map(|s| (s.file, s.provider, s.content_type.to_string(), s.body))
+        .collect()
 }
 
-/// A local HubSpot API that answers the documented contacts batch read for the contacts the
-/// Webhooks API fixtures name, after checking the bearer token and the request shape.
-async fn hubspot_server() -> String {
-    async fn batch_read(
-        headers: axum::http::HeaderMap,
-        body: String,
-    ) -> (axum::http::StatusCode, String) {
-        if headers.get("authorization").and_then(|v| v.to_str().ok())
-            != Some("Bearer pat-local-test")
-        {
-            return (
-                axum::http::StatusCode::UNAUTHORIZED,
-                "{\"status\":\"error\"}".into(),
-            );
-        }
-        let req: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-        let results: Vec<Value> = req["inputs"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|i| i["id"].as_str())
-            .map(|id| {
-                json!({
-                    "id": id,
-                    "properties": {
-                        "email": format!("lead-{id}@brightline-freight.com"),
-                        "firstname": "Sam",
-                        "lastname": format!("Contact{id}"),
-                        "company": "Brightline Freight",
-                        "jobtitle": "VP Sales",
-                        "numemployees": "650",
-                        "message": "We want a demo of lead routing for our 40 reps this quarter.",
-                        "hs_object_id": id,
-                        "lastmodifieddate": "2026-11-24T09:00:00Z"
-                    },
-                    "createdAt": "2026-11-24T08:00:00Z",
-                    "updatedAt": "2026-11-24T09:00:00Z",
-                    "archived": false
-                })
-            })
-            .collect();
-        (
-            axum::http::StatusCode::OK,
-            json!({"status": "COMPLETE", "results": results}).to_string(),
-        )
-    }
-    let app = Router::new().route("/crm/v3/objects/contacts/batch/read", post(batch_read));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+fn mailgun_sample() -> Vec<u8> {
+    samples::documented()
+        .into_iter()
+        .find(|s| s.provider == "mailgun")
+        .unwrap()
+        .body
+}
+
+fn postmark_sample() -> Vec<u8> {
+    samples::documented()
+        .into_iter()
+        .find(|s| s.provider == "postmark")
+        .unwrap()
+        .body
 }
 
 struct Local {
@@ -202,7 +79,7 @@ async fn local() -> Local {
     .await
     .unwrap();
     let hubspot = handoff_connectors::hubspot_contacts::HubspotContacts::new(
-        hubspot_server().await,
+        handoff_testkit::hubspot::serve("pat-local-test").await,
         "pat-local-test",
     )
     .unwrap();
@@ -505,8 +382,7 @@ async fn refused_requests_answer_401_and_store_nothing() {
     assert_eq!(l.pipeline.drain().await.unwrap(), 0, "and enqueues nothing");
 
     // A Mailgun token is accepted once: the same signed request again is a replay.
-    let form =
-        mailgun_form(&String::from_utf8(fixture("mailgun_route_forward_fields.txt")).unwrap());
+    let form = mailgun_sample();
     let r = signed(
         "mailgun",
         "application/x-www-form-urlencoded",
@@ -635,7 +511,7 @@ async fn an_email_reply_gets_its_outbound_thread_context() {
     let r = signed(
         "postmark",
         "application/json",
-        fixture("postmark_inbound.json"),
+        postmark_sample(),
         secret("postmark"),
         now,
         |_| {},

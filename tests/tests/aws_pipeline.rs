@@ -30,6 +30,8 @@ const SQS_EVENT: &str = include_str!("../fixtures/sqs_event.json");
 const SCHEDULED_EVENT: &str = include_str!("../fixtures/eventbridge_scheduled_event.json");
 const FORM_EVENT: &str = include_str!("../../examples/events/01-form-demo-request.json");
 const MAX_RECEIVES: u32 = 3;
+/// The HubSpot private-app token (secret `<prefix>hubspot_token`) the local HubSpot accepts.
+const HUBSPOT_TOKEN: &str = "pat-e2e-hubspot";
 /// The provider secrets the e2e stack holds in Secrets Manager.
 const SECRETS: &[(&str, &str)] = &[
     ("agent", "e2e-agent-secret"),
@@ -110,11 +112,12 @@ async fn cloud() -> Option<Cloud> {
         secrets_prefix: Some(format!("handoff-e2e-{id}/providers/")),
         secrets_ttl: Duration::from_secs(300),
         public_intake_url: None,
-        hubspot_api_url: String::new(),
+        hubspot_api_url: handoff_testkit::hubspot::serve(HUBSPOT_TOKEN).await,
     };
     // The provider secrets live in Secrets Manager (on the emulator), as deployed.
     let secretsmanager = handoff_aws::config::secretsmanager_client(&sdk);
-    for (provider, value) in SECRETS {
+    let hubspot_token = [(handoff_lambda::wiring::HUBSPOT_TOKEN, HUBSPOT_TOKEN)];
+    for (provider, value) in SECRETS.iter().chain(hubspot_token.iter()) {
         secretsmanager
             .create_secret()
             .name(format!("handoff-e2e-{id}/providers/{provider}"))
@@ -517,4 +520,205 @@ async fn function_url_errors_are_json_with_a_status() {
     let (status, body) = intake(&cloud, b"{\"type\":\"email_reply\"}", false).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"], "invalid_payload");
+}
+
+/// Sends a documented provider payload through the intake function URL, signed as the provider
+/// signs it against the URL Lambda reconstructs (`https://<host><path>`); forms and multipart
+/// bodies arrive base64-encoded, as function URLs deliver them.
+async fn provider_request(
+    cloud: &Cloud,
+    provider: &str,
+    content_type: &str,
+    body: Vec<u8>,
+    tamper: impl FnOnce(&mut handoff_connectors::RawRequest),
+) -> (u16, Value) {
+    let p = handoff_connectors::registry::by_name(provider).unwrap();
+    let template: Value = serde_json::from_str(FUNCTION_URL_JSON).unwrap();
+    let host = template["headers"]["host"].as_str().unwrap().to_string();
+    let mut raw = handoff_connectors::RawRequest::post(
+        format!("https://{host}{}", p.path()),
+        &[("content-type", content_type)],
+        body,
+    );
+    let secret = SECRETS.iter().find(|(n, _)| *n == provider).unwrap().1;
+    p.sign(&mut raw, secret, cloud.clock.now());
+    tamper(&mut raw);
+    let base64 = !content_type.starts_with("application/json");
+    let mut request = function_url_request("POST", p.path(), content_type, &raw.body, base64);
+    for (k, v) in &raw.headers {
+        request.headers_mut().insert(
+            axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    call(handoff_api::intake_router(cloud.app.clone()), request).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_provider_fixture_through_the_intake_function_url_to_a_notified_handoff() {
+    let Some(cloud) = cloud().await else { return };
+    let mut ids: Vec<(&str, HandoffId)> = Vec::new();
+    for sample in handoff_connectors::samples::documented() {
+        cloud.clock.advance(chrono::Duration::minutes(1));
+        let (status, answer) = provider_request(
+            &cloud,
+            sample.provider,
+            sample.content_type,
+            sample.body,
+            |_| {},
+        )
+        .await;
+        assert_eq!(status, 202, "{}: {answer}", sample.file);
+        let handoffs = answer["handoffs"].as_array().unwrap();
+        assert!(!handoffs.is_empty(), "{}: {answer}", sample.file);
+        let opened = handoffs
+            .iter()
+            .filter(|h| h["duplicate"] != true && h["linked"] != true)
+            .count();
+        for h in handoffs {
+            let id = HandoffId::parse(h["handoff_id"].as_str().unwrap()).unwrap();
+            ids.push((sample.file, id));
+        }
+        // The stage functions as their SQS triggers would run them, on every opened handoff.
+        for stage in [Stage::Classify, Stage::Assign] {
+            let mut done = 0;
+            while done < opened {
+                let (event, deliveries) = sqs_batch(&cloud.queue, stage).await;
+                assert!(
+                    !deliveries.is_empty(),
+                    "{}: a {} message",
+                    sample.file,
+                    stage.as_str()
+                );
+                done += deliveries.len();
+                assert!(run_sqs(&cloud, stage, event, &deliveries).await.is_empty());
+            }
+        }
+    }
+    assert_eq!(
+        ids.iter().filter(|(f, _)| f.starts_with("hubspot")).count(),
+        3,
+        "one handoff per contact the HubSpot webhooks name"
+    );
+    for (file, id) in &ids {
+        let record = cloud.services.store.get(id).await.unwrap().unwrap();
+        let events: Vec<String> = cloud
+            .services
+            .store
+            .timeline(id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|e| e.event.clone())
+            .collect();
+        assert_eq!(record.state, State::Notified, "{file}: {events:?}");
+        let crm = events.iter().position(|e| e == "crm_written").unwrap();
+        let notified = events.iter().position(|e| e == "notified").unwrap();
+        assert!(crm < notified, "{file}: {events:?}");
+    }
+    // Calendly's no-show and cancellation joined the booking's handoff (same buyer).
+    let booking = &ids
+        .iter()
+        .find(|(f, _)| *f == "calendly_invitee_created.json")
+        .unwrap()
+        .1;
+    for joined in [
+        "calendly_invitee_no_show_created.json",
+        "calendly_invitee_canceled.json",
+    ] {
+        assert_eq!(&ids.iter().find(|(f, _)| *f == joined).unwrap().1, booking);
+    }
+
+    // Refused: tampered, wrong secret, expired; and a replayed Mailgun token. Nothing stored.
+    let before = cloud
+        .services
+        .store
+        .by_contact(
+            &handoff_domain::ids::EmailAddress::parse("laura@example.com").unwrap(),
+            10,
+        )
+        .await
+        .unwrap()
+        .len();
+    let typeform = handoff_connectors::samples::documented().remove(0);
+    let mut changed: Value = serde_json::from_slice(&typeform.body).unwrap();
+    changed["event_id"] = json!("e2e-tampered");
+    let (status, body) = provider_request(
+        &cloud,
+        "typeform",
+        "application/json",
+        typeform.body.clone(),
+        |r| {
+            r.body = serde_json::to_vec(&changed).unwrap();
+        },
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    let (status, _) = provider_request(
+        &cloud,
+        "typeform",
+        "application/json",
+        serde_json::to_vec(&changed).unwrap(),
+        |r| {
+            r.set_header("typeform-signature", "sha256=AAAA");
+        },
+    )
+    .await;
+    assert_eq!(status, 401);
+    let calendly = handoff_connectors::samples::documented()
+        .into_iter()
+        .find(|s| s.provider == "calendly")
+        .unwrap();
+    cloud.clock.advance(chrono::Duration::minutes(5));
+    let stale = handoff_connectors::signature::TimestampedSignature::sign(
+        b"e2e-calendly-signing-key",
+        (cloud.clock.now() - chrono::Duration::minutes(4)).timestamp(),
+        &calendly.body,
+    );
+    let (status, body) =
+        provider_request(&cloud, "calendly", "application/json", calendly.body, |r| {
+            r.set_header("calendly-webhook-signature", stale);
+        })
+        .await;
+    assert_eq!(status, 401, "{body}");
+    let mailgun = handoff_connectors::samples::documented()
+        .into_iter()
+        .find(|s| s.provider == "mailgun")
+        .unwrap();
+    let mut first = None;
+    for attempt in 0..2 {
+        let (status, body) = provider_request(
+            &cloud,
+            "mailgun",
+            mailgun.content_type,
+            mailgun.body.clone(),
+            |r| {
+                // Both attempts carry the very same signed fields.
+                match &first {
+                    None => first = Some(r.body.clone()),
+                    Some(b) => r.body = b.clone(),
+                }
+            },
+        )
+        .await;
+        if attempt == 0 {
+            // The message id was already taken above: a fresh token, a duplicate event.
+            assert_eq!(status, 202, "{body}");
+        } else {
+            assert_eq!(status, 401, "a replayed token: {body}");
+        }
+    }
+    assert_eq!(
+        cloud
+            .services
+            .store
+            .by_contact(
+                &handoff_domain::ids::EmailAddress::parse("laura@example.com").unwrap(),
+                10
+            )
+            .await
+            .unwrap()
+            .len(),
+        before
+    );
 }

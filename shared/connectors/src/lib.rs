@@ -14,6 +14,7 @@
 //! - [`hubspot_contacts`]: reads the HubSpot contacts that Webhooks API events only name.
 //! - [`secrets`]: the secrets port (environment locally, Secrets Manager in Lambda).
 //! - [`once`]: the one-time-token port (Mailgun tokens are accepted once).
+//! - [`samples`]: the providers' documented payloads, for the demo, the tests and the fuzzers.
 
 pub mod email;
 pub mod fields;
@@ -23,6 +24,7 @@ pub mod provider;
 pub mod providers;
 pub mod registry;
 pub mod request;
+pub mod samples;
 pub mod secrets;
 pub mod signature;
 

@@ -50,6 +50,9 @@ impl std::fmt::Debug for Secrets {
 pub enum AuthError {
     #[error("the {0} header is missing")]
     MissingHeader(&'static str),
+    /// A credential that travels in the body (Mailgun's `timestamp`, `token`, `signature`).
+    #[error("the {0} field is missing")]
+    MissingField(&'static str),
     #[error("the {what} is malformed: {detail}")]
     Malformed { what: &'static str, detail: String },
     #[error("the {0} does not match the request and the configured secret")]

@@ -682,6 +682,16 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn stripping_never_panics_and_never_grows(
+            text in "(On |Am |Le |El |From: |De : |Sent: |Gesendet: |-- |> |\n|\r\n|wrote:|schrieb|a écrit :|escribió:|Begin forwarded message:|Sent from my iPhone|[a-zé ]{0,8}){0,40}",
+        ) {
+            let out = strip_quoted_history(&text);
+            proptest::prop_assert!(out.len() <= text.len());
+        }
+    }
+
     #[test]
     fn event_json_round_trips_and_rejects_bad_email() {
         let json = r#"{"source":"website","channel":"web_form","provider_event_id":"f-1",

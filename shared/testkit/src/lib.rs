@@ -39,6 +39,7 @@ extern crate self as handoff_testkit;
 
 pub mod delivery;
 pub mod fixtures;
+pub mod hubspot;
 mod join;
 pub mod once;
 pub mod queue;

@@ -18,7 +18,7 @@
 //! are also in `message-headers`, a JSON list of `[name, value]` pairs, read as a fallback),
 //! machine-mail headers, attachments (file parts, or a stored message's `attachments` JSON).
 //! The reply token is the `+token` of `recipient` (else of `To`). The event id is the
-//! `Message-Id`, else the `token`.
+//! `Message-Id`, else the `token` (else the body's SHA-256).
 
 use crate::email::multipart::{self, FormPart};
 use crate::email::{self, headers, headers::HeaderValue, headers::Headers, InboundEmail};
@@ -152,11 +152,11 @@ impl Provider for Mailgun {
         })?;
         let timestamp = form
             .get("timestamp")
-            .ok_or(AuthError::MissingHeader("timestamp"))?;
-        let token = form.get("token").ok_or(AuthError::MissingHeader("token"))?;
+            .ok_or(AuthError::MissingField("timestamp"))?;
+        let token = form.get("token").ok_or(AuthError::MissingField("token"))?;
         let signature = form
             .get("signature")
-            .ok_or(AuthError::MissingHeader("signature"))?;
+            .ok_or(AuthError::MissingField("signature"))?;
         let malformed = |what, detail: &str| AuthError::Malformed {
             what,
             detail: detail.to_string(),
@@ -254,7 +254,7 @@ impl Provider for Mailgun {
         mail.absorb_headers(&message_headers);
         let fallback = form
             .present("token")
-            .map(|t| format!("mailgun:{}", t.trim()))
+            .map(|t| t.trim().to_string())
             .unwrap_or_else(|| email::sha256_hex(&request.body));
         let event = mail.into_event(self.name(), from_field, &fallback, received_at)?;
         Ok(Parsed::events(vec![event]))
@@ -480,7 +480,7 @@ mod tests {
             .parse(&form(&pairs), at(DOC_TIMESTAMP))
             .unwrap()
             .events[0];
-        assert_eq!(e.provider_event_id.as_str(), format!("mailgun:{DOC_TOKEN}"));
+        assert_eq!(e.provider_event_id.as_str(), DOC_TOKEN);
     }
 
     #[test]
@@ -595,7 +595,7 @@ mod tests {
             pairs.retain(|(k, _)| k != missing);
             assert_eq!(
                 Mailgun.verify(&form(&pairs), &secrets, now),
-                Err(AuthError::MissingHeader(missing))
+                Err(AuthError::MissingField(missing))
             );
         }
         let not_a_number = flip("timestamp", &|_| "soon".into());
