@@ -4,7 +4,6 @@
 //! expired, missing credentials, a replayed Mailgun token — answer 401 and store nothing.
 
 use axum::body::Body;
-use axum::routing::post;
 use axum::Router;
 use chrono::{DateTime, TimeZone, Utc};
 use handoff_cli::runtime::{LocalOptions, LocalPipeline, RulesChoice};
