@@ -80,6 +80,11 @@ enum Command {
         #[arg(default_value = "-")]
         input: String,
     },
+    /// Describe what agents post (`events schema` prints its JSON Schema).
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
     /// Validate or describe rules files.
     Rules {
         #[command(subcommand)]
@@ -104,6 +109,12 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         events: usize,
     },
+}
+
+#[derive(Subcommand)]
+enum EventsCommand {
+    /// Print the JSON Schema of canonical events and outbound threads (docs/events.schema.json).
+    Schema,
 }
 
 #[derive(Subcommand)]
@@ -265,6 +276,12 @@ async fn run(command: Command) -> Result<()> {
                     provider_cmd::read_input(&input)?,
                 )?
             );
+            Ok(())
+        }
+        Command::Events {
+            command: EventsCommand::Schema,
+        } => {
+            println!("{}", provider_cmd::events_schema());
             Ok(())
         }
         Command::Rules { command } => match command {

@@ -126,3 +126,40 @@ fn quote(bytes: &[u8]) -> String {
     out.push('"');
     out
 }
+
+/// The JSON Schema of what agents post: a canonical event to `POST /v1/events` and an outbound
+/// thread to `POST /v1/threads` (published as `docs/events.schema.json`).
+pub fn events_schema() -> String {
+    let schema = serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "handoff agent API",
+        "description": "Bodies agents POST to handoff, each signed with `Handoff-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, \"<t>.<raw body>\")>` (5-minute window; secret HANDOFF_SECRET_AGENT). See docs/agent-api.md.",
+        "oneOf": [
+            {"$ref": "#/$defs/event"},
+            {"$ref": "#/$defs/thread"}
+        ],
+        "$defs": {
+            "event": schemars::schema_for!(IntakeEvent),
+            "thread": schemars::schema_for!(handoff_domain::ports::OutboundThread),
+        }
+    });
+    serde_json::to_string_pretty(&schema).expect("schema serialises")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_committed_events_schema_is_current() {
+        let committed = include_str!("../../docs/events.schema.json");
+        assert_eq!(
+            committed.trim(),
+            super::events_schema().trim(),
+            "run `cargo run -- events schema > docs/events.schema.json`"
+        );
+    }
+
+    #[test]
+    fn curl_config_values_are_escaped() {
+        assert_eq!(super::quote(b"a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
+    }
+}
