@@ -220,17 +220,14 @@ impl LocalPipeline {
     }
 }
 
-/// The HubSpot contacts reader, when `HANDOFF_SECRET_HUBSPOT_TOKEN` holds a private-app token
-/// (`HANDOFF_HUBSPOT_API_URL` overrides `https://api.hubapi.com`, for tests).
+/// The HubSpot contacts reader (`HANDOFF_HUBSPOT_API_URL` overrides `https://api.hubapi.com`,
+/// for tests); its token comes from `HANDOFF_SECRET_HUBSPOT_TOKEN` through the secrets port.
 fn hubspot_contacts_from_env(
 ) -> Result<Option<Arc<handoff_connectors::hubspot_contacts::HubspotContacts>>> {
-    let Ok(token) = std::env::var("HANDOFF_SECRET_HUBSPOT_TOKEN") else {
-        return Ok(None);
-    };
     let base = std::env::var("HANDOFF_HUBSPOT_API_URL")
         .unwrap_or_else(|_| handoff_connectors::hubspot_contacts::DEFAULT_BASE_URL.to_string());
     Ok(Some(Arc::new(
-        handoff_connectors::hubspot_contacts::HubspotContacts::new(base, token.trim())
+        handoff_connectors::hubspot_contacts::HubspotContacts::new(base)
             .context("cannot build the HubSpot client")?,
     )))
 }

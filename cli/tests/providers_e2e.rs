@@ -30,6 +30,7 @@ const SECRETS: &[(&str, &str)] = &[
     ("sendgrid", "parse:local-sendgrid-password"),
     ("calendly", "local-calendly-signing-key"),
     ("calcom", "local-calcom-secret"),
+    ("hubspot_token", "pat-local-test"),
 ];
 
 /// Every documented provider payload: (file, provider, content type, body).
@@ -79,7 +80,6 @@ async fn local() -> Local {
     .unwrap();
     let hubspot = handoff_connectors::hubspot_contacts::HubspotContacts::new(
         handoff_testkit::hubspot::serve("pat-local-test").await,
-        "pat-local-test",
     )
     .unwrap();
     let mut intake = pipeline.app.intake.clone();

@@ -116,7 +116,7 @@ async fn cloud() -> Option<Cloud> {
     };
     // The provider secrets live in Secrets Manager (on the emulator), as deployed.
     let secretsmanager = handoff_aws::config::secretsmanager_client(&sdk);
-    let hubspot_token = [(handoff_lambda::wiring::HUBSPOT_TOKEN, HUBSPOT_TOKEN)];
+    let hubspot_token = [(handoff_api::HUBSPOT_TOKEN, HUBSPOT_TOKEN)];
     for (provider, value) in SECRETS.iter().chain(hubspot_token.iter()) {
         secretsmanager
             .create_secret()

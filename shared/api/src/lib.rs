@@ -27,7 +27,7 @@ mod handoffs;
 mod providers;
 
 pub use error::ApiError;
-pub use providers::MAX_PROVIDER_BODY_BYTES;
+pub use providers::{HUBSPOT_TOKEN, MAX_PROVIDER_BODY_BYTES};
 
 use axum::body::Body;
 use axum::extract::State;
@@ -51,7 +51,8 @@ pub struct IntakeEdge {
     pub secrets: Arc<dyn SecretSource>,
     /// One-time tokens (Mailgun).
     pub once: Arc<dyn OnceTokens>,
-    /// Reads contacts a HubSpot Webhooks API event only names; `None` without a token.
+    /// Reads contacts a HubSpot Webhooks API event only names, with the token from the secret
+    /// [`HUBSPOT_TOKEN`] (read per request, so a rotation needs no restart).
     pub contacts: Option<Arc<HubspotContacts>>,
     /// The public base URL providers call (`https://hooks.example.com`), when a custom domain or
     /// CDN sits in front: HubSpot signs the URL it called. Default: the request's own URL.

@@ -24,6 +24,10 @@ use handoff_domain::ports::OutboundThread;
 use handoff_domain::service::intake::IntakeReceipt;
 use serde_json::json;
 
+/// The secret holding the HubSpot private-app token used to read contacts a Webhooks API event
+/// names (`HANDOFF_SECRET_HUBSPOT_TOKEN` locally, `<prefix>hubspot_token` in Secrets Manager).
+pub const HUBSPOT_TOKEN: &str = "hubspot_token";
+
 /// Largest provider request accepted (function URLs allow 6 MB; no provider here needs more
 /// than a mail with its attachments' metadata).
 pub const MAX_PROVIDER_BODY_BYTES: usize = 1024 * 1024;
@@ -194,17 +198,26 @@ async fn resolve(
     if lookups.is_empty() {
         return Ok(events);
     }
-    let Some(contacts) = &app.intake.contacts else {
+    let token = app
+        .intake
+        .secrets
+        .secrets(HUBSPOT_TOKEN)
+        .await
+        .map_err(|e| ApiError::unavailable(e.to_string()))?;
+    let (Some(contacts), Some(token)) = (&app.intake.contacts, token) else {
+        let missing = app.intake.secrets.location(HUBSPOT_TOKEN);
         tracing::warn!(
             contacts = lookups.len(),
-            "HubSpot webhook names contacts but no HubSpot token is configured (HANDOFF_SECRET_HUBSPOT_TOKEN)"
+            %missing,
+            "a HubSpot webhook names contacts but no HubSpot private-app token is configured to read them"
         );
-        return Err(ApiError::unavailable(
-            "the webhook names HubSpot contacts, but no HubSpot private-app token is configured to read them",
-        ));
+        // 503, not 4xx: HubSpot retries for days, so nothing is lost while the token is set up.
+        return Err(ApiError::unavailable(format!(
+            "the webhook names HubSpot contacts, but no HubSpot private-app token is configured to read them ({missing})"
+        )));
     };
     let ids: Vec<String> = lookups.iter().map(|l| l.object_id.clone()).collect();
-    let found = contacts.read(&ids).await.map_err(|e| {
+    let found = contacts.read(token.current(), &ids).await.map_err(|e| {
         tracing::warn!(error = %e, "HubSpot contact read failed");
         ApiError::unavailable(format!("cannot read the HubSpot contacts: {e}"))
     })?;

@@ -83,7 +83,6 @@ impl ContactsError {
 #[derive(Clone)]
 pub struct HubspotContacts {
     base_url: String,
-    token: String,
     http: reqwest::Client,
 }
 
@@ -91,18 +90,15 @@ impl std::fmt::Debug for HubspotContacts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HubspotContacts")
             .field("base_url", &self.base_url)
-            .field("token", &"<redacted>")
             .finish()
     }
 }
 
 impl HubspotContacts {
-    /// A client for `base_url` ([`DEFAULT_BASE_URL`] in production) with a private-app or OAuth
-    /// `token`, with the default timeouts (connect 3 s, total 10 s).
-    pub fn new(
-        base_url: impl Into<String>,
-        token: impl Into<String>,
-    ) -> Result<Self, ContactsError> {
+    /// A client for `base_url` ([`DEFAULT_BASE_URL`] in production) with the default timeouts
+    /// (connect 3 s, total 10 s). The token is given per call, so a rotated token (read through
+    /// the secrets port) takes effect without rebuilding the client.
+    pub fn new(base_url: impl Into<String>) -> Result<Self, ContactsError> {
         let http = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(TOTAL_TIMEOUT)
@@ -111,18 +107,13 @@ impl HubspotContacts {
                 status: None,
                 detail: format!("cannot build the HTTP client: {e}"),
             })?;
-        Ok(Self::with_client(base_url, token, http))
+        Ok(Self::with_client(base_url, http))
     }
 
     /// A client using an already configured `reqwest::Client` (its timeouts apply).
-    pub fn with_client(
-        base_url: impl Into<String>,
-        token: impl Into<String>,
-        http: reqwest::Client,
-    ) -> Self {
+    pub fn with_client(base_url: impl Into<String>, http: reqwest::Client) -> Self {
         Self {
             base_url: base_url.into().trim_end_matches('/').to_string(),
-            token: token.into(),
             http,
         }
     }
@@ -134,15 +125,16 @@ impl HubspotContacts {
 
     /// Reads the contacts with these ids (batches of [`BATCH_LIMIT`]), each as HubSpot returns
     /// it. No call is made for an empty list.
-    pub async fn read(&self, ids: &[String]) -> Result<Vec<Value>, ContactsError> {
+    /// `token` is a private-app or OAuth access token (`Authorization: Bearer`).
+    pub async fn read(&self, token: &str, ids: &[String]) -> Result<Vec<Value>, ContactsError> {
         let mut contacts = Vec::with_capacity(ids.len());
         for chunk in ids.chunks(BATCH_LIMIT) {
-            contacts.extend(self.read_batch(chunk).await?);
+            contacts.extend(self.read_batch(token, chunk).await?);
         }
         Ok(contacts)
     }
 
-    async fn read_batch(&self, ids: &[String]) -> Result<Vec<Value>, ContactsError> {
+    async fn read_batch(&self, token: &str, ids: &[String]) -> Result<Vec<Value>, ContactsError> {
         let body = json!({
             "properties": PROPERTIES,
             "inputs": ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>(),
@@ -151,7 +143,7 @@ impl HubspotContacts {
         let response = self
             .http
             .post(&url)
-            .bearer_auth(&self.token)
+            .bearer_auth(token)
             .json(&body)
             .send()
             .await
@@ -328,10 +320,10 @@ mod tests {
     #[tokio::test]
     async fn reads_contacts_with_the_documented_request() {
         let base = serve(hubspot()).await;
-        let client = HubspotContacts::new(format!("{base}/"), TOKEN).unwrap();
+        let client = HubspotContacts::new(format!("{base}/")).unwrap();
         assert_eq!(client.base_url(), base);
         assert!(!format!("{client:?}").contains(TOKEN));
-        let contacts = client.read(&["1246978".to_string()]).await.unwrap();
+        let contacts = client.read(TOKEN, &["1246978".to_string()]).await.unwrap();
         assert_eq!(contacts.len(), 1);
         assert_eq!(contacts[0]["id"], "1246978");
         assert_eq!(
@@ -357,10 +349,10 @@ mod tests {
     #[tokio::test]
     async fn batches_of_a_hundred_and_nothing_for_no_ids() {
         let base = serve(hubspot()).await;
-        let client = HubspotContacts::new(base, TOKEN).unwrap();
-        assert!(client.read(&[]).await.unwrap().is_empty());
+        let client = HubspotContacts::new(base).unwrap();
+        assert!(client.read(TOKEN, &[]).await.unwrap().is_empty());
         let ids: Vec<String> = (0..150).map(|i| i.to_string()).collect();
-        let contacts = client.read(&ids).await.unwrap();
+        let contacts = client.read(TOKEN, &ids).await.unwrap();
         assert_eq!(contacts.len(), 150);
         assert_eq!(contacts[149]["id"], "149");
     }
@@ -368,9 +360,9 @@ mod tests {
     #[tokio::test]
     async fn a_wrong_token_is_permanent() {
         let base = serve(hubspot()).await;
-        let e = HubspotContacts::new(base, "wrong")
+        let e = HubspotContacts::new(base)
             .unwrap()
-            .read(&["1".to_string()])
+            .read("wrong", &["1".to_string()])
             .await
             .unwrap_err();
         assert!(!e.is_transient(), "{e}");
@@ -389,9 +381,9 @@ mod tests {
             (StatusCode::BAD_REQUEST, false),
         ] {
             let base = serve(failing(status)).await;
-            let e = HubspotContacts::new(base, TOKEN)
+            let e = HubspotContacts::new(base)
                 .unwrap()
-                .read(&["1".to_string()])
+                .read(TOKEN, &["1".to_string()])
                 .await
                 .unwrap_err();
             assert_eq!(e.is_transient(), transient, "{status}: {e}");
@@ -407,9 +399,9 @@ mod tests {
             post(|| async { Json(json!({"status": "COMPLETE"})) }),
         );
         let base = serve(router).await;
-        let e = HubspotContacts::new(base, TOKEN)
+        let e = HubspotContacts::new(base)
             .unwrap()
-            .read(&["1".to_string()])
+            .read(TOKEN, &["1".to_string()])
             .await
             .unwrap_err();
         assert!(!e.is_transient(), "{e}");
@@ -429,8 +421,8 @@ mod tests {
             .timeout(Duration::from_millis(200))
             .build()
             .unwrap();
-        let e = HubspotContacts::with_client(base, TOKEN, http)
-            .read(&["1".to_string()])
+        let e = HubspotContacts::with_client(base, http)
+            .read(TOKEN, &["1".to_string()])
             .await
             .unwrap_err();
         assert!(e.is_transient(), "{e}");
@@ -440,9 +432,9 @@ mod tests {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         drop(listener);
-        let e = HubspotContacts::new(format!("http://{addr}"), TOKEN)
+        let e = HubspotContacts::new(format!("http://{addr}"))
             .unwrap()
-            .read(&["1".to_string()])
+            .read(TOKEN, &["1".to_string()])
             .await
             .unwrap_err();
         assert!(e.is_transient(), "{e}");

@@ -131,7 +131,7 @@ pub async fn services_with_clock(
 
 /// The HTTP routes' state on AWS: the services, provider secrets from Secrets Manager (fetched
 /// once here, refreshed after `HANDOFF_SECRETS_TTL_SECS`), one-time tokens in the table, and a
-/// HubSpot contacts reader when the `hubspot_token` secret exists.
+/// HubSpot contacts reader (its token is the `hubspot_token` secret, read per use).
 pub async fn app_with_clock(config: &FunctionConfig, clock: Arc<dyn Clock>) -> Result<App> {
     let services = Arc::new(services_with_clock(config, clock).await?);
     let sdk = handoff_aws::aws_config_from_env().await;
@@ -139,7 +139,7 @@ pub async fn app_with_clock(config: &FunctionConfig, clock: Arc<dyn Clock>) -> R
         handoff_aws::config::dynamodb_client(&sdk),
         &config.table,
     ));
-    let (secrets, contacts): (Arc<dyn SecretSource>, _) = match &config.secrets_prefix {
+    let secrets: Arc<dyn SecretSource> = match &config.secrets_prefix {
         Some(prefix) => {
             let source =
                 SecretsManagerSource::new(handoff_aws::config::secretsmanager_client(&sdk), prefix)
@@ -148,26 +148,23 @@ pub async fn app_with_clock(config: &FunctionConfig, clock: Arc<dyn Clock>) -> R
                 .iter()
                 .map(|p| p.name())
                 .collect();
-            names.push(HUBSPOT_TOKEN);
+            names.push(handoff_api::HUBSPOT_TOKEN);
             if let Err(e) = source.prefetch(&names).await {
                 tracing::warn!(error = %e, "provider secrets could not be prefetched; they are read on first use");
             }
-            let contacts = match source.secrets(HUBSPOT_TOKEN).await {
-                Ok(Some(token)) => Some(Arc::new(
-                    HubspotContacts::new(config.hubspot_api_url.clone(), token.current())
-                        .context("cannot build the HubSpot client")?,
-                )),
-                _ => None,
-            };
-            (Arc::new(source), contacts)
+            Arc::new(source)
         }
         None => {
             tracing::warn!(
                 "HANDOFF_SECRETS_PREFIX is not set: every provider route refuses requests"
             );
-            (Arc::new(StaticSecrets::default()), None)
+            Arc::new(StaticSecrets::default())
         }
     };
+    let contacts = Some(Arc::new(
+        HubspotContacts::new(config.hubspot_api_url.clone())
+            .context("cannot build the HubSpot client")?,
+    ));
     Ok(App {
         services,
         intake: IntakeEdge {
@@ -184,9 +181,6 @@ pub async fn app_from_env() -> Result<App> {
     let config = FunctionConfig::from_env()?;
     app_with_clock(&config, Arc::new(SystemClock)).await
 }
-
-/// The secret holding the HubSpot private-app token used to read contacts.
-pub const HUBSPOT_TOKEN: &str = "hubspot_token";
 
 /// The four queue URLs from the environment, when every one is set.
 fn queue_urls_from_env() -> Option<Vec<(Stage, QueueUrls)>> {
