@@ -7,6 +7,7 @@
 //! - [`request`]: the raw request (method, URL as called, headers, body bytes).
 //! - [`provider`]: the [`Provider`](provider::Provider) trait (`verify`, `parse`, `sign`), its
 //!   errors, rotation-aware [`Secrets`](provider::Secrets).
+//! - [`json`]: reading JSON bodies (errors name line and column) and small accessors.
 //! - [`signature`]: HMAC helpers (constant-time verify through the `hmac` crate) and the
 //!   `t=…,v1=…` header shared by Calendly and handoff's own scheme.
 //! - [`email`]: what the inbound-email providers share (multipart, MIME, addresses, threading).
@@ -19,6 +20,7 @@
 pub mod email;
 pub mod fields;
 pub mod hubspot_contacts;
+pub mod json;
 pub mod once;
 pub mod provider;
 pub mod providers;

@@ -69,12 +69,7 @@ impl Provider for Agent {
         request: &RawRequest,
         _received_at: DateTime<Utc>,
     ) -> Result<Parsed, ParseError> {
-        let event: IntakeEvent = serde_json::from_slice(&request.body).map_err(|e| {
-            ParseError::new(
-                format!("body (line {}, column {})", e.line(), e.column()),
-                format!("the event is not valid: {e}"),
-            )
-        })?;
+        let event: IntakeEvent = crate::json::body(&request.body, "the event is not valid")?;
         Ok(Parsed::events(vec![event]))
     }
     fn sign(&self, request: &mut RawRequest, secret: &str, now: DateTime<Utc>) {

@@ -40,6 +40,7 @@
 //! distinct event; for a no-show `<bookingUid>#BOOKING_NO_SHOW_UPDATED#<attendee email>`.
 
 use crate::fields::FormAnswers;
+use crate::json::{text, timestamp};
 use crate::provider::{any_secret, AuthError, ParseError, Parsed, Provider, Secrets, Verified};
 use crate::request::RawRequest;
 use crate::signature::{decode_hex, hmac_sha256, verify_hmac_sha256};
@@ -111,12 +112,7 @@ impl Provider for Calcom {
         request: &RawRequest,
         received_at: DateTime<Utc>,
     ) -> Result<Parsed, ParseError> {
-        let root: Value = serde_json::from_slice(&request.body).map_err(|e| {
-            ParseError::new(
-                format!("body (line {}, column {})", e.line(), e.column()),
-                format!("not valid JSON: {e}"),
-            )
-        })?;
+        let root: Value = crate::json::body(&request.body, "not valid JSON")?;
         if !root.is_object() {
             return Err(ParseError::new("body", "expected a JSON object"));
         }
@@ -274,14 +270,6 @@ fn no_shows(
     Ok(out)
 }
 
-/// A non-blank string at `key`, trimmed.
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key)?
-        .as_str()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
-
 /// A value's text: strings as they are, numbers and booleans written out, lists joined, an
 /// object through its `value` (a location's `{value, optionValue}`).
 fn value_text(v: &Value) -> Option<String> {
@@ -313,13 +301,6 @@ fn split_response(entry: &Value) -> (&str, Option<&Value>) {
 fn response(payload: &Value, key: &str) -> Option<String> {
     let entry = payload.get("responses")?.get(key)?;
     split_response(entry).1.and_then(value_text)
-}
-
-/// An RFC 3339 timestamp.
-fn timestamp(raw: &str, field: &str) -> Result<DateTime<Utc>, ParseError> {
-    DateTime::parse_from_rfc3339(raw)
-        .map(|d| d.with_timezone(&Utc))
-        .map_err(|e| ParseError::new(field, format!("not an RFC 3339 timestamp: {e}")))
 }
 
 /// Responses that are not about the buyer, or that the notes carry on their own.

@@ -38,6 +38,7 @@
 //! delivery is the same one); for a no-show, `payload.no_show.uri` when present.
 
 use crate::fields::FormAnswers;
+use crate::json::{text, timestamp};
 use crate::provider::{
     any_secret, check_window, AuthError, ParseError, Parsed, Provider, Secrets, Verified,
 };
@@ -109,12 +110,7 @@ impl Provider for Calendly {
         request: &RawRequest,
         received_at: DateTime<Utc>,
     ) -> Result<Parsed, ParseError> {
-        let root: Value = serde_json::from_slice(&request.body).map_err(|e| {
-            ParseError::new(
-                format!("body (line {}, column {})", e.line(), e.column()),
-                format!("not valid JSON: {e}"),
-            )
-        })?;
+        let root: Value = crate::json::body(&request.body, "not valid JSON")?;
         if !root.is_object() {
             return Err(ParseError::new("body", "expected a JSON object"));
         }
@@ -235,14 +231,6 @@ impl Provider for Calendly {
     }
 }
 
-/// A non-blank string at `key`, trimmed.
-fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
-    v.get(key)?
-        .as_str()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-}
-
 /// An answer's text: strings as they are, numbers and booleans written out, lists joined.
 fn value_text(v: &Value) -> Option<String> {
     match v {
@@ -255,13 +243,6 @@ fn value_text(v: &Value) -> Option<String> {
         }
         Value::Null | Value::Object(_) => None,
     }
-}
-
-/// An RFC 3339 timestamp.
-fn timestamp(raw: &str, field: &str) -> Result<DateTime<Utc>, ParseError> {
-    DateTime::parse_from_rfc3339(raw)
-        .map(|d| d.with_timezone(&Utc))
-        .map_err(|e| ParseError::new(field, format!("not an RFC 3339 timestamp: {e}")))
 }
 
 /// The invitee's identity and booking answers.

@@ -135,12 +135,7 @@ impl Provider for Hubspot {
         request: &RawRequest,
         received_at: DateTime<Utc>,
     ) -> Result<Parsed, ParseError> {
-        let root: Value = serde_json::from_slice(&request.body).map_err(|e| {
-            ParseError::new(
-                format!("body (line {}, column {})", e.line(), e.column()),
-                format!("not valid JSON: {e}"),
-            )
-        })?;
+        let root: Value = crate::json::body(&request.body, "not valid JSON")?;
         match &root {
             Value::Array(events) => parse_webhook_events(events),
             Value::Object(contact) => {

@@ -107,12 +107,7 @@ impl Provider for Postmark {
         request: &RawRequest,
         received_at: DateTime<Utc>,
     ) -> Result<Parsed, ParseError> {
-        let inbound: Inbound = serde_json::from_slice(&request.body).map_err(|e| {
-            ParseError::new(
-                format!("body (line {}, column {})", e.line(), e.column()),
-                format!("not a Postmark inbound payload: {e}"),
-            )
-        })?;
+        let inbound: Inbound = crate::json::body(&request.body, "not a Postmark inbound payload")?;
         let from_full = inbound.from_full.unwrap_or_default();
         let (from, from_field) = match present(from_full.email.as_deref()) {
             Some(e) => (e.to_string(), "FromFull.Email"),

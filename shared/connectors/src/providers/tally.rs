@@ -70,12 +70,7 @@ impl Provider for Tally {
         request: &RawRequest,
         received_at: DateTime<Utc>,
     ) -> Result<Parsed, ParseError> {
-        let root: Value = serde_json::from_slice(&request.body).map_err(|e| {
-            ParseError::new(
-                format!("body (line {}, column {})", e.line(), e.column()),
-                format!("not valid JSON: {e}"),
-            )
-        })?;
+        let root: Value = crate::json::body(&request.body, "not valid JSON")?;
         let root = root
             .as_object()
             .ok_or_else(|| ParseError::new("body", "expected a JSON object"))?;
