@@ -81,5 +81,47 @@ pub async fn run(events: usize) -> Result<String> {
     );
     drop(pipeline);
     let _ = std::fs::remove_dir_all(&dir);
+    s.push_str(&provider_edge());
     Ok(s)
+}
+
+/// Requests verified and parsed per provider payload (the CPU a provider request costs before
+/// any I/O), over the providers' documented samples.
+fn provider_edge() -> String {
+    use handoff_connectors::{registry, samples, RawRequest, Secrets};
+    const ROUNDS: u32 = 2_000;
+    let mut s = String::from(
+        "provider edge (verify over the raw bytes + parse into canonical events), per request:\n",
+    );
+    let now = chrono::Utc::now();
+    let secret = "bench:provider-secret";
+    let secrets = Secrets::parse(secret).expect("a secret");
+    for sample in samples::documented() {
+        let provider = registry::by_name(sample.provider).expect("registered provider");
+        let mut request = RawRequest::post(
+            format!(
+                "https://bench.lambda-url.us-east-1.on.aws{}",
+                provider.path()
+            ),
+            &[("content-type", sample.content_type)],
+            sample.body,
+        );
+        provider.sign(&mut request, secret, now);
+        let t = Instant::now();
+        for _ in 0..ROUNDS {
+            let verified = provider.verify(&request, &secrets, now);
+            let parsed = provider.parse(&request, now);
+            std::hint::black_box((verified.is_ok(), parsed.is_ok()));
+        }
+        let per = t.elapsed().as_secs_f64() * 1e6 / f64::from(ROUNDS);
+        let _ = writeln!(
+            s,
+            "  {:<10} {:<64} {:>7.1} µs  ({} bytes)",
+            sample.provider,
+            sample.file,
+            per,
+            request.body.len()
+        );
+    }
+    s
 }

@@ -1,5 +1,6 @@
 //! Human-readable renderings of a handoff package (notifications, CRM notes, the demo).
 
+use crate::event::{MeetingStatus, Urgency};
 use crate::package::{HandoffPackage, MotionFields};
 use std::fmt::Write;
 
@@ -63,11 +64,26 @@ pub fn package_text(p: &HandoffPackage) -> String {
             qualification_answers,
             ..
         } => {
-            let _ = writeln!(
-                s,
-                "   Urgency: {urgency:?}; meeting: {meeting_status:?}; {} answers",
-                qualification_answers.len()
-            );
+            let urgency = match urgency {
+                Urgency::Unknown => "not stated",
+                Urgency::Low => "low",
+                Urgency::Medium => "medium",
+                Urgency::High => "high",
+            };
+            let meeting = match meeting_status {
+                MeetingStatus::NotOffered => "none offered yet".to_string(),
+                MeetingStatus::Offered => "offered, not booked".to_string(),
+                MeetingStatus::Booked { starts_at } => {
+                    format!("booked for {}", starts_at.format("%Y-%m-%d %H:%M UTC"))
+                }
+                MeetingStatus::Declined => "declined".to_string(),
+            };
+            let answers = match qualification_answers.len() {
+                0 => "no qualification answers".to_string(),
+                1 => "1 qualification answer".to_string(),
+                n => format!("{n} qualification answers"),
+            };
+            let _ = writeln!(s, "   Urgency: {urgency}; meeting: {meeting}; {answers}");
         }
         MotionFields::Outbound {
             account_reason,
