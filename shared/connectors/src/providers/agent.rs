@@ -142,6 +142,20 @@ mod tests {
         assert!(Agent.verify(&signed("new", now()), &secrets, now()).is_ok());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            header in ".{0,200}",
+        ) {
+            let mut r = RawRequest::post("http://x/v1/events", &[("content-type", "application/json")], body);
+            r.set_header(HEADER, header);
+            let secrets = Secrets::parse("s3cret").unwrap();
+            let _ = Agent.verify(&r, &secrets, now());
+            let _ = Agent.parse(&r, now());
+        }
+    }
+
     #[test]
     fn a_bad_event_names_the_problem() {
         let r = RawRequest::post(
