@@ -114,16 +114,19 @@ impl Services {
         keys.retain(|k| !k.trim().is_empty());
         if reply.sequence.is_some() || reply.account.is_some() {
             keys.extend(reply.message_id.clone());
-            self.threads
-                .put_thread(&OutboundThread {
-                    thread_id: reply.thread_id.clone(),
-                    keys,
-                    buyer_email: Some(reply.buyer.email.clone()),
-                    sequence: reply.sequence.clone(),
-                    account: reply.account.clone(),
-                    outreach_history: reply.outreach_history.clone(),
-                })
-                .await?;
+            let thread = OutboundThread {
+                thread_id: reply.thread_id.clone(),
+                keys,
+                buyer_email: Some(reply.buyer.email.clone()),
+                sequence: reply.sequence.clone(),
+                account: reply.account.clone(),
+                outreach_history: reply.outreach_history.clone(),
+            };
+            // A replay, or the next reply of a thread already known as it is: a read, no write.
+            let known = self.threads.find_thread(&thread.keys).await?;
+            if !known.as_ref().is_some_and(|k| same_thread(k, &thread)) {
+                self.threads.put_thread(&thread).await?;
+            }
             return Ok(());
         }
         if keys.is_empty() {
@@ -222,6 +225,17 @@ impl Services {
             target.id
         )))
     }
+}
+
+/// Whether `known` already says everything `new` would record (every key normalised the same).
+fn same_thread(known: &OutboundThread, new: &OutboundThread) -> bool {
+    use crate::ports::thread_key;
+    let known_keys: Vec<String> = known.keys.iter().map(|k| thread_key(k)).collect();
+    known.thread_id == new.thread_id
+        && known.sequence == new.sequence
+        && known.account == new.account
+        && known.outreach_history == new.outreach_history
+        && new.keys.iter().all(|k| known_keys.contains(&thread_key(k)))
 }
 
 /// The timeline note of a linked meeting update, in prose ("Meeting \"30 min demo\": the buyer
