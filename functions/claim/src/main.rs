@@ -7,6 +7,6 @@ use std::sync::Arc;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     logging::init("handoff-claim");
-    let app = Arc::new(wiring::app_from_env().await?);
+    let app = Arc::new(wiring::claim_app_from_env().await?);
     http::serve(handoff_api::claim_router(app)).await
 }

@@ -176,10 +176,30 @@ pub async fn app_with_clock(config: &FunctionConfig, clock: Arc<dyn Clock>) -> R
     })
 }
 
-/// Reads the environment and builds the HTTP routes' state (intake and claim functions).
+/// Reads the environment and builds the intake function's state.
 pub async fn app_from_env() -> Result<App> {
     let config = FunctionConfig::from_env()?;
     app_with_clock(&config, Arc::new(SystemClock)).await
+}
+
+/// Reads the environment and builds the claim function's state: it serves no provider route, so
+/// it reads no provider secret and links neither Secrets Manager nor the HubSpot client.
+pub async fn claim_app_from_env() -> Result<App> {
+    let config = FunctionConfig::from_env()?;
+    let services = Arc::new(services_with_clock(&config, Arc::new(SystemClock)).await?);
+    let sdk = handoff_aws::aws_config_from_env().await;
+    Ok(App {
+        services,
+        intake: IntakeEdge {
+            secrets: Arc::new(StaticSecrets::default()),
+            once: Arc::new(DynamoStore::new(
+                handoff_aws::config::dynamodb_client(&sdk),
+                &config.table,
+            )),
+            contacts: None,
+            public_base_url: None,
+        },
+    })
 }
 
 /// The four queue URLs from the environment, when every one is set.
