@@ -9,7 +9,6 @@
 //! - [`queue`]: [`SqsQueue`], the `StageQueue` on one SQS queue + dead-letter queue per stage.
 //! - [`rules`]: [`DynamoRules`], the `RulesSource` reading versioned rules items, and
 //!   [`push_rules`] to publish a new version.
-//! - [`idempotency`]: [`IdempotencyKeys`], TTL'd "seen" markers.
 //! - The same [`DynamoStore`] is also the `ThreadIndex` (outbound thread context by message id)
 //!   and the `OnceTokens` ledger (one-time tokens, conditional put with a TTL).
 //! - [`secrets`]: [`SecretsManagerSource`], provider webhook secrets from Secrets Manager,
@@ -25,7 +24,6 @@
 
 pub mod config;
 pub mod error;
-pub mod idempotency;
 pub mod provision;
 pub mod queue;
 pub mod rules;
@@ -34,7 +32,6 @@ pub mod store;
 
 pub use config::aws_config_from_env;
 pub use error::AwsError;
-pub use idempotency::IdempotencyKeys;
 pub use provision::{ensure_queues, ensure_table};
 pub use queue::SqsQueue;
 pub use rules::{push_rules, DynamoRules, PushRulesError};

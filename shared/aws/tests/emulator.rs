@@ -1,13 +1,13 @@
 //! Adapter-specific tests on the emulator: provisioning, the sharded due index, versioned
-//! rules and idempotency keys. (The port behaviour itself is covered by `conformance.rs`.)
+//! rules, thread and one-time-token items. (The port behaviour itself is covered by `conformance.rs`.)
 //! Without `AWS_ENDPOINT_URL` each test prints a notice and returns (fails under `CI=true`).
 
 mod common;
 
 use handoff_aws::queue::{dead_letter_queue_name, queue_name};
 use handoff_aws::{
-    ensure_queues, ensure_table, push_rules, AwsError, DynamoRules, DynamoStore, IdempotencyKeys,
-    PushRulesError, SqsQueue,
+    ensure_queues, ensure_table, push_rules, AwsError, DynamoRules, DynamoStore, PushRulesError,
+    SqsQueue,
 };
 use handoff_domain::ports::{
     DueHandoff, HandoffStore, RulesSource, RulesSourceError, Stage, StageQueue,
@@ -282,22 +282,6 @@ async fn rules_are_versioned_validated_and_cached() {
             .unwrap(),
         Some(2 + won.len() as u64)
     );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn idempotency_keys_claim_once_until_expiry() {
-    let Some(config) = common::emulator().await else {
-        return;
-    };
-    let (client, table) = common::fresh_table(&config).await;
-    let keys = IdempotencyKeys::new(client, table);
-    let ttl = Duration::from_secs(600);
-    assert!(keys.claim("typeform:evt-1", at(0), ttl).await.unwrap());
-    assert!(!keys.claim("typeform:evt-1", at(1), ttl).await.unwrap());
-    assert!(keys.claim("typeform:evt-2", at(1), ttl).await.unwrap());
-    // Expired but not yet deleted by TTL: claimable again.
-    assert!(keys.claim("typeform:evt-1", at(11), ttl).await.unwrap());
-    assert!(!keys.claim("typeform:evt-1", at(12), ttl).await.unwrap());
 }
 
 /// Thread items carry the table's TTL attribute (180 days after the put), one-time tokens their

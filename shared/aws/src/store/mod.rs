@@ -14,7 +14,6 @@
 //! | availability | `AVAIL` | `<rep>` | `value` (JSON) |
 //! | rules version | `RULES` | `V#<version, 6+ digits>` | `toml`, `pushed_at` (see [`crate::rules`]) |
 //! | current rules | `RULES` | `CURRENT` | `n` (N) |
-//! | idempotency key | `I#<key>` | `I` | `expires_at` (see [`crate::idempotency`]) |
 //! | outbound thread key | `TH#<thread_key(key)>` | `THREAD` | `thread` (JSON), `expires_at` (put + 180 days); the [`ThreadIndex`](handoff_domain::ports::ThreadIndex) (`threads.rs`) |
 //! | one-time token | `ONCE#<key>` | `ONCE` | `expires_at` (`remember_until`); the [`OnceTokens`](handoff_connectors::once::OnceTokens) ledger (`once.rs`) |
 //!
