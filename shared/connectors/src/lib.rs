@@ -29,6 +29,8 @@ pub mod request;
 pub mod samples;
 pub mod secrets;
 pub mod signature;
+#[cfg(test)]
+mod testing;
 
 pub use provider::{AuthError, ParseError, Parsed, Provider, Secrets, Verified};
 pub use request::RawRequest;
