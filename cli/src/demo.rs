@@ -168,7 +168,7 @@ pub async fn run(rules: RulesChoice, keep: Option<std::path::PathBuf>) -> Result
             } else {
                 "opened a handoff"
             };
-            let _ = writeln!(out, "  {:<48} {status} {how} {id}", request.label);
+            let _ = writeln!(out, "  {:<64} {status} {how} {id}", request.label);
             if !ids.iter().any(|(_, known)| *known == id) {
                 ids.push((request.label.to_string(), id));
             }
