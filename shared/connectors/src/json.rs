@@ -17,6 +17,28 @@ pub fn body<T: DeserializeOwned>(raw: &[u8], what: &str) -> Result<T, ParseError
     })
 }
 
+/// The raw body as a JSON object (what every JSON webhook sends).
+pub fn object_body(raw: &[u8]) -> Result<Value, ParseError> {
+    let root: Value = body(raw, "not valid JSON")?;
+    if !root.is_object() {
+        return Err(ParseError::new("body", "expected a JSON object"));
+    }
+    Ok(root)
+}
+
+/// A required object member; the error names `key` and says what was `expected`.
+pub fn object<'a>(v: &'a Value, key: &str, expected: &str) -> Result<&'a Value, ParseError> {
+    v.get(key)
+        .filter(|m| m.is_object())
+        .ok_or_else(|| ParseError::new(key, format!("missing: expected {expected}")))
+}
+
+/// The `source` of a provider's events (its registry name).
+pub fn source(name: &str) -> Result<handoff_domain::ids::SourceName, ParseError> {
+    handoff_domain::ids::SourceName::parse(name)
+        .map_err(|e| ParseError::new("source", e.to_string()))
+}
+
 /// A non-blank string member, trimmed.
 pub fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key)?

@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use handoff_domain::event::{
     strip_quoted_history, AttachmentNote, Buyer, Channel, EmailReply, EventKind, IntakeEvent,
 };
-use handoff_domain::ids::{EmailAddress, ProviderEventId, SourceName};
+use handoff_domain::ids::{EmailAddress, ProviderEventId};
 use headers::Headers;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -250,8 +250,7 @@ impl InboundEmail {
             message_id.as_deref(),
         )
         .unwrap_or_else(|| provider_event_id.as_str().to_string());
-        let source =
-            SourceName::parse(source).map_err(|e| ParseError::new("source", e.to_string()))?;
+        let source = crate::json::source(source)?;
         Ok(IntakeEvent {
             source,
             channel: Channel::Email,

@@ -46,7 +46,7 @@ use crate::request::RawRequest;
 use crate::signature::{decode_hex, hmac_sha256, verify_hmac_sha256};
 use chrono::{DateTime, Utc};
 use handoff_domain::event::{Channel, EventKind, FormLead, IntakeEvent, MeetingEvent};
-use handoff_domain::ids::{EmailAddress, ProviderEventId, SourceName};
+use handoff_domain::ids::{EmailAddress, ProviderEventId};
 use serde_json::Value;
 
 /// The signature header (lower case, as stored in [`RawRequest`]).
@@ -112,10 +112,7 @@ impl Provider for Calcom {
         request: &RawRequest,
         received_at: DateTime<Utc>,
     ) -> Result<Parsed, ParseError> {
-        let root: Value = crate::json::body(&request.body, "not valid JSON")?;
-        if !root.is_object() {
-            return Err(ParseError::new("body", "expected a JSON object"));
-        }
+        let root = crate::json::object_body(&request.body)?;
         let trigger = text(&root, "triggerEvent")
             .ok_or_else(|| ParseError::new("triggerEvent", "missing: the webhook trigger"))?;
         let handled = match trigger {
@@ -126,12 +123,8 @@ impl Provider for Calcom {
             // Acknowledged, nothing to create (see the module docs).
             _ => return Ok(Parsed::default()),
         };
-        let payload = root
-            .get("payload")
-            .filter(|p| p.is_object())
-            .ok_or_else(|| ParseError::new("payload", "missing: expected an object"))?;
-        let source =
-            SourceName::parse(self.name()).map_err(|e| ParseError::new("source", e.to_string()))?;
+        let payload = crate::json::object(&root, "payload", "an object")?;
+        let source = crate::json::source(self.name())?;
         let event = |provider_event_id, kind| IntakeEvent {
             source: source.clone(),
             channel: Channel::Meeting,

@@ -46,7 +46,7 @@ use crate::request::RawRequest;
 use crate::signature::TimestampedSignature;
 use chrono::{DateTime, Utc};
 use handoff_domain::event::{Channel, EventKind, FormLead, IntakeEvent, MeetingEvent};
-use handoff_domain::ids::{EmailAddress, ProviderEventId, SourceName};
+use handoff_domain::ids::{EmailAddress, ProviderEventId};
 use serde_json::Value;
 
 /// The signature header (lower case, as stored in [`RawRequest`]).
@@ -110,10 +110,7 @@ impl Provider for Calendly {
         request: &RawRequest,
         received_at: DateTime<Utc>,
     ) -> Result<Parsed, ParseError> {
-        let root: Value = crate::json::body(&request.body, "not valid JSON")?;
-        if !root.is_object() {
-            return Err(ParseError::new("body", "expected a JSON object"));
-        }
+        let root = crate::json::object_body(&request.body)?;
         let event_name = text(&root, "event")
             .ok_or_else(|| ParseError::new("event", "missing: the webhook event name"))?;
         let handled = match event_name {
@@ -123,10 +120,7 @@ impl Provider for Calendly {
             // Acknowledged, nothing to create (see the module docs).
             _ => return Ok(Parsed::default()),
         };
-        let payload = root
-            .get("payload")
-            .filter(|p| p.is_object())
-            .ok_or_else(|| ParseError::new("payload", "missing: expected the invitee object"))?;
+        let payload = crate::json::object(&root, "payload", "the invitee object")?;
 
         let lead = answers(payload).form_lead("payload.email")?;
         let scheduled = payload.get("scheduled_event").filter(|s| s.is_object());
@@ -214,8 +208,7 @@ impl Provider for Calendly {
             Handled::Canceled => EventKind::MeetingCancelled(meeting),
             Handled::NoShow => EventKind::MeetingNoShow(meeting),
         };
-        let source =
-            SourceName::parse(self.name()).map_err(|e| ParseError::new("source", e.to_string()))?;
+        let source = crate::json::source(self.name())?;
         Ok(Parsed::events(vec![IntakeEvent {
             source,
             channel: Channel::Meeting,

@@ -30,7 +30,7 @@ use crate::request::RawRequest;
 use crate::signature::{decode_base64, encode_base64, hmac_sha256, verify_hmac_sha256};
 use chrono::{DateTime, Utc};
 use handoff_domain::event::{Channel, EventKind, IntakeEvent};
-use handoff_domain::ids::{ProviderEventId, SourceName};
+use handoff_domain::ids::ProviderEventId;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
@@ -308,8 +308,7 @@ fn build_event(
     let lead = answers.form_lead("properties.email")?;
     let provider_event_id = ProviderEventId::parse(provider_event_id)
         .map_err(|e| ParseError::new("provider_event_id", e.to_string()))?;
-    let source =
-        SourceName::parse("hubspot").map_err(|e| ParseError::new("source", e.to_string()))?;
+    let source = crate::json::source("hubspot")?;
     Ok(IntakeEvent {
         source,
         channel: Channel::WebForm,

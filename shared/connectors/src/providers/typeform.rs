@@ -20,7 +20,7 @@ use crate::request::RawRequest;
 use crate::signature::{decode_base64, encode_base64, hmac_sha256, verify_hmac_sha256};
 use chrono::{DateTime, Utc};
 use handoff_domain::event::{Channel, EventKind, IntakeEvent};
-use handoff_domain::ids::{ProviderEventId, SourceName};
+use handoff_domain::ids::ProviderEventId;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -102,8 +102,7 @@ impl Provider for Typeform {
 
         let (answers, email_field) = collect_answers(response);
         let lead = answers.form_lead(&email_field)?;
-        let source =
-            SourceName::parse(self.name()).map_err(|e| ParseError::new("source", e.to_string()))?;
+        let source = crate::json::source(self.name())?;
         Ok(Parsed::events(vec![IntakeEvent {
             source,
             channel: Channel::WebForm,
