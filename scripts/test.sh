@@ -5,10 +5,13 @@
 #
 # 1. cargo fmt --check and cargo clippy -D warnings over the whole workspace (all targets and
 #    features), and cfn-lint (pinned, installed into .tools/) over the SAM template;
-# 2. starts the AWS emulator (moto, pinned, on 127.0.0.1, a free port) — installing it into
-#    .tools/ on first use — and stops it on exit;
-# 3. cargo test over the whole workspace; the DynamoDB/SQS suites run against the emulator
-#    (with CI=true they fail, never skip, if it cannot be reached).
+# 2. starts the AWS emulator (moto, pinned, on 127.0.0.1, a free port) and the SMTP sink
+#    (aiosmtpd, pinned, on 127.0.0.1, a free port; scripts/smtp-sink.sh) — installing each into
+#    .tools/ on first use — and stops both on exit;
+# 3. cargo test over the whole workspace; the DynamoDB/SQS/SES suites run against the emulator
+#    (AWS_ENDPOINT_URL) and the SMTP notifier suite against the sink (HANDOFF_TEST_SMTP, with
+#    each received message as a .eml file in HANDOFF_TEST_SMTP_DIR); with CI=true they fail,
+#    never skip, if either cannot be reached.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -28,6 +31,11 @@ export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 export AWS_REGION="${AWS_REGION:-us-east-1}"
 echo "emulator at $AWS_ENDPOINT_URL"
+
+echo "== SMTP sink"
+eval "$(scripts/smtp-sink.sh start)"
+trap 'scripts/smtp-sink.sh stop >&2 || true; scripts/emulator.sh stop >&2 || true' EXIT
+echo "SMTP sink at $HANDOFF_TEST_SMTP (messages in $HANDOFF_TEST_SMTP_DIR)"
 
 echo "== cargo test"
 cargo test --workspace --locked

@@ -25,7 +25,6 @@ pub struct FunctionEnv {
     pub queue_prefix: String,
     /// `HANDOFF_<STAGE>_QUEUE_URL` / `_DLQ_URL` variables, as the SAM template sets them.
     pub queue_urls: Vec<(String, String)>,
-    pub output_dir: std::path::PathBuf,
 }
 
 /// Median start of each binary over `runs` (interleaved: one start of each binary per round).
@@ -68,7 +67,6 @@ fn start_once(path: &Path, name: &str, env: &FunctionEnv) -> Result<Duration> {
         .env("HANDOFF_QUEUE_PREFIX", &env.queue_prefix)
         .envs(env.queue_urls.iter().map(|(k, v)| (k, v)))
         .env("HANDOFF_CLAIM_SECRET", crate::emu::CLAIM_SECRET)
-        .env("HANDOFF_OUTPUT_DIR", &env.output_dir)
         .env("AWS_ENDPOINT_URL", &env.endpoint)
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", "test")

@@ -55,7 +55,6 @@ struct Ctx<'a> {
 
 pub async fn run(emu: &Emu, requests: usize) -> Result<IntakeFigures> {
     let (table, prefix, queue) = emu.provision("intake").await?;
-    let out = tempfile::tempdir()?;
     let config = FunctionConfig {
         table: table.clone(),
         queue_prefix: prefix,
@@ -64,7 +63,6 @@ pub async fn run(emu: &Emu, requests: usize) -> Result<IntakeFigures> {
         claim_secret: Some(emu::CLAIM_SECRET.into()),
         public_claim_url: String::new(),
         rules_ttl: Duration::from_secs(60),
-        output_dir: out.path().to_path_buf(),
         secrets_prefix: None,
         secrets_ttl: Duration::from_secs(300),
         public_intake_url: None,

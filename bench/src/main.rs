@@ -172,7 +172,6 @@ async fn run(args: Args) -> Result<()> {
     }
     if let (true, Some(emu)) = (args.wants("cold"), &emu) {
         let (table, prefix, queue) = emu.provision("cold").await?;
-        let out = tempfile::tempdir()?;
         // As the SAM template does: the queue URLs in the environment, so no GetQueueUrl at start.
         let queue_urls = handoff_domain::ports::Stage::ALL
             .iter()
@@ -190,7 +189,6 @@ async fn run(args: Args) -> Result<()> {
             table,
             queue_prefix: prefix,
             queue_urls,
-            output_dir: out.path().to_path_buf(),
         };
         let mut bins: Vec<&str> = FUNCTIONS.to_vec();
         bins.push(HELLO);

@@ -15,6 +15,7 @@ pub async fn run(events: usize) -> Result<String> {
     let dir = std::env::temp_dir().join(format!("handoff-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let pipeline = LocalPipeline::open(LocalOptions {
+        http_policy: Default::default(),
         data_dir: dir.clone(),
         rules: RulesChoice::Embedded,
         clock: Arc::new(SystemClock),

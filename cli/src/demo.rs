@@ -100,6 +100,7 @@ pub async fn run(rules: RulesChoice, keep: Option<std::path::PathBuf>) -> Result
     let clock = Arc::new(ManualClock::new(start));
     let secrets = demo_payloads::demo_secrets()?;
     let pipeline = LocalPipeline::open(LocalOptions {
+        http_policy: Default::default(),
         data_dir: data_dir.clone(),
         rules,
         clock: clock.clone(),

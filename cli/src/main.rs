@@ -317,6 +317,7 @@ async fn run(command: Command) -> Result<()> {
                 data.display()
             );
             let pipeline = LocalPipeline::open(LocalOptions {
+                http_policy: Default::default(),
                 data_dir: data,
                 rules: RulesChoice::from_arg(config),
                 clock: Arc::new(SystemClock),

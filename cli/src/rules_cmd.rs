@@ -67,6 +67,36 @@ pub fn summary(rules: &Rules) -> String {
         "failover: up to {} more reps → team lead → shared queue {:?} ({})",
         rules.failover.max_reps, rules.failover.shared_queue, rules.failover.shared_queue_notify
     );
+    let channels: Vec<&str> = [
+        rules.notify.slack.as_ref().map(|_| "slack"),
+        rules.notify.email.as_ref().map(|_| "email"),
+        rules.notify.webhook.as_ref().map(|_| "webhook"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let _ = writeln!(
+        s,
+        "CRM: {}; notify: {}",
+        rules.crm.kind.as_str(),
+        if channels.is_empty() {
+            "no channel configured (handoff serve writes the local log)".to_string()
+        } else {
+            channels.join(", ")
+        }
+    );
+    let problems = rules.cloud_problems();
+    if problems.is_empty() {
+        let _ = writeln!(s, "cloud: OK (rules push accepts these rules)");
+    } else {
+        let _ = writeln!(
+            s,
+            "cloud: rules push would refuse these rules (handoff serve runs them):"
+        );
+        for p in problems {
+            let _ = writeln!(s, "  - {p}");
+        }
+    }
     s
 }
 

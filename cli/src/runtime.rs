@@ -1,11 +1,21 @@
-//! The whole pipeline in one process on the embedded default: SQLite store and queues, a CRM
-//! that writes one JSON file per handoff, a notifier that writes a log line and a text file.
+//! The whole pipeline in one process on the embedded default: SQLite store and queues, and the
+//! CRM and notifiers the rules configure — by default (`[crm] kind = "file"`, no `[notify.*]`
+//! tables) a CRM that writes one JSON file per handoff and a notifier that writes a log line and
+//! a text file, so the demo needs no account. Mail goes out over SMTP.
 
 use anyhow::{Context, Result};
 use handoff_api::{App, IntakeEdge};
+use handoff_connectors::outbound::configured::{
+    ConfiguredCrm, ConfiguredNotifier, MailFactory, OutboundDeps,
+};
+use handoff_connectors::outbound::email::{MailSender, SmtpSender};
+use handoff_connectors::outbound::http::HttpPolicy;
+use handoff_connectors::outbound::{optional_secret, secret_names};
 use handoff_connectors::secrets::SecretSource;
 use handoff_domain::claim_link::ClaimSigner;
+use handoff_domain::config::EmailSettings;
 use handoff_domain::config::Rules;
+use handoff_domain::ports::DeliveryError;
 use handoff_domain::ports::{Clock, RulesSource, Stage, StageQueue, StaticRules};
 use handoff_domain::service::delivery::Disposition;
 use handoff_domain::service::Services;
@@ -70,8 +80,30 @@ pub struct LocalOptions {
     pub clock: Arc<dyn Clock>,
     /// Base URL for claim links.
     pub public_url: String,
-    /// Provider secrets (`HANDOFF_SECRET_*` for `serve`; generated ones for the demo).
+    /// Provider and CRM/Slack/webhook credentials (`HANDOFF_SECRET_*` for `serve`; generated
+    /// ones for the demo).
     pub secrets: Arc<dyn SecretSource>,
+    /// Timeouts and retries of calls to HubSpot, Salesforce, Slack and webhooks.
+    pub http_policy: HttpPolicy,
+}
+
+/// Mail over SMTP with the `[notify.email]` settings (login from the `smtp_credentials` secret,
+/// `user:password`, when set).
+struct SmtpMail {
+    secrets: Arc<dyn SecretSource>,
+}
+
+#[async_trait::async_trait]
+impl MailFactory for SmtpMail {
+    async fn sender(&self, settings: &EmailSettings) -> Result<Arc<dyn MailSender>, DeliveryError> {
+        let login = optional_secret(self.secrets.as_ref(), secret_names::SMTP_CREDENTIALS)
+            .await?
+            .map(|v| match v.split_once(':') {
+                Some((user, password)) => (user.to_string(), password.to_string()),
+                None => (v, String::new()),
+            });
+        Ok(Arc::new(SmtpSender::new(settings, login)?))
+    }
 }
 
 /// A running local pipeline's parts.
@@ -96,18 +128,31 @@ impl LocalPipeline {
             SqliteQueue::open(opts.data_dir.join("queue.sqlite"), MAX_RECEIVES)
                 .context("cannot open the queue")?,
         );
-        let crm = FileCrm::new(&opts.data_dir).context("cannot prepare the local CRM directory")?;
-        let notifier =
-            LogNotifier::new(&opts.data_dir).context("cannot prepare the notification log")?;
+        let crm = FileCrm::new(&opts.data_dir)
+            .context("cannot prepare the local CRM directory")?
+            .with_clock(opts.clock.clone());
+        let notifier = LogNotifier::with_clock(&opts.data_dir, opts.clock.clone())
+            .context("cannot prepare the notification log")?;
         let secret = claim_secret(&opts.data_dir)?;
+        let rules = opts.rules.source()?;
+        let outbound = OutboundDeps {
+            rules: rules.clone(),
+            secrets: opts.secrets.clone(),
+            policy: opts.http_policy,
+            file_crm: Some(Arc::new(crm)),
+            fallback_notifier: Some(Arc::new(notifier)),
+            mail: Arc::new(SmtpMail {
+                secrets: opts.secrets.clone(),
+            }),
+        };
         let services = Arc::new(Services {
             store: store.clone(),
             queue: queue.clone(),
             threads: store.clone(),
-            crm: Arc::new(crm),
-            notifier: Arc::new(notifier),
+            crm: Arc::new(ConfiguredCrm::new(outbound.clone())),
+            notifier: Arc::new(ConfiguredNotifier::new(outbound)),
             clock: opts.clock,
-            rules: opts.rules.source()?,
+            rules,
             claims: ClaimSigner::new(secret),
             public_url: opts.public_url,
             claim_link_ttl: chrono::Duration::days(7),

@@ -45,6 +45,7 @@ pub async fn run(opts: ServeOptions) -> Result<()> {
     };
     let pipeline = Arc::new(
         LocalPipeline::open(LocalOptions {
+            http_policy: Default::default(),
             data_dir: opts.data_dir.clone(),
             rules: opts.rules,
             clock,

@@ -23,6 +23,7 @@ async fn open_with(
     clock: Arc<ManualClock>,
 ) -> anyhow::Result<LocalPipeline> {
     LocalPipeline::open(LocalOptions {
+        http_policy: Default::default(),
         data_dir: dir.to_path_buf(),
         rules: RulesChoice::Embedded,
         clock,

@@ -15,6 +15,7 @@ const BOOKED: &str = include_str!("../../examples/events/10-meeting-booked.json"
 
 async fn pipeline(dir: &std::path::Path, clock: Arc<ManualClock>) -> LocalPipeline {
     LocalPipeline::open(LocalOptions {
+        http_policy: Default::default(),
         data_dir: dir.to_path_buf(),
         rules: RulesChoice::Embedded,
         clock,

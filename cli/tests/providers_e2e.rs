@@ -70,6 +70,7 @@ async fn local() -> Local {
         Utc.with_ymd_and_hms(2026, 11, 24, 14, 0, 0).unwrap(),
     ));
     let pipeline = LocalPipeline::open(LocalOptions {
+        http_policy: Default::default(),
         data_dir: dir.path().to_path_buf(),
         rules: RulesChoice::Embedded,
         clock: clock.clone(),

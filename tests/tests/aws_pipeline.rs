@@ -50,7 +50,23 @@ struct Cloud {
     services: Arc<Services>,
     queue: SqsQueue,
     clock: Arc<ManualClock>,
-    out: tempfile::TempDir,
+    /// The CRM and Slack the deployed rules point at (local stand-ins checking the documented
+    /// request shapes), and the order of their calls.
+    hubspot: handoff_testkit::hubspot::HubspotStandIn,
+    slack: handoff_testkit::slack::SlackStandIn,
+    calls: handoff_testkit::standin::CallLog,
+}
+
+const SLACK_TOKEN: &str = "xoxb-e2e-slack-bot";
+const EMAIL_FROM: &str = "handoffs@northwind.example";
+
+/// The example rules as a team deploys them: HubSpot as the CRM, Slack and SES email for the
+/// reps, pointed at the local stand-ins.
+fn deployed_rules(hubspot: &str, slack: &str) -> String {
+    format!(
+        "{}\n[crm]\nkind = \"hubspot\"\n[crm.hubspot]\napi_url = \"{hubspot}\"\n\n[notify.slack]\napi_url = \"{slack}\"\n[notify.email]\nfrom = \"{EMAIL_FROM}\"\n",
+        include_str!("../../examples/handoff.toml")
+    )
 }
 
 fn unique() -> String {
@@ -91,15 +107,31 @@ async fn cloud() -> Option<Cloud> {
     )
     .await
     .expect("queues");
+    let calls = handoff_testkit::standin::CallLog::new();
+    let hubspot = handoff_testkit::hubspot::HubspotStandIn::start(
+        HUBSPOT_TOKEN,
+        calls.clone(),
+        Default::default(),
+    )
+    .await;
+    let slack =
+        handoff_testkit::slack::SlackStandIn::start(SLACK_TOKEN, calls.clone(), Default::default())
+            .await;
     handoff_aws::push_rules(
         &handoff_aws::config::dynamodb_client(&sdk),
         &table,
         "examples/handoff.toml",
-        include_str!("../../examples/handoff.toml"),
+        &deployed_rules(hubspot.base_url(), &slack.base_url()),
     )
     .await
     .expect("push rules");
-    let out = tempfile::tempdir().unwrap();
+    // The mail sender is a verified SES identity (on the emulator).
+    handoff_aws::ses::sesv2_client(&sdk)
+        .create_email_identity()
+        .email_identity(EMAIL_FROM)
+        .send()
+        .await
+        .expect("SES identity");
     let config = FunctionConfig {
         table,
         queue_prefix: prefix,
@@ -108,7 +140,6 @@ async fn cloud() -> Option<Cloud> {
         claim_secret: Some("e2e-claim-secret-that-is-long-enough-0123456789".into()),
         public_claim_url: "https://claim.lambda-url.us-east-1.on.aws".into(),
         rules_ttl: Duration::from_secs(60),
-        output_dir: out.path().to_path_buf(),
         secrets_prefix: Some(format!("handoff-e2e-{id}/providers/")),
         secrets_ttl: Duration::from_secs(300),
         public_intake_url: None,
@@ -116,7 +147,11 @@ async fn cloud() -> Option<Cloud> {
     };
     // The provider secrets live in Secrets Manager (on the emulator), as deployed.
     let secretsmanager = handoff_aws::config::secretsmanager_client(&sdk);
-    let hubspot_token = [(handoff_api::HUBSPOT_TOKEN, HUBSPOT_TOKEN)];
+    let hubspot_token = [
+        (handoff_api::HUBSPOT_TOKEN, HUBSPOT_TOKEN),
+        ("slack_bot_token", SLACK_TOKEN),
+        ("slack_signing_secret", "e2e-slack-signing-secret"),
+    ];
     for (provider, value) in SECRETS.iter().chain(hubspot_token.iter()) {
         secretsmanager
             .create_secret()
@@ -139,7 +174,9 @@ async fn cloud() -> Option<Cloud> {
         app,
         queue,
         clock,
-        out,
+        hubspot,
+        slack,
+        calls,
     })
 }
 
@@ -320,16 +357,42 @@ async fn function_url_to_accepted_through_every_handler() {
             "received",
             "classified",
             "assigned",
+            "crm_progress",
+            "crm_progress",
             "crm_written",
             "notified"
         ]
     );
-    assert!(cloud
-        .out
-        .path()
-        .join("crm")
-        .join(format!("{id}.json"))
-        .exists());
+    // HubSpot holds one contact, one note with the package and the owner's task; the rep was
+    // told on Slack only after the CRM write.
+    let seen = cloud.hubspot.seen(&id);
+    assert_eq!(
+        (seen.packages, seen.tasks, seen.change_notes),
+        (1, 1, 0),
+        "{seen:?}"
+    );
+    let record = cloud.services.store.get(&id).await.unwrap().unwrap();
+    assert_eq!(record.crm.system, "hubspot");
+    assert!(record.crm.note.is_some() && record.crm.task.is_some());
+    // The owner is notified where they work: Slack (after every HubSpot call) or SES email.
+    let receipt = record.notification_ref.clone().unwrap_or_default();
+    let calls = cloud.calls.calls();
+    let last_hubspot = calls
+        .iter()
+        .rposition(|c| c.starts_with("hubspot "))
+        .unwrap();
+    match receipt.split_once(':').map(|(k, _)| k) {
+        Some("slack") => {
+            assert_eq!(cloud.slack.deliveries_for(id.as_str()), 1);
+            let first_slack = calls.iter().position(|c| c.starts_with("slack ")).unwrap();
+            assert!(
+                last_hubspot < first_slack,
+                "CRM before notification: {calls:?}"
+            );
+        }
+        Some("email") => assert_eq!(cloud.slack.deliveries_for(id.as_str()), 0),
+        _ => panic!("unexpected receipt {receipt} for {:?}", record.owner),
+    }
 
     // Claim: the rep's form POST to the claim function URL.
     let record = cloud.services.store.get(&id).await.unwrap().unwrap();
@@ -371,7 +434,7 @@ async fn function_url_to_accepted_through_every_handler() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(body["replay"], true);
-    assert_eq!(cloud.services.store.timeline(&id).await.unwrap().len(), 6);
+    assert_eq!(cloud.services.store.timeline(&id).await.unwrap().len(), 8);
     // Nothing left behind in any queue.
     for stage in Stage::ALL {
         let left = cloud

@@ -33,6 +33,9 @@ pub async fn get_handoff(
         "version": record.version,
         "package": record.package(),
         "crm_ref": record.crm_ref,
+        "crm": record.crm,
+        "notification_ref": record.notification_ref,
+        "reassignments": record.reassignments,
         "timeline": timeline,
     })))
 }

@@ -9,7 +9,9 @@
 //!   signed with `Handoff-Signature` → `202 {handoff_id, duplicate, handoffs}` once durable;
 //! - `POST /v1/threads` — the outbound sequencer's thread context, signed the same way;
 //! - `POST /forms/{typeform,tally,hubspot}`, `POST /email/{postmark,mailgun,sendgrid}`,
-//!   `POST /meetings/{calendly,calcom}` — providers in their own formats and signature schemes.
+//!   `POST /meetings/{calendly,calcom}` — providers in their own formats and signature schemes;
+//! - `POST /slack/actions` — the Slack app's interactivity callbacks (the Claim / Wrong owner /
+//!   Needs re-qualification buttons), signed with `X-Slack-Signature`.
 //!
 //! Claims (the `claim` function URL):
 //! - `GET /v1/claim?…` — a confirmation page for a signed claim link (no side effect: mail
@@ -25,6 +27,7 @@ mod claim;
 mod error;
 mod handoffs;
 mod providers;
+mod slack;
 
 pub use error::ApiError;
 pub use providers::{HUBSPOT_TOKEN, MAX_PROVIDER_BODY_BYTES};
@@ -107,7 +110,9 @@ fn provider_route(provider: &'static dyn Provider) -> axum::routing::MethodRoute
 }
 
 fn intake_routes() -> Router<AppState> {
-    let mut router = Router::new().route("/v1/threads", post(providers::record_thread));
+    let mut router = Router::new()
+        .route("/v1/threads", post(providers::record_thread))
+        .route("/slack/actions", post(slack::actions));
     for provider in handoff_connectors::registry::all() {
         router = router.route(provider.path(), provider_route(provider));
     }

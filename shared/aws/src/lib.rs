@@ -28,6 +28,7 @@ pub mod provision;
 pub mod queue;
 pub mod rules;
 pub mod secrets;
+pub mod ses;
 pub mod store;
 
 pub use config::aws_config_from_env;
@@ -36,4 +37,5 @@ pub use provision::{ensure_queues, ensure_table};
 pub use queue::SqsQueue;
 pub use rules::{push_rules, DynamoRules, PushRulesError};
 pub use secrets::SecretsManagerSource;
+pub use ses::SesMailSender;
 pub use store::DynamoStore;

@@ -22,6 +22,7 @@ pub mod fields;
 pub mod hubspot_contacts;
 pub mod json;
 pub mod once;
+pub mod outbound;
 pub mod provider;
 pub mod providers;
 pub mod registry;

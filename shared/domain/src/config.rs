@@ -90,6 +90,204 @@ pub struct Rules {
     /// Thresholds classification uses.
     #[serde(default)]
     pub qualification: QualificationPolicy,
+    /// Which CRM receives the package.
+    #[serde(default)]
+    pub crm: CrmSettings,
+    /// How reps are told, per channel.
+    #[serde(default)]
+    pub notify: NotifySettings,
+}
+
+/// Which CRM adapter writes handoffs (`[crm] kind = …`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CrmKind {
+    /// One JSON file per handoff under the data directory (local only: `handoff serve`).
+    #[default]
+    File,
+    Hubspot,
+    Salesforce,
+    /// No CRM: the notification still goes out.
+    None,
+}
+
+impl CrmKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CrmKind::File => "file",
+            CrmKind::Hubspot => "hubspot",
+            CrmKind::Salesforce => "salesforce",
+            CrmKind::None => "none",
+        }
+    }
+}
+
+/// `[crm]`: the CRM and its settings. Credentials never live here: they come from the secrets
+/// port (`hubspot_token`; `salesforce_client_id`, `salesforce_client_secret`,
+/// `salesforce_private_key`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CrmSettings {
+    #[serde(default)]
+    pub kind: CrmKind,
+    #[serde(default)]
+    pub hubspot: HubspotSettings,
+    #[serde(default)]
+    pub salesforce: SalesforceSettings,
+}
+
+/// `[crm.hubspot]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HubspotSettings {
+    /// The API base URL.
+    #[serde(default = "hubspot_api")]
+    pub api_url: String,
+    /// Contact property per CRM field (`routing_reason = "handoff_routing_reason"`); a field
+    /// not named here uses `handoff_<field>`, and `""` leaves it out.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+fn hubspot_api() -> String {
+    "https://api.hubapi.com".into()
+}
+
+impl Default for HubspotSettings {
+    fn default() -> Self {
+        Self {
+            api_url: hubspot_api(),
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
+impl HubspotSettings {
+    /// The contact property a field is written to, `None` when left out.
+    pub fn property(&self, field: crate::package::CrmField) -> Option<String> {
+        match self.properties.get(field.as_str()) {
+            Some(p) if p.trim().is_empty() => None,
+            Some(p) => Some(p.trim().to_string()),
+            None => Some(format!("handoff_{}", field.as_str())),
+        }
+    }
+}
+
+/// How handoff signs in to Salesforce.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SalesforceAuth {
+    /// OAuth 2.0 client credentials (secrets `salesforce_client_id`, `salesforce_client_secret`).
+    #[default]
+    ClientCredentials,
+    /// OAuth 2.0 JWT bearer (secrets `salesforce_client_id`, `salesforce_private_key`; `username`).
+    JwtBearer,
+}
+
+/// `[crm.salesforce]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SalesforceSettings {
+    /// Where tokens come from: your My Domain URL for client credentials
+    /// (`https://acme.my.salesforce.com`), `https://login.salesforce.com` (or `test.`) for JWT.
+    #[serde(default = "salesforce_login")]
+    pub login_url: String,
+    #[serde(default)]
+    pub auth: SalesforceAuth,
+    /// The integration user's username (JWT bearer `sub`).
+    #[serde(default)]
+    pub username: Option<String>,
+    /// REST API version.
+    #[serde(default = "salesforce_version")]
+    pub api_version: String,
+    /// Lead/Contact field per CRM field (`routing_reason = "Handoff_Routing_Reason__c"`); none
+    /// by default: the package always goes into the task's `Description`.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+}
+
+fn salesforce_login() -> String {
+    "https://login.salesforce.com".into()
+}
+fn salesforce_version() -> String {
+    "v61.0".into()
+}
+
+impl Default for SalesforceSettings {
+    fn default() -> Self {
+        Self {
+            login_url: salesforce_login(),
+            auth: SalesforceAuth::default(),
+            username: None,
+            api_version: salesforce_version(),
+            fields: BTreeMap::new(),
+        }
+    }
+}
+
+/// `[notify]`: one table per channel a rep's `notify` target may name. A channel without its
+/// table is written to the local log by `handoff serve` and refused by `rules push`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NotifySettings {
+    #[serde(default)]
+    pub slack: Option<SlackSettings>,
+    #[serde(default)]
+    pub email: Option<EmailSettings>,
+    #[serde(default)]
+    pub webhook: Option<WebhookSettings>,
+}
+
+/// `[notify.slack]` (secrets `slack_bot_token`, `slack_signing_secret`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SlackSettings {
+    #[serde(default = "slack_api")]
+    pub api_url: String,
+}
+
+fn slack_api() -> String {
+    "https://slack.com/api".into()
+}
+
+/// `[notify.email]`: SES in Lambda, SMTP locally (secret `smtp_credentials` = `user:password`
+/// when the server wants a login).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    /// The sender (an SES-verified identity in the cloud).
+    pub from: String,
+    #[serde(default = "localhost")]
+    pub smtp_host: String,
+    #[serde(default = "smtp_port")]
+    pub smtp_port: u16,
+    /// `none` (plain, for a local sink), `starttls` or `tls`.
+    #[serde(default)]
+    pub smtp_security: SmtpSecurity,
+}
+
+fn localhost() -> String {
+    "127.0.0.1".into()
+}
+fn smtp_port() -> u16 {
+    25
+}
+
+/// Transport security for SMTP.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    #[default]
+    None,
+    Starttls,
+    Tls,
+}
+
+/// `[notify.webhook]`: a JSON POST signed with `Handoff-Signature` (secret `webhook_secret`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSettings {
+    pub url: String,
 }
 
 /// Organisation-wide settings.
@@ -247,6 +445,15 @@ pub struct Rep {
     /// Inactive reps are kept for history but never routed to.
     #[serde(default = "yes")]
     pub active: bool,
+    /// The rep's HubSpot owner id (needed when `[crm] kind = "hubspot"`).
+    #[serde(default)]
+    pub hubspot_owner_id: Option<String>,
+    /// The rep's Salesforce user id, `005…` (needed when `[crm] kind = "salesforce"`).
+    #[serde(default)]
+    pub salesforce_user_id: Option<String>,
+    /// The rep's Slack member id, `U…` (needed for a `slack:@…` target when `[notify.slack]` is set).
+    #[serde(default)]
+    pub slack_user_id: Option<String>,
 }
 
 fn one() -> u32 {
@@ -479,7 +686,10 @@ impl Rules {
                 }
             }
             if !valid_notify(&r.notify) {
-                return err("notify", format!("rep {:?}: {:?} is not slack:@user, slack:#channel, email:address or crm_task", r.id.as_str(), r.notify));
+                return err("notify", format!("rep {:?}: {:?} is not slack:@user, slack:#channel, email:address, webhook or crm_task", r.id.as_str(), r.notify));
+            }
+            if let Some((key, message)) = self.missing_external_id(r) {
+                return err(key, message);
             }
             for p in &r.products {
                 if !self.org.product_lines.is_empty() && !self.org.product_lines.contains_key(p) {
@@ -564,6 +774,54 @@ impl Rules {
                 ),
             );
         }
+        for key in self
+            .crm
+            .hubspot
+            .properties
+            .keys()
+            .chain(self.crm.salesforce.fields.keys())
+        {
+            if crate::package::CrmField::from_label(key).is_none() {
+                let known: Vec<&str> = crate::package::CrmField::ALL
+                    .iter()
+                    .map(|f| f.as_str())
+                    .collect();
+                return err(
+                    key,
+                    format!("unknown CRM field {key:?}; known: {}", known.join(", ")),
+                );
+            }
+        }
+        if self.crm.kind == CrmKind::Salesforce
+            && self.crm.salesforce.auth == SalesforceAuth::JwtBearer
+            && self
+                .crm
+                .salesforce
+                .username
+                .as_deref()
+                .is_none_or(|u| u.trim().is_empty())
+        {
+            return err(
+                "auth",
+                "crm.salesforce.auth = \"jwt_bearer\" needs crm.salesforce.username".into(),
+            );
+        }
+        if let Some(email) = &self.notify.email {
+            if crate::ids::EmailAddress::parse(&email.from).is_err() {
+                return err(
+                    "from",
+                    format!("notify.email.from {:?} is not an email address", email.from),
+                );
+            }
+        }
+        if let Some(hook) = &self.notify.webhook {
+            if !(hook.url.starts_with("https://") || hook.url.starts_with("http://")) {
+                return err(
+                    "url",
+                    format!("notify.webhook.url {:?} is not an http(s) URL", hook.url),
+                );
+            }
+        }
         for (key, v) in [
             ("hot", self.sla.inbound.hot),
             ("standard", self.sla.inbound.standard),
@@ -580,12 +838,98 @@ impl Rules {
     }
 }
 
+impl Rules {
+    /// The external id an active rep lacks for the configured CRM or Slack: `(key, message)`.
+    fn missing_external_id(&self, r: &Rep) -> Option<(&'static str, String)> {
+        if !r.active {
+            return None;
+        }
+        let blank = |v: &Option<String>| v.as_deref().is_none_or(|v| v.trim().is_empty());
+        let id = r.id.as_str();
+        if self.crm.kind == CrmKind::Hubspot && blank(&r.hubspot_owner_id) {
+            return Some(("hubspot_owner_id", format!("rep {id:?} can be routed to but has no hubspot_owner_id, which [crm] kind = \"hubspot\" needs")));
+        }
+        if self.crm.kind == CrmKind::Salesforce && blank(&r.salesforce_user_id) {
+            return Some(("salesforce_user_id", format!("rep {id:?} can be routed to but has no salesforce_user_id, which [crm] kind = \"salesforce\" needs")));
+        }
+        if self.notify.slack.is_some() && r.notify.starts_with("slack:@") && blank(&r.slack_user_id)
+        {
+            return Some((
+                "slack_user_id",
+                format!(
+                    "rep {id:?} is notified on Slack ({}) but has no slack_user_id",
+                    r.notify
+                ),
+            ));
+        }
+        None
+    }
+
+    /// What keeps these rules from working in the cloud (where the file CRM and the local log
+    /// do not exist); `rules push` refuses rules with any.
+    pub fn cloud_problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.crm.kind == CrmKind::File {
+            out.push("[crm] kind = \"file\" works only in handoff serve; use \"hubspot\", \"salesforce\" or \"none\"".to_string());
+        }
+        let mut targets: Vec<(String, &str)> = self
+            .reps
+            .iter()
+            .filter(|r| r.active)
+            .map(|r| (format!("rep {:?}", r.id.as_str()), r.notify.as_str()))
+            .collect();
+        targets.push((
+            "failover.shared_queue_notify".into(),
+            self.failover.shared_queue_notify.as_str(),
+        ));
+        for (who, target) in targets {
+            let missing = match NotifyChannel::of(target) {
+                Some(NotifyChannel::Slack) if self.notify.slack.is_none() => Some("[notify.slack]"),
+                Some(NotifyChannel::Email) if self.notify.email.is_none() => Some("[notify.email]"),
+                Some(NotifyChannel::Webhook) if self.notify.webhook.is_none() => {
+                    Some("[notify.webhook]")
+                }
+                _ => None,
+            };
+            if let Some(table) = missing {
+                out.push(format!(
+                    "{who} is notified by {target:?} but the rules have no {table}"
+                ));
+            }
+        }
+        out
+    }
+}
+
+/// The channel a notification target names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyChannel {
+    Slack,
+    Email,
+    Webhook,
+    /// The CRM task is the notification.
+    CrmTask,
+}
+
+impl NotifyChannel {
+    /// The channel of a valid target.
+    pub fn of(target: &str) -> Option<Self> {
+        match target.split_once(':') {
+            Some(("slack", _)) => Some(NotifyChannel::Slack),
+            Some(("email", _)) => Some(NotifyChannel::Email),
+            None if target == "webhook" => Some(NotifyChannel::Webhook),
+            None if target == "crm_task" => Some(NotifyChannel::CrmTask),
+            _ => None,
+        }
+    }
+}
+
 /// Whether a notification target is one we can deliver to.
 pub fn valid_notify(target: &str) -> bool {
     match target.split_once(':') {
         Some(("slack", rest)) => (rest.starts_with('@') || rest.starts_with('#')) && rest.len() > 1,
         Some(("email", rest)) => crate::ids::EmailAddress::parse(rest).is_ok(),
-        None => target == "crm_task",
+        None => target == "crm_task" || target == "webhook",
         _ => false,
     }
 }

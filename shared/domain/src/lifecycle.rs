@@ -218,6 +218,71 @@ pub struct HandoffRecord {
     /// (a meeting booked, rescheduled, cancelled or missed), oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub linked: Vec<LinkedEvent>,
+    /// What handoff wrote to the CRM for this handoff (ids recorded step by step).
+    #[serde(default)]
+    pub crm: crate::ports::CrmRefs,
+    /// Every change of owner after the first assignment, oldest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reassignments: Vec<Reassignment>,
+}
+
+/// Why the owner changed after the first assignment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReassignReason {
+    /// The SLA passed unclaimed.
+    SlaMissed,
+    /// The owner said it is not theirs.
+    WrongOwner,
+    /// The owner asked for re-qualification.
+    Requalification,
+    /// A rep took it from the shared queue.
+    QueuePickup,
+}
+
+impl ReassignReason {
+    /// A phrase for notes and notifications.
+    pub fn describe(self) -> &'static str {
+        match self {
+            ReassignReason::SlaMissed => "the SLA passed unclaimed",
+            ReassignReason::WrongOwner => "they reported it as the wrong owner",
+            ReassignReason::Requalification => "they asked for re-qualification",
+            ReassignReason::QueuePickup => "picked up from the shared queue",
+        }
+    }
+}
+
+/// One change of owner (see [`HandoffRecord::reassignments`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Reassignment {
+    pub at: DateTime<Utc>,
+    pub reason: ReassignReason,
+    /// The previous owner (`None`: the shared queue) and how they were shown and notified.
+    pub from: Option<RepId>,
+    pub from_display: String,
+    pub from_notify: String,
+    /// The receipt of the previous owner's notification (to update it in place), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_receipt: Option<String>,
+    pub to: Option<RepId>,
+    pub to_display: String,
+    /// Set once the previous owner was told it moved (the receipt), or `skipped` when there was
+    /// nobody to tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub told: Option<String>,
+}
+
+impl Reassignment {
+    /// The note line the CRM gets for this change.
+    pub fn note(&self) -> String {
+        format!(
+            "Moved from {} to {} on {}: {}.",
+            self.from_display,
+            self.to_display,
+            self.at.format("%Y-%m-%d %H:%M UTC"),
+            self.reason.describe()
+        )
+    }
 }
 
 /// An event that joined an existing handoff (see [`HandoffRecord::link`]).
@@ -262,6 +327,8 @@ impl HandoffRecord {
             crm_ref: None,
             notification_ref: None,
             linked: Vec::new(),
+            crm: Default::default(),
+            reassignments: Vec::new(),
         };
         let entry = TimelineEntry {
             handoff_id: id,
@@ -321,19 +388,75 @@ impl HandoffRecord {
         let now = link.at;
         let event = link.kind.clone();
         self.linked.push(link);
+        Some(self.progress(&event, actor, now, note))
+    }
+
+    /// Records progress that does not change the state (a CRM step, a "moved" notice): bumps
+    /// the version and returns the timeline entry (`event`); the caller persists both with a
+    /// conditional update on `version - 1`.
+    pub fn progress(
+        &mut self,
+        event: &str,
+        actor: Actor,
+        now: DateTime<Utc>,
+        note: impl Into<String>,
+    ) -> TimelineEntry {
         self.version += 1;
         self.updated_at = now;
-        Some(TimelineEntry {
+        TimelineEntry {
             handoff_id: self.id.clone(),
             version: self.version,
             at: now,
-            event,
+            event: event.to_string(),
             from: Some(self.state),
             to: self.state,
             actor,
             owner: self.owner.as_ref().and_then(|o| o.rep.clone()),
             note: note.into(),
-        })
+        }
+    }
+
+    /// What the CRM must reflect: the owner (a rep id or `queue`) and how many owner changes.
+    /// The CRM is in sync when [`crate::ports::CrmRefs::synced`] equals this.
+    pub fn crm_sync_key(&self) -> String {
+        let owner = self
+            .owner
+            .as_ref()
+            .and_then(|o| o.rep.as_ref())
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| "queue".into());
+        format!("{owner}#{}", self.reassignments.len())
+    }
+
+    /// Whether the CRM lags behind the handoff (a write never finished, or the owner changed
+    /// since, e.g. a pickup from the shared queue).
+    pub fn crm_stale(&self) -> bool {
+        self.crm.synced.as_deref() != Some(self.crm_sync_key().as_str())
+    }
+
+    /// Records a change of owner (call after the new owner is set on the record).
+    pub fn record_reassignment(
+        &mut self,
+        previous: Option<&Owner>,
+        previous_receipt: Option<String>,
+        reason: ReassignReason,
+        now: DateTime<Utc>,
+    ) {
+        let (to, to_display) = match &self.owner {
+            Some(o) => (o.rep.clone(), o.display.clone()),
+            None => (None, String::new()),
+        };
+        self.reassignments.push(Reassignment {
+            at: now,
+            reason,
+            from: previous.and_then(|o| o.rep.clone()),
+            from_display: previous.map(|o| o.display.clone()).unwrap_or_default(),
+            from_notify: previous.map(|o| o.notify.clone()).unwrap_or_default(),
+            from_receipt: previous_receipt,
+            to,
+            to_display,
+            told: None,
+        });
     }
 
     /// The SLA deadline while the owner has not accepted; `None` otherwise. Stores index this

@@ -295,3 +295,144 @@ pub struct HandoffPackage {
     pub sla: Option<Sla>,
     pub routing: Vec<TraceStep>,
 }
+
+label_enum!(
+    /// A CRM field handoff fills. Common fields first, then inbound-only, then outbound-only
+    /// (the mission: inbound and outbound write different fields). Adapters map each to a
+    /// property / field name from the configuration.
+    CrmField {
+        HandoffId => "handoff_id",
+        Motion => "motion",
+        Trigger => "trigger",
+        Qualification => "qualification",
+        RiskFlags => "risk_flags",
+        HumanLane => "human_lane",
+        NextStep => "next_step",
+        Source => "source",
+        Channel => "channel",
+        QualificationAnswers => "qualification_answers",
+        Urgency => "urgency",
+        MeetingStatus => "meeting_status",
+        RoutingReason => "routing_reason",
+        AccountReason => "account_reason",
+        OutreachHistory => "outreach_history",
+        ReplyClass => "reply_class",
+        SuggestedNextStep => "suggested_next_step",
+        ReplyOwner => "reply_owner",
+    }
+);
+
+impl HandoffPackage {
+    /// The CRM fields of this package with their values as text: the common fields, then the
+    /// inbound fields (source, channel, qualification answers, urgency, meeting status, routing
+    /// reason) or the outbound ones (account reason, outreach history, reply class, suggested
+    /// next step, reply owner). Empty values are left out.
+    pub fn crm_fields(&self) -> Vec<(CrmField, String)> {
+        let c = &self.classification;
+        let mut out = vec![
+            (CrmField::HandoffId, self.handoff_id.to_string()),
+            (CrmField::Motion, c.motion.to_string()),
+            (CrmField::Trigger, c.trigger.to_string()),
+            (CrmField::Qualification, c.qualification.to_string()),
+            (
+                CrmField::RiskFlags,
+                c.risk_flags
+                    .iter()
+                    .map(|f| f.as_str())
+                    .collect::<Vec<_>>()
+                    .join(";"),
+            ),
+            (
+                CrmField::HumanLane,
+                c.human_decision.map(|l| l.to_string()).unwrap_or_default(),
+            ),
+            (
+                CrmField::NextStep,
+                format!("{}: {}", c.next_step.action, c.next_step.detail),
+            ),
+        ];
+        match &c.motion_fields {
+            MotionFields::Inbound {
+                source,
+                channel,
+                qualification_answers,
+                urgency,
+                meeting_status,
+                routing_reason,
+            } => {
+                let answers = qualification_answers
+                    .iter()
+                    .map(|a| {
+                        let met = match a.met {
+                            Some(true) => " (met)",
+                            Some(false) => " (not met)",
+                            None => "",
+                        };
+                        format!("{}: {}{met}", a.question, a.answer)
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let urgency = serde_json::to_value(urgency)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                let meeting = match meeting_status {
+                    MeetingStatus::NotOffered => "not_offered".to_string(),
+                    MeetingStatus::Offered => "offered".to_string(),
+                    MeetingStatus::Booked { starts_at } => {
+                        format!("booked {}", starts_at.format("%Y-%m-%dT%H:%M:%SZ"))
+                    }
+                    MeetingStatus::Declined => "declined".to_string(),
+                };
+                out.extend([
+                    (CrmField::Source, source.to_string()),
+                    (CrmField::Channel, channel.as_str().to_string()),
+                    (CrmField::QualificationAnswers, answers),
+                    (CrmField::Urgency, urgency),
+                    (CrmField::MeetingStatus, meeting),
+                    (CrmField::RoutingReason, routing_reason.clone()),
+                ]);
+            }
+            MotionFields::Outbound {
+                account_reason,
+                outreach_history,
+                reply_class,
+                suggested_next_step,
+                reply_owner,
+            } => {
+                let history = outreach_history
+                    .iter()
+                    .map(|t| {
+                        format!(
+                            "step {} · {} · {}{}",
+                            t.step,
+                            t.channel.as_str(),
+                            t.sent_at.format("%Y-%m-%d"),
+                            if t.summary.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" · {}", t.summary)
+                            }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                out.extend([
+                    (CrmField::AccountReason, account_reason.clone()),
+                    (CrmField::OutreachHistory, history),
+                    (CrmField::ReplyClass, reply_class.to_string()),
+                    (CrmField::SuggestedNextStep, suggested_next_step.clone()),
+                    (
+                        CrmField::ReplyOwner,
+                        reply_owner
+                            .as_ref()
+                            .map(|r| r.to_string())
+                            .unwrap_or_default(),
+                    ),
+                ]);
+            }
+        }
+        out.retain(|(_, v)| !v.trim().is_empty());
+        out
+    }
+}

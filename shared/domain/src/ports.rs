@@ -319,33 +319,165 @@ pub enum DeliveryError {
     Permanent(String),
 }
 
-/// Writes the handoff package to the CRM.
-#[async_trait]
-pub trait Crm: Send + Sync {
-    /// Creates or updates the CRM record for this handoff (idempotent on the handoff id);
-    /// returns the CRM's reference.
-    async fn write_handoff(&self, package: &HandoffPackage) -> Result<String, DeliveryError>;
+/// The CRM objects handoff wrote for one handoff, stored on the record.
+///
+/// The adapter fills in what it created; the record is saved after every step that created
+/// something, so a retry after a crash finds the ids and creates nothing twice.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct CrmRefs {
+    /// Which CRM holds them: `hubspot`, `salesforce`, `file` or `none`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub system: String,
+    /// The contact (HubSpot contact id; Salesforce `Lead/00Q…` or `Contact/003…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<String>,
+    /// The note holding the package (HubSpot).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// The owner's task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// The CRM user the contact and task name as owner, as last written (`None`: unassigned).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The task's due time as last written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<DateTime<Utc>>,
+    /// How many of the handoff's owner changes already have their note.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub change_notes: u32,
+    /// Set by the domain when the CRM matched the handoff: `<owner>#<changes>`; the CRM needs
+    /// another sync whenever this differs from [`crate::lifecycle::HandoffRecord::crm_sync_key`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synced: Option<String>,
 }
 
-/// What the owner is told.
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl CrmRefs {
+    /// A short reference for timelines and notifications (`hubspot contact 51 · task 77`).
+    pub fn summary(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(c) = &self.contact {
+            parts.push(format!("contact {c}"));
+        }
+        if let Some(n) = &self.note {
+            parts.push(format!("note {n}"));
+        }
+        if let Some(t) = &self.task {
+            parts.push(format!("task {t}"));
+        }
+        match (self.system.as_str(), parts.is_empty()) {
+            ("", _) => "no CRM".to_string(),
+            (s, true) => s.to_string(),
+            (s, false) => format!("{s} {}", parts.join(" · ")),
+        }
+    }
+}
+
+/// The owner's ids in the outside systems, from the roster (`None` for a shared queue or a rep
+/// without the id).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExternalIds {
+    pub hubspot_owner_id: Option<String>,
+    pub salesforce_user_id: Option<String>,
+    pub slack_user_id: Option<String>,
+}
+
+/// A change of owner the CRM must show with one note (who had it, who has it, why).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerChangeNote {
+    pub at: DateTime<Utc>,
+    /// One readable line: "Moved from Lena Fischer to Max Weber: the SLA passed unclaimed".
+    pub text: String,
+}
+
+/// What the CRM should hold for a handoff now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CrmWrite {
+    pub package: HandoffPackage,
+    /// The CRM fields of the package, motion-specific (see [`HandoffPackage::crm_fields`]).
+    pub fields: Vec<(crate::package::CrmField, String)>,
+    /// The owner's CRM ids (`None`: the shared queue; the CRM keeps no owner).
+    pub owner_ids: ExternalIds,
+    /// The owner's name, for task subjects and notes.
+    pub owner_display: String,
+    /// Every change of owner so far, oldest first; each needs one note.
+    pub changes: Vec<OwnerChangeNote>,
+    /// The package as readable text and as HTML (the note / task description).
+    pub text: String,
+    pub html: String,
+    pub now: DateTime<Utc>,
+}
+
+/// What one [`Crm::sync`] call did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CrmStep {
+    /// It created something: record these refs, then call again.
+    Progress(CrmRefs),
+    /// The CRM now matches the write.
+    Done(CrmRefs),
+}
+
+/// Brings the CRM in line with a handoff, one recorded step at a time.
+#[async_trait]
+pub trait Crm: Send + Sync {
+    /// Does what is missing, given what `refs` records as written: returns
+    /// [`CrmStep::Progress`] right after creating an object (the caller saves the refs before
+    /// calling again, so a crash never creates it twice) and [`CrmStep::Done`] when the CRM
+    /// holds the contact with its owner, the package, the owner's task and one note per owner
+    /// change. Updates (owner, due date) are idempotent and need no step of their own.
+    async fn sync(&self, write: &CrmWrite, refs: &CrmRefs) -> Result<CrmStep, DeliveryError>;
+}
+
+/// Why a notification is sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum NotificationKind {
+    /// The recipient owns the handoff now and should act.
+    Assigned,
+    /// The recipient had it; it moved to someone else (`to`), for `reason`.
+    MovedAway { to: String, reason: String },
+}
+
+/// What a rep is told.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Notification {
     pub handoff_id: HandoffId,
-    /// `slack:@lena`, `email:…`, `crm_task`.
+    pub kind: NotificationKind,
+    /// `slack:@lena`, `slack:#channel`, `email:…`, `webhook`, `crm_task`.
     pub target: String,
+    /// The recipient's ids (Slack user id for `slack:@…` targets).
+    #[serde(default)]
+    pub recipient: ExternalIds,
+    /// The recipient's email, when known (for `email` and webhooks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient_email: Option<String>,
     pub title: String,
-    /// A readable summary of the six parts.
+    /// A readable summary of the six parts (plain text; adapters escape it for their format).
     pub body: String,
+    /// The SLA deadline in the recipient's time zone ("Thu 26 Nov 14:30 CET"), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline_local: Option<String>,
+    /// The package itself, for adapters that lay it out (Slack blocks, HTML mail, webhooks).
+    pub package: HandoffPackage,
     /// Signed claim links by action (`accept`, `wrong_owner`, `requalify`).
     pub actions: Vec<(String, String)>,
     /// CRM reference written before this notification.
     pub crm_ref: String,
+    /// The receipt of the message this one supersedes (the recipient's earlier message about
+    /// this handoff), so an adapter can update it in place (Slack `chat.update`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
-/// Tells the owner where they work.
+/// Tells a rep where they work.
 #[async_trait]
 pub trait Notifier: Send + Sync {
-    /// Sends the notification (idempotent on the handoff id + target); returns a receipt.
+    /// Sends the notification; returns a receipt (for Slack `slack:<channel>:<ts>`, so the
+    /// message can be updated later).
     async fn notify(&self, notification: &Notification) -> Result<String, DeliveryError>;
 }
 

@@ -132,3 +132,76 @@ pub fn package_text(p: &HandoffPackage) -> String {
     );
     s
 }
+
+/// Escapes text for HTML element content and attribute values.
+pub fn escape_html(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for ch in s.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if c.is_control() && c != '\n' && c != '\t' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The six parts as simple HTML (a CRM note, an email part): a heading and one paragraph per
+/// part, every value escaped, line breaks kept.
+pub fn package_html(p: &HandoffPackage) -> String {
+    let mut s = String::new();
+    let _ = write!(s, "<p><strong>{}</strong></p>", escape_html(&title(p)));
+    for line in package_text(p).lines() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() {
+            continue;
+        }
+        let indent = line.len() != trimmed.len();
+        let (label, rest) = match trimmed.split_once(": ") {
+            Some((label, rest)) if !label.contains(' ') || label.len() < 24 => (label, rest),
+            _ => ("", trimmed),
+        };
+        let label = if label.is_empty() {
+            String::new()
+        } else {
+            format!("<strong>{}:</strong> ", escape_html(label))
+        };
+        let body = escape_html(rest).replace('\n', "<br>");
+        if indent {
+            let _ = write!(s, "<p style=\"margin-left:1.5em\">{label}{body}</p>");
+        } else {
+            let _ = write!(s, "<p>{label}{body}</p>");
+        }
+    }
+    if !p.routing.is_empty() {
+        s.push_str("<p><strong>Routing trace:</strong></p><ul>");
+        for step in &p.routing {
+            let _ = write!(
+                s,
+                "<li>{}: {}</li>",
+                escape_html(&step.layer),
+                escape_html(&step.outcome)
+            );
+        }
+        s.push_str("</ul>");
+    }
+    s
+}
+
+#[cfg(test)]
+mod html_tests {
+    use super::*;
+
+    #[test]
+    fn escape_html_neutralises_markup_and_controls() {
+        assert_eq!(
+            escape_html("<script>alert('x')</script> & \"q\"\u{7}"),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot; "
+        );
+        assert_eq!(escape_html("line\nnext"), "line\nnext");
+    }
+}

@@ -122,6 +122,8 @@ fn rules_for(reps: Vec<Rep>, lead: Option<RepId>) -> Rules {
             lead,
         }],
         reps,
+        crm: Default::default(),
+        notify: Default::default(),
         accounts: Vec::new(),
         routing: vec![RouteRule {
             name: "everything to an AE".into(),
@@ -235,6 +237,9 @@ fn build(specs: &[RepSpec], now: DateTime<Utc>) -> Roster {
         let today = now.with_timezone(&tz).date_naive();
         let id = rep_id(i);
         reps.push(Rep {
+            hubspot_owner_id: None,
+            salesforce_user_id: None,
+            slack_user_id: None,
             id: id.clone(),
             name: format!("Rep {i}"),
             email: format!("rep{i}@example.com"),

@@ -10,8 +10,7 @@
 //! | `HANDOFF_CLAIM_SECRET` | the claim-link HMAC secret (≥ 32 characters); needed where links are signed (assign) or verified (claim) | unset: a random per-process key, so links made here never verify |
 //! | `HANDOFF_PUBLIC_CLAIM_URL` | base URL of the claim function URL, put into links | empty |
 //! | `HANDOFF_RULES_TTL_SECS` | how long a loaded rules version is reused | 60 |
-//! | `HANDOFF_OUTPUT_DIR` | where the local CRM and notifier write until the CRM/Slack adapters land | `/tmp/handoff` |
-//! | `HANDOFF_SECRETS_PREFIX` | Secrets Manager name prefix of the provider secrets: `<prefix><provider>` (`handoff/prod/providers/typeform`); values are never put in the environment | unset: every provider route answers 401 and logs the missing secret |
+//! | `HANDOFF_SECRETS_PREFIX` | Secrets Manager name prefix of every credential: `<prefix><name>` (`handoff/prod/providers/typeform`, `…/hubspot_token`, `…/slack_bot_token`); values are never put in the environment | unset: every provider route answers 401, and CRM/Slack/webhook calls fail with the missing secret named |
 //! | `HANDOFF_SECRETS_TTL_SECS` | how long a fetched provider secret is reused before it is read again (rotation without redeploy) | 300 |
 //! | `HANDOFF_PUBLIC_INTAKE_URL` | the URL providers call when a custom domain or CDN fronts the function URL (HubSpot signs the URL) | the request's own URL |
 //! | `HANDOFF_HUBSPOT_API_URL` | HubSpot's API base, for reading contacts a Webhooks API event names (token: secret `<prefix>hubspot_token`) | `https://api.hubapi.com` |
@@ -23,11 +22,17 @@ use handoff_aws::queue::QueueUrls;
 use handoff_aws::SecretsManagerSource;
 use handoff_aws::{DynamoRules, DynamoStore, SqsQueue};
 use handoff_connectors::hubspot_contacts::HubspotContacts;
+use handoff_connectors::outbound::configured::{
+    ConfiguredCrm, ConfiguredNotifier, MailFactory, OutboundDeps,
+};
+use handoff_connectors::outbound::email::MailSender;
+use handoff_connectors::outbound::http::HttpPolicy;
 use handoff_connectors::secrets::{SecretSource, StaticSecrets};
 use handoff_domain::claim_link::ClaimSigner;
+use handoff_domain::config::EmailSettings;
 use handoff_domain::ports::{Clock, Stage, SystemClock};
+use handoff_domain::ports::{DeliveryError, RulesSource};
 use handoff_domain::service::Services;
-use handoff_local::{FileCrm, LogNotifier};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,7 +46,6 @@ pub struct FunctionConfig {
     pub claim_secret: Option<String>,
     pub public_claim_url: String,
     pub rules_ttl: Duration,
-    pub output_dir: std::path::PathBuf,
     pub secrets_prefix: Option<String>,
     pub secrets_ttl: Duration,
     pub public_intake_url: Option<String>,
@@ -66,9 +70,6 @@ impl FunctionConfig {
             claim_secret,
             public_claim_url: std::env::var("HANDOFF_PUBLIC_CLAIM_URL").unwrap_or_default(),
             rules_ttl: Duration::from_secs(parsed_or("HANDOFF_RULES_TTL_SECS", 60)?),
-            output_dir: std::path::PathBuf::from(
-                std::env::var("HANDOFF_OUTPUT_DIR").unwrap_or_else(|_| "/tmp/handoff".into()),
-            ),
             secrets_prefix: std::env::var("HANDOFF_SECRETS_PREFIX")
                 .ok()
                 .filter(|p| !p.trim().is_empty()),
@@ -106,20 +107,24 @@ pub async fn services_with_clock(
             .await
             .context("cannot resolve the stage queues")?,
     };
-    let rules = DynamoRules::new(dynamo, &config.table).with_ttl(config.rules_ttl);
+    let rules: Arc<dyn RulesSource> =
+        Arc::new(DynamoRules::new(dynamo, &config.table).with_ttl(config.rules_ttl));
+    let outbound = OutboundDeps {
+        rules: rules.clone(),
+        secrets: secrets_source(config, &sdk),
+        policy: HttpPolicy::default(),
+        file_crm: None,
+        fallback_notifier: None,
+        mail: Arc::new(SesMail(handoff_aws::ses::sesv2_client(&sdk))),
+    };
     Ok(Services {
         store: store.clone(),
         queue: Arc::new(queue),
         threads: store,
-        crm: Arc::new(
-            FileCrm::new(&config.output_dir).context("cannot prepare the CRM output directory")?,
-        ),
-        notifier: Arc::new(
-            LogNotifier::new(&config.output_dir)
-                .context("cannot prepare the notification output")?,
-        ),
+        crm: Arc::new(ConfiguredCrm::new(outbound.clone())),
+        notifier: Arc::new(ConfiguredNotifier::new(outbound)),
         clock,
-        rules: Arc::new(rules),
+        rules,
         claims: ClaimSigner::new(match &config.claim_secret {
             Some(secret) => secret.as_bytes().to_vec(),
             None => random_key()?,
@@ -127,6 +132,33 @@ pub async fn services_with_clock(
         public_url: config.public_claim_url.clone(),
         claim_link_ttl: chrono::Duration::days(7),
     })
+}
+
+/// Every credential through Secrets Manager under `HANDOFF_SECRETS_PREFIX` (read on first use,
+/// reused for `HANDOFF_SECRETS_TTL_SECS`); none when the prefix is unset.
+fn secrets_source(config: &FunctionConfig, sdk: &aws_config::SdkConfig) -> Arc<dyn SecretSource> {
+    match &config.secrets_prefix {
+        Some(prefix) => Arc::new(
+            SecretsManagerSource::new(handoff_aws::config::secretsmanager_client(sdk), prefix)
+                .with_ttl(config.secrets_ttl),
+        ),
+        None => Arc::new(StaticSecrets::default()),
+    }
+}
+
+/// Mail through Amazon SES v2 (the `[notify.email] from` address must be a verified identity).
+struct SesMail(aws_sdk_sesv2::Client);
+
+#[async_trait::async_trait]
+impl MailFactory for SesMail {
+    async fn sender(
+        &self,
+        _settings: &EmailSettings,
+    ) -> Result<Arc<dyn MailSender>, DeliveryError> {
+        Ok(Arc::new(handoff_aws::ses::SesMailSender::new(
+            self.0.clone(),
+        )))
+    }
 }
 
 /// The HTTP routes' state on AWS: the services, provider secrets from Secrets Manager (fetched
@@ -148,7 +180,11 @@ pub async fn app_with_clock(config: &FunctionConfig, clock: Arc<dyn Clock>) -> R
                 .iter()
                 .map(|p| p.name())
                 .collect();
-            names.push(handoff_api::HUBSPOT_TOKEN);
+            names.extend([
+                handoff_api::HUBSPOT_TOKEN,
+                handoff_connectors::outbound::secret_names::SLACK_SIGNING_SECRET,
+                handoff_connectors::outbound::secret_names::SLACK_BOT_TOKEN,
+            ]);
             if let Err(e) = source.prefetch(&names).await {
                 tracing::warn!(error = %e, "provider secrets could not be prefetched; they are read on first use");
             }

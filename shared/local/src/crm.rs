@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use handoff_domain::ids::HandoffId;
 use handoff_domain::package::HandoffPackage;
-use handoff_domain::ports::{Clock, Crm, DeliveryError, SystemClock};
+use handoff_domain::ports::{Clock, Crm, CrmRefs, CrmStep, CrmWrite, DeliveryError, SystemClock};
 use serde::{Deserialize, Serialize};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -20,6 +20,12 @@ pub struct CrmRecord {
     pub written_at: DateTime<Utc>,
     /// The whole six-part package.
     pub package: HandoffPackage,
+    /// The CRM fields as a real CRM would get them (inbound and outbound differ).
+    #[serde(default)]
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// One note per change of owner, oldest first.
+    #[serde(default)]
+    pub owner_changes: Vec<String>,
 }
 
 /// Writes `<dir>/crm/<handoff_id>.json` per handoff, atomically (temp file + rename).
@@ -103,12 +109,21 @@ impl FileCrm {
 
 #[async_trait]
 impl Crm for FileCrm {
-    async fn write_handoff(&self, package: &HandoffPackage) -> Result<String, DeliveryError> {
+    /// Writes the whole file in one step (a rename is atomic, so there is nothing to record in
+    /// between): the package, its CRM fields and the owner-change notes.
+    async fn sync(&self, write: &CrmWrite, refs: &CrmRefs) -> Result<CrmStep, DeliveryError> {
+        let package = &write.package;
         let reference = Self::reference(&package.handoff_id);
         let record = CrmRecord {
             reference: reference.clone(),
             written_at: self.clock.now(),
             package: package.clone(),
+            fields: write
+                .fields
+                .iter()
+                .map(|(f, v)| (f.as_str().to_string(), v.clone()))
+                .collect(),
+            owner_changes: write.changes.iter().map(|c| c.text.clone()).collect(),
         };
         let bytes = serde_json::to_vec_pretty(&record)
             .map_err(|e| DeliveryError::Permanent(format!("cannot encode the CRM record: {e}")))?;
@@ -119,7 +134,18 @@ impl Crm for FileCrm {
             .map_err(|(path, e)| {
                 DeliveryError::Transient(format!("cannot write {}: {e}", path.display()))
             })?;
-        Ok(reference)
+        Ok(CrmStep::Done(CrmRefs {
+            system: "file".into(),
+            contact: Some(reference),
+            owner: package
+                .owner
+                .as_ref()
+                .and_then(|o| o.rep.as_ref())
+                .map(|r| r.to_string()),
+            due: package.sla.as_ref().map(|s| s.deadline),
+            change_notes: write.changes.len() as u32,
+            ..refs.clone()
+        }))
     }
 }
 
@@ -137,8 +163,11 @@ mod tests {
             .with_clock(Arc::new(ManualClock::new(fixtures::at(3))));
         let (record, _) = fixtures::record("crm-file");
         let package = fixtures::package(&record);
-        let reference = crm.write_handoff(&package).await.unwrap();
-        assert_eq!(reference, format!("local-crm:{}", record.id));
+        let write = fixtures::crm_write(&package);
+        let CrmStep::Done(refs) = crm.sync(&write, &CrmRefs::default()).await.unwrap() else {
+            panic!("the file CRM writes in one step");
+        };
+        assert_eq!(refs.contact, Some(format!("local-crm:{}", record.id)));
         let stored = crm.read(&record.id).unwrap().unwrap();
         assert_eq!(stored.package, package);
         assert_eq!(stored.written_at, fixtures::at(3));

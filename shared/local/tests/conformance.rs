@@ -4,6 +4,7 @@ use handoff_domain::ids::HandoffId;
 use handoff_domain::lifecycle::Transition;
 use handoff_domain::ports::{HandoffStore, Stage, StageQueue};
 use handoff_local::{FileCrm, LogNotifier, SqliteQueue, SqliteStore};
+use handoff_testkit::delivery::CrmSeen;
 use handoff_testkit::{fixtures, Guarded};
 use std::time::Duration;
 use tempfile::TempDir;
@@ -46,11 +47,20 @@ handoff_testkit::crm_conformance!(
         let dir = tempfile::tempdir().unwrap();
         Guarded::new(FileCrm::new(dir.path()).unwrap(), dir)
     },
-    |crm: &Guarded<FileCrm>, id: &HandoffId| {
-        std::fs::read_dir(crm.dir())
-            .unwrap()
-            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().contains(id.as_str()))
-            .count()
+    |crm: &Guarded<FileCrm>, id: &HandoffId| match crm.read(id).unwrap() {
+        // The file is the contact, the package and the owner's task in one.
+        Some(record) => CrmSeen {
+            contacts: 1,
+            packages: 1,
+            tasks: 1,
+            change_notes: record.owner_changes.len(),
+            owner: record
+                .package
+                .owner
+                .and_then(|o| o.rep)
+                .map(|r| r.to_string()),
+        },
+        None => CrmSeen::default(),
     },
 );
 
@@ -65,6 +75,7 @@ handoff_testkit::notifier_conformance!(
         let log = std::fs::read_to_string(dir.path().join("notifications.jsonl")).unwrap_or_default();
         log.lines().filter(|l| l.contains(id.as_str())).count()
     },
+    ("slack:@lena", "email:max@us.example"),
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

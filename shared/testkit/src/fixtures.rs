@@ -16,7 +16,10 @@ use handoff_domain::package::{
     BuyerContext, Classification, Evidence, HandoffPackage, Motion, MotionFields, NextAction,
     NextStep, Owner, Qualification, Sla, TraceStep, TriggerKind,
 };
-use handoff_domain::ports::{HandoffStore, Notification, Stage, StageMessage};
+use handoff_domain::ports::{
+    CrmWrite, ExternalIds, HandoffStore, Notification, NotificationKind, OwnerChangeNote, Stage,
+    StageMessage,
+};
 
 /// The fixed "now" of the fixtures: Monday 2030-01-07 09:00 UTC.
 pub fn t0() -> DateTime<Utc> {
@@ -325,15 +328,91 @@ pub fn package(record: &HandoffRecord) -> HandoffPackage {
     }
 }
 
+/// The outside-system ids of a fixture rep (`lena`, `max`, …): HubSpot owner `hs-<rep>`,
+/// Salesforce user `005<rep>`, Slack member `U<REP>`.
+pub fn external_ids(rep_id: &str) -> ExternalIds {
+    ExternalIds {
+        hubspot_owner_id: Some(format!("hs-{rep_id}")),
+        salesforce_user_id: Some(format!("005{rep_id}")),
+        slack_user_id: Some(format!("U{}", rep_id.to_ascii_uppercase())),
+    }
+}
+
+/// What the CRM should hold for `package` (owned by its owner, no owner changes yet).
+pub fn crm_write(package: &HandoffPackage) -> CrmWrite {
+    let owner = package.owner.as_ref();
+    CrmWrite {
+        package: package.clone(),
+        fields: package.crm_fields(),
+        owner_ids: owner
+            .and_then(|o| o.rep.as_ref())
+            .map(|r| external_ids(r.as_str()))
+            .unwrap_or_default(),
+        owner_display: owner.map(|o| o.display.clone()).unwrap_or_default(),
+        changes: Vec::new(),
+        text: handoff_domain::render::package_text(package),
+        html: handoff_domain::render::package_html(package),
+        now: at(1),
+    }
+}
+
+/// `write` after the handoff moved to `rep_id` (`None`: the shared queue) with one more owner
+/// change note.
+pub fn crm_write_moved(write: &CrmWrite, rep_id: Option<&str>, why: &str) -> CrmWrite {
+    let mut next = write.clone();
+    let from = next.owner_display.clone();
+    match rep_id {
+        Some(r) => {
+            next.package.owner = Some(owner(r));
+            next.owner_ids = external_ids(r);
+            next.owner_display = format!("{r} (EMEA AE)");
+        }
+        None => {
+            next.package.owner = Some(Owner {
+                rep: None,
+                team: TeamId::parse("emea-ae").expect("valid team"),
+                display: "shared queue: sales-queue".into(),
+                notify: "slack:#sales-queue".into(),
+            });
+            next.owner_ids = ExternalIds::default();
+            next.owner_display = "shared queue: sales-queue".into();
+        }
+    }
+    next.package.sla = Some(sla(at(120 + 60 * next.changes.len() as i64)));
+    next.changes.push(OwnerChangeNote {
+        at: at(90),
+        text: format!("Moved from {from} to {}: {why}.", next.owner_display),
+    });
+    next.now = at(91);
+    next
+}
+
 /// A notification of `handoff` to `target` after the CRM write `crm_ref`.
 pub fn notification(handoff: &HandoffId, target: &str, crm_ref: &str) -> Notification {
+    let (record, _) = record(handoff.as_str());
+    let mut package = package(&record);
+    package.handoff_id = handoff.clone();
+    let rep = target
+        .split_once(':')
+        .map(|(_, r)| {
+            r.trim_start_matches(['@', '#'])
+                .split('@')
+                .next()
+                .unwrap_or("")
+        })
+        .unwrap_or("");
     Notification {
         handoff_id: handoff.clone(),
+        kind: NotificationKind::Assigned,
         target: target.into(),
+        recipient: external_ids(rep),
+        recipient_email: Some(format!("{rep}@emea.example")),
         title: "New demo request: Dana Scully (Acme)".into(),
         body:
             "Dana Scully, Head of RevOps at Acme, asked for a demo for 40 seats.\nNext: call today."
                 .into(),
+        deadline_local: Some("Mon 07 Jan 11:00 CET".into()),
+        package,
         actions: vec![
             (
                 "accept".into(),
@@ -343,9 +422,32 @@ pub fn notification(handoff: &HandoffId, target: &str, crm_ref: &str) -> Notific
                 "wrong_owner".into(),
                 format!("https://handoff.example/claim/{handoff}?a=wrong_owner"),
             ),
+            (
+                "requalify".into(),
+                format!("https://handoff.example/claim/{handoff}?a=requalify"),
+            ),
         ],
         crm_ref: crm_ref.into(),
+        replaces: None,
     }
+}
+
+/// The "it moved" notice for the previous owner of `handoff`, updating `replaces`.
+pub fn moved_notification(
+    handoff: &HandoffId,
+    target: &str,
+    replaces: Option<String>,
+) -> Notification {
+    let mut n = notification(handoff, target, "local-crm:moved");
+    n.kind = NotificationKind::MovedAway {
+        to: "max (EMEA AE)".into(),
+        reason: "the SLA passed unclaimed".into(),
+    };
+    n.title = format!("Moved to max (EMEA AE): {}", n.title);
+    n.actions.clear();
+    n.deadline_local = None;
+    n.replaces = replaces;
+    n
 }
 
 #[cfg(test)]
@@ -401,6 +503,6 @@ mod tests {
         assert_eq!(json["handoff_id"], r.id.as_str());
         assert_eq!(json["motion"], "inbound");
         let n = notification(&r.id, "slack:@lena", "local-crm:x");
-        assert_eq!(n.actions.len(), 2);
+        assert_eq!(n.actions.len(), 3);
     }
 }

@@ -43,6 +43,9 @@ pub mod hubspot;
 mod join;
 pub mod once;
 pub mod queue;
+pub mod salesforce;
+pub mod slack;
+pub mod standin;
 pub mod store;
 pub mod subject;
 pub mod threads;
@@ -234,13 +237,13 @@ macro_rules! once_token_suite {
 /// ```text
 /// handoff_testkit::crm_conformance!(
 ///     async { fresh_crm() },
-///     |crm: &Guarded<FileCrm>, id: &HandoffId| count_records(crm, id),
+///     |crm: &Guarded<FileCrm>, id: &HandoffId| seen_in_files(crm, id),
 /// );
 /// ```
 ///
 /// The first expression is a future building a fresh CRM adapter (or anything dereferencing to
-/// one). The second is an inspection closure `Fn(&Subject, &HandoffId) -> usize` returning how
-/// many CRM records exist for that handoff (the observable effect that must not duplicate).
+/// one). The second is an inspection closure `Fn(&Subject, &HandoffId) -> CrmSeen` saying what
+/// the CRM holds for that handoff (the observable effects that must not duplicate).
 #[macro_export]
 macro_rules! crm_conformance {
     (mod $name:ident, $make:expr, $inspect:expr $(,)?) => {
@@ -248,7 +251,9 @@ macro_rules! crm_conformance {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
-            $crate::__delivery_tests!(as_crm, $make, $inspect; case_crm_write_is_idempotent);
+            $crate::__delivery_tests!(as_crm, $make, $inspect; case_crm_sync_writes_everything_once,
+                case_crm_resumes_after_every_step, case_crm_reroute_updates_owner_and_adds_one_note,
+                case_crm_queue_pickup_sets_the_owner);
         }
     };
     ($make:expr, $inspect:expr $(,)?) => {
@@ -262,23 +267,41 @@ macro_rules! crm_conformance {
 /// handoff_testkit::notifier_conformance!(
 ///     async { fresh_notifier() },
 ///     |n: &Guarded<LogNotifier>, id: &HandoffId| count_lines(n, id),
+///     ("slack:@lena", "slack:@max"),
 /// );
 /// ```
 ///
-/// Like [`crm_conformance!`]; the closure returns how many notifications were delivered for
-/// the handoff (over all targets).
+/// Like [`crm_conformance!`]; the closure returns how many messages were delivered (sent or
+/// updated) for the handoff over all targets; the tuple names two targets the notifier serves.
 #[macro_export]
 macro_rules! notifier_conformance {
-    (mod $name:ident, $make:expr, $inspect:expr $(,)?) => {
+    (mod $name:ident, $make:expr, $inspect:expr, $targets:expr $(,)?) => {
         #[cfg(test)]
         mod $name {
             #[allow(unused_imports)]
             use super::*;
-            $crate::__delivery_tests!(as_notifier, $make, $inspect; case_notify_is_idempotent);
+            #[$crate::__private::tokio::test(
+                flavor = "multi_thread",
+                worker_threads = 2,
+                crate = "handoff_testkit::__private::tokio"
+            )]
+            async fn case_notify_delivers_each_call() {
+                #[allow(unused_imports)]
+                use $crate::AsNotifier as _;
+                let subject = $make.await;
+                let inspect = $crate::delivery::inspector(&subject, $inspect);
+                let effects = |id: &$crate::__private::HandoffId| inspect(&subject, id);
+                $crate::delivery::case_notify_delivers_each_call(
+                    subject.as_notifier(),
+                    &effects,
+                    $targets,
+                )
+                .await;
+            }
         }
     };
-    ($make:expr, $inspect:expr $(,)?) => {
-        $crate::notifier_conformance!(mod notifier_conformance, $make, $inspect);
+    ($make:expr, $inspect:expr, $targets:expr $(,)?) => {
+        $crate::notifier_conformance!(mod notifier_conformance, $make, $inspect, $targets);
     };
 }
 

@@ -4,7 +4,7 @@ use super::stages::StageOutcome;
 use super::{ServiceError, Services};
 use crate::claim_link::{Claim, ClaimAction};
 use crate::ids::{HandoffId, RepId};
-use crate::lifecycle::{Actor, RerouteReason, State, Transition};
+use crate::lifecycle::{Actor, ReassignReason, RerouteReason, State, Transition};
 use crate::routing::RouteMode;
 
 impl Services {
@@ -47,25 +47,49 @@ impl Services {
                 "handoff {id} is owned by someone else now"
             )));
         }
+        // Whoever said "not mine" does not get it back through an old link or the queue.
+        if record
+            .reassignments
+            .iter()
+            .any(|r| r.reason == ReassignReason::WrongOwner && r.from.as_ref() == Some(rep))
+        {
+            return Err(ServiceError::Conflict(format!(
+                "{rep} reported handoff {id} as the wrong owner; it is no longer theirs to claim"
+            )));
+        }
         let rules = self.rules().await?;
         if rules.rep(rep).is_none() {
             return Err(ServiceError::Invalid(format!("unknown rep {rep}")));
         }
         match action {
             ClaimAction::Accept => {
-                if owner.is_none() {
+                let picked_from_queue = owner.is_none();
+                if picked_from_queue {
                     let r = rules.rep(rep).expect("checked above");
+                    let previous = record.owner.clone();
                     if let Some(o) = record.owner.as_mut() {
                         o.rep = Some(rep.clone());
                         o.display = r.name.clone();
                         o.notify = r.notify.clone();
                     }
+                    let receipt = record.notification_ref.clone();
+                    record.record_reassignment(
+                        previous.as_ref(),
+                        receipt,
+                        ReassignReason::QueuePickup,
+                        now,
+                    );
                 }
                 let entry =
                     record.apply(Transition::Accept, Actor::Rep(rep.clone()), now, "accepted")?;
                 self.save(&record, &entry).await?;
                 if let Some(domain) = &record.company_domain {
                     self.store.set_account_owner(domain, rep).await?;
+                }
+                // The CRM must name the rep who took it (and get the package if it was accepted
+                // before the CRM write): the assign stage brings it in line.
+                if record.crm_stale() {
+                    self.enqueue_assign(id).await?;
                 }
                 Ok(StageOutcome::Advanced(State::Accepted))
             }
@@ -81,7 +105,15 @@ impl Services {
                 let decision = self
                     .decide_route(&record, &rules, RouteMode::Requalify, now)
                     .await?;
+                let previous = record.owner.clone();
                 Self::set_owner(&mut record, decision);
+                let receipt = record.notification_ref.take();
+                record.record_reassignment(
+                    previous.as_ref(),
+                    receipt,
+                    ReassignReason::Requalification,
+                    now,
+                );
                 let entry = record.apply(
                     Transition::RequestRequalification,
                     Actor::Rep(rep.clone()),

@@ -4,11 +4,14 @@
 use super::{ServiceError, Services};
 use crate::claim_link::ClaimAction;
 use crate::classify::{classify, MatchContext};
-use crate::config::Rules;
+use crate::config::{Rep, Rules};
 use crate::ids::{HandoffId, RepId};
 use crate::lifecycle::{Actor, HandoffRecord, State, TimelineEntry, Transition};
-use crate::package::MotionFields;
-use crate::ports::{HandoffSummary, Notification, Stage, StageMessage, StoreError};
+use crate::package::{HandoffPackage, MotionFields};
+use crate::ports::{
+    CrmStep, CrmWrite, ExternalIds, HandoffSummary, Notification, NotificationKind,
+    OwnerChangeNote, Stage, StageMessage, StoreError,
+};
 use crate::render;
 use crate::routing::{route, RouteMode, RoutingDecision, RoutingInput};
 use chrono::{DateTime, Utc};
@@ -274,17 +277,39 @@ impl Services {
                     }
                 }
                 State::Assigned | State::RequalificationRequested | State::Escalated => {
-                    let package = record.package().ok_or_else(|| {
-                        ServiceError::Permanent(format!("handoff {id} has no classification"))
-                    })?;
-                    let crm_ref = self.crm.write_handoff(&package).await?;
-                    record.crm_ref = Some(crm_ref.clone());
-                    let entry =
-                        record.apply(Transition::RecordCrmWrite, system("assign"), now, crm_ref)?;
-                    self.save(&record, &entry).await?;
+                    let rules = self.rules().await?;
+                    if self.crm_step(&mut record, &rules, now).await? {
+                        let summary = record.crm.summary();
+                        record.crm_ref = Some(summary.clone());
+                        let entry = record.apply(
+                            Transition::RecordCrmWrite,
+                            system("assign"),
+                            now,
+                            summary,
+                        )?;
+                        self.save(&record, &entry).await?;
+                    }
+                }
+                // Accepted before the CRM was written, or picked up from the shared queue: the
+                // CRM still has to show the package and the owner who took it.
+                State::Accepted if record.crm_stale() => {
+                    let rules = self.rules().await?;
+                    if self.crm_step(&mut record, &rules, now).await? {
+                        let summary = record.crm.summary();
+                        record.crm_ref = Some(summary.clone());
+                        let entry = record.progress("crm_synced", system("assign"), now, summary);
+                        self.save(&record, &entry).await?;
+                    }
+                }
+                State::CrmWritten | State::Notified | State::Accepted
+                    if record.reassignments.iter().any(|r| r.told.is_none()) =>
+                {
+                    let rules = self.rules().await?;
+                    self.tell_previous_owner(&mut record, &rules, now).await?;
                 }
                 State::CrmWritten => {
-                    let notification = self.notification(&record, now)?;
+                    let rules = self.rules().await?;
+                    let notification = self.notification(&record, &rules, now)?;
                     let receipt = self.notifier.notify(&notification).await?;
                     record.notification_ref = Some(receipt);
                     let entry = record.apply(
@@ -306,15 +331,85 @@ impl Services {
         }
     }
 
+    /// One CRM step: records what the CRM created and returns `false` (call again), or marks
+    /// the CRM in sync and returns `true` (the caller saves with its own transition).
+    async fn crm_step(
+        &self,
+        record: &mut HandoffRecord,
+        rules: &Rules,
+        now: DateTime<Utc>,
+    ) -> Result<bool, ServiceError> {
+        let write = crm_write(record, rules, now)?;
+        match self.crm.sync(&write, &record.crm).await? {
+            CrmStep::Progress(refs) => {
+                record.crm = refs;
+                let summary = record.crm.summary();
+                let entry = record.progress("crm_progress", system("assign"), now, summary);
+                self.save(record, &entry).await?;
+                Ok(false)
+            }
+            CrmStep::Done(mut refs) => {
+                refs.synced = Some(record.crm_sync_key());
+                record.crm = refs;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Tells the owner of the oldest untold reassignment that the handoff moved (updating their
+    /// earlier message where the channel can), then records it.
+    async fn tell_previous_owner(
+        &self,
+        record: &mut HandoffRecord,
+        rules: &Rules,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        let Some(i) = record.reassignments.iter().position(|r| r.told.is_none()) else {
+            return Ok(());
+        };
+        let change = record.reassignments[i].clone();
+        let receipt = if change.from_notify.is_empty() {
+            "nobody to tell".to_string()
+        } else {
+            let package = package_of(record)?;
+            let rep = change.from.as_ref().and_then(|id| rules.rep(id));
+            let notification = Notification {
+                handoff_id: record.id.clone(),
+                kind: NotificationKind::MovedAway {
+                    to: change.to_display.clone(),
+                    reason: change.reason.describe().to_string(),
+                },
+                target: change.from_notify.clone(),
+                recipient: external_ids(rep),
+                recipient_email: rep.map(|r| r.email.clone()),
+                title: format!(
+                    "Moved to {}: {}",
+                    change.to_display,
+                    render::title(&package)
+                ),
+                body: change.note(),
+                deadline_local: None,
+                package,
+                actions: Vec::new(),
+                crm_ref: record.crm_ref.clone().unwrap_or_default(),
+                replaces: change.from_receipt.clone(),
+            };
+            self.notifier.notify(&notification).await?
+        };
+        record.reassignments[i].told = Some(receipt);
+        let note = format!("told {} it moved", change.from_display);
+        let entry = record.progress("previous_owner_told", system("assign"), now, note);
+        self.save(record, &entry).await
+    }
+
     /// The notification for the current owner, with signed claim links.
     fn notification(
         &self,
         record: &HandoffRecord,
+        rules: &Rules,
         now: DateTime<Utc>,
     ) -> Result<Notification, ServiceError> {
-        let package = record.package().ok_or_else(|| {
-            ServiceError::Permanent(format!("handoff {} has no classification", record.id))
-        })?;
+        let package = package_of(record)?;
         let owner = record.owner.as_ref().ok_or_else(|| {
             ServiceError::Permanent(format!("handoff {} has no owner", record.id))
         })?;
@@ -329,15 +424,75 @@ impl Services {
                 .collect(),
             None => Vec::new(),
         };
+        let rep = owner.rep.as_ref().and_then(|id| rules.rep(id));
+        let deadline_local = record.sla.as_ref().map(|sla| {
+            let tz = rep.map(|r| r.timezone).unwrap_or(chrono_tz::UTC);
+            sla.deadline
+                .with_timezone(&tz)
+                .format("%a %d %b %H:%M %Z")
+                .to_string()
+        });
         Ok(Notification {
             handoff_id: record.id.clone(),
+            kind: NotificationKind::Assigned,
             target: owner.notify.clone(),
+            recipient: external_ids(rep),
+            recipient_email: rep.map(|r| r.email.clone()),
             title: render::title(&package),
             body: render::package_text(&package),
+            deadline_local,
+            package,
             actions,
             crm_ref: record.crm_ref.clone().unwrap_or_default(),
+            replaces: None,
         })
     }
+}
+
+fn package_of(record: &HandoffRecord) -> Result<HandoffPackage, ServiceError> {
+    record.package().ok_or_else(|| {
+        ServiceError::Permanent(format!("handoff {} has no classification", record.id))
+    })
+}
+
+/// A rep's ids in the outside systems (empty for the shared queue).
+fn external_ids(rep: Option<&Rep>) -> ExternalIds {
+    rep.map(|r| ExternalIds {
+        hubspot_owner_id: r.hubspot_owner_id.clone(),
+        salesforce_user_id: r.salesforce_user_id.clone(),
+        slack_user_id: r.slack_user_id.clone(),
+    })
+    .unwrap_or_default()
+}
+
+/// What the CRM should hold for this handoff now.
+fn crm_write(
+    record: &HandoffRecord,
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Result<CrmWrite, ServiceError> {
+    let package = package_of(record)?;
+    let owner = record.owner.as_ref();
+    let rep = owner
+        .and_then(|o| o.rep.as_ref())
+        .and_then(|id| rules.rep(id));
+    Ok(CrmWrite {
+        fields: package.crm_fields(),
+        owner_ids: external_ids(rep),
+        owner_display: owner.map(|o| o.display.clone()).unwrap_or_default(),
+        changes: record
+            .reassignments
+            .iter()
+            .map(|r| OwnerChangeNote {
+                at: r.at,
+                text: r.note(),
+            })
+            .collect(),
+        text: render::package_text(&package),
+        html: render::package_html(&package),
+        package,
+        now,
+    })
 }
 
 pub(crate) fn system(stage: &str) -> Actor {

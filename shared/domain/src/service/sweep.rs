@@ -3,7 +3,7 @@
 use super::stages::system;
 use super::{ServiceError, Services};
 use crate::ids::HandoffId;
-use crate::lifecycle::{RerouteReason, Transition};
+use crate::lifecycle::{ReassignReason, RerouteReason, Transition};
 use crate::routing::RouteMode;
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
@@ -129,8 +129,15 @@ impl Services {
             .decide_route(&record, &rules, RouteMode::Failover, now)
             .await?;
         let escalated = decision.escalated;
+        let previous = record.owner.clone();
         Self::set_owner(&mut record, decision);
         record.reroutes += 1;
+        let why = match reason {
+            RerouteReason::SlaMissed => ReassignReason::SlaMissed,
+            RerouteReason::WrongOwner => ReassignReason::WrongOwner,
+        };
+        let receipt = record.notification_ref.take();
+        record.record_reassignment(previous.as_ref(), receipt, why, now);
         let actor = match (&by, reason) {
             (Some(rep), RerouteReason::WrongOwner) => crate::lifecycle::Actor::Rep(rep.clone()),
             _ => system("failover"),
