@@ -81,7 +81,7 @@ impl Default for Options {
 async fn env_with(opts: Options) -> Env {
     let slack = SlackStandIn::start(BOT_TOKEN, CallLog::new(), Faults::new()).await;
     let settings = SlackSettings {
-        api_url: slack.base_url(),
+        api_url: slack.base_url().to_string(),
     };
     let mut rules = Rules::from_toml("examples/handoff.toml", RULES).unwrap();
     for rep in &mut rules.reps {

@@ -30,7 +30,7 @@ async fn subject() -> Guarded<SlackNotifier> {
     let standin = SlackStandIn::start(TOKEN, CallLog::new(), Faults::new()).await;
     let notifier = SlackNotifier::new(
         SlackSettings {
-            api_url: standin.base_url(),
+            api_url: standin.base_url().to_string(),
         },
         secrets(TOKEN),
         HttpPolicy::fast(),
@@ -459,7 +459,7 @@ async fn refused_token_missing_scope_and_bad_channels_are_permanent() {
     // A token Slack does not know.
     let standin = SlackStandIn::start(TOKEN, CallLog::new(), Faults::new()).await;
     let settings = SlackSettings {
-        api_url: standin.base_url(),
+        api_url: standin.base_url().to_string(),
     };
     let wrong = SlackNotifier::new(
         settings.clone(),

@@ -205,8 +205,8 @@ impl SlackStandIn {
     }
 
     /// The Web API base URL (`[notify.slack] api_url`): `http://127.0.0.1:<port>/api`.
-    pub fn base_url(&self) -> String {
-        self.base_url.clone()
+    pub fn base_url(&self) -> &str {
+        &self.base_url
     }
 
     /// The call log it appends to.
