@@ -121,7 +121,7 @@ async fn cloud() -> Option<Cloud> {
         &handoff_aws::config::dynamodb_client(&sdk),
         &table,
         "examples/handoff.toml",
-        &deployed_rules(hubspot.base_url(), &slack.base_url()),
+        &deployed_rules(hubspot.base_url(), slack.base_url()),
     )
     .await
     .expect("push rules");
