@@ -357,6 +357,21 @@ fn is_zero(n: &u32) -> bool {
 }
 
 impl CrmRefs {
+    /// These refs as `system` sees them: refs another CRM wrote (the rules switched
+    /// `[crm] kind`) name nothing there, so only `synced` is kept; `system` is set.
+    pub fn for_system(&self, system: &str) -> CrmRefs {
+        let mut refs = if self.system.is_empty() || self.system == system {
+            self.clone()
+        } else {
+            CrmRefs {
+                synced: self.synced.clone(),
+                ..CrmRefs::default()
+            }
+        };
+        refs.system = system.to_string();
+        refs
+    }
+
     /// A short reference for timelines and notifications (`hubspot contact 51 · task 77`).
     pub fn summary(&self) -> String {
         let mut parts = Vec::new();

@@ -235,16 +235,7 @@ impl HubspotCrm {
 #[async_trait]
 impl Crm for HubspotCrm {
     async fn sync(&self, write: &CrmWrite, refs: &CrmRefs) -> Result<CrmStep, DeliveryError> {
-        // Refs of another CRM (the rules switched `[crm] kind`) name nothing in HubSpot.
-        let mut refs = if refs.system.is_empty() || refs.system == SYSTEM {
-            refs.clone()
-        } else {
-            CrmRefs {
-                synced: refs.synced.clone(),
-                ..CrmRefs::default()
-            }
-        };
-        refs.system = SYSTEM.to_string();
+        let mut refs = refs.for_system(SYSTEM);
         let handoff = write.package.handoff_id.to_string();
         let owner = owner_id(write);
         // Without an SLA the due time written first stays (a "now" would change every call).

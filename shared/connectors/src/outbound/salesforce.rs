@@ -395,16 +395,7 @@ impl SalesforceCrm {
 #[async_trait]
 impl Crm for SalesforceCrm {
     async fn sync(&self, write: &CrmWrite, refs: &CrmRefs) -> Result<CrmStep, DeliveryError> {
-        // Refs of another CRM (the configuration changed) say nothing about Salesforce.
-        let mut refs = if refs.system.is_empty() || refs.system == SYSTEM {
-            refs.clone()
-        } else {
-            CrmRefs {
-                synced: refs.synced.clone(),
-                ..CrmRefs::default()
-            }
-        };
-        refs.system = SYSTEM.into();
+        let refs = refs.for_system(SYSTEM);
         let who = refs.contact.as_deref().and_then(Who::parse);
         match (who, refs.task.clone()) {
             (Some(who), Some(task)) => self.update(write, refs, who, task).await,
