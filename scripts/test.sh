@@ -4,7 +4,8 @@
 #   scripts/test.sh
 #
 # 1. cargo fmt --check and cargo clippy -D warnings over the whole workspace (all targets and
-#    features), and cfn-lint (pinned, installed into .tools/) over the SAM template;
+#    features), and the infra checks over the SAM template (scripts/lint-infra.sh: cfn-lint,
+#    `sam validate --lint` and checkov, each pinned and installed into .tools/);
 # 2. starts the AWS emulator (moto, pinned, on 127.0.0.1, a free port) and the SMTP sink
 #    (aiosmtpd, pinned, on 127.0.0.1, a free port; scripts/smtp-sink.sh) — installing each into
 #    .tools/ on first use — and stops both on exit;
@@ -21,7 +22,7 @@ cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
-echo "== infra/template.yaml (cfn-lint, pinned)"
+echo "== infra/template.yaml (cfn-lint, sam validate --lint, checkov; pinned)"
 bash scripts/lint-infra.sh
 
 echo "== AWS emulator"

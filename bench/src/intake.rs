@@ -30,7 +30,8 @@ use handoff_domain::event::IntakeEvent;
 use handoff_domain::ids::HandoffId;
 use handoff_domain::lifecycle::HandoffRecord;
 use handoff_domain::ports::{Stage, StageMessage, SystemClock};
-use handoff_lambda::wiring::FunctionConfig;
+use handoff_lambda::env::Vars;
+use handoff_lambda::wiring::{Function, FunctionConfig};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -55,19 +56,19 @@ struct Ctx<'a> {
 
 pub async fn run(emu: &Emu, requests: usize) -> Result<IntakeFigures> {
     let (table, prefix, queue) = emu.provision("intake").await?;
-    let config = FunctionConfig {
-        table: table.clone(),
-        queue_prefix: prefix,
-        max_receives: emu::MAX_RECEIVES,
-        due_shards: handoff_aws::store::DEFAULT_DUE_SHARDS,
-        claim_secret: Some(emu::CLAIM_SECRET.into()),
-        public_claim_url: String::new(),
-        rules_ttl: Duration::from_secs(60),
-        secrets_prefix: None,
-        secrets_ttl: Duration::from_secs(300),
-        public_intake_url: None,
-        hubspot_api_url: String::new(),
-    };
+    let vars = [
+        ("HANDOFF_TABLE", table.clone()),
+        ("HANDOFF_QUEUE_PREFIX", prefix),
+        ("HANDOFF_MAX_RECEIVES", emu::MAX_RECEIVES.to_string()),
+    ];
+    let config = FunctionConfig::from_vars(
+        Function::Intake,
+        &Vars::from_fn(|name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.clone())
+        }),
+    )?;
     let services =
         handoff_lambda::wiring::services_with_clock(&config, Arc::new(SystemClock)).await?;
     let once = Arc::new(handoff_aws::DynamoStore::new(emu.dynamo.clone(), &table));

@@ -8,6 +8,7 @@
 //!   [`demo_payloads`]: the providers' documented payloads, signed, through the real routes.
 //! - [`classify_cmd`], [`rules_cmd`]: side-effect-free tools.
 //! - [`provider_cmd`]: raw provider payloads: `handoff sign`, `handoff classify --source`.
+//! - [`erase_cmd`]: `handoff erase --email`, a buyer's deletion request (local or `--table`).
 //! - [`bench`]: throughput figures.
 
 pub mod bench;
@@ -16,6 +17,7 @@ pub mod classify_cmd;
 pub mod cloud_cmd;
 pub mod demo;
 pub mod demo_payloads;
+pub mod erase_cmd;
 pub mod provider_cmd;
 pub mod rules_cmd;
 pub mod runtime;

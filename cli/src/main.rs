@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use handoff_cli::runtime::{LocalOptions, LocalPipeline, RulesChoice};
-use handoff_cli::{bench, classify_cmd, demo, provider_cmd, rules_cmd, serve};
+use handoff_cli::{bench, classify_cmd, demo, erase_cmd, provider_cmd, rules_cmd, serve};
 use handoff_domain::ports::SystemClock;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -104,6 +104,20 @@ enum Command {
         #[command(subcommand)]
         command: RepCommand,
     },
+    /// Erase a buyer's personal data (GDPR/CCPA deletion request): their handoffs, timelines,
+    /// index entries and outbound threads (locally also queued messages, CRM files and
+    /// notification log lines naming them). Prints what it removed. Stop `handoff serve` on the
+    /// same data directory first.
+    Erase {
+        /// The buyer's email address.
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        target: Target,
+        /// With --table: the stage queues' name prefix, to count the dead letters SQS still holds.
+        #[arg(long)]
+        queue_prefix: Option<String>,
+    },
     /// Measure local pipeline throughput.
     Bench {
         #[arg(long, default_value_t = 1000)]
@@ -128,6 +142,8 @@ enum RulesCommand {
         file: String,
         #[arg(long)]
         table: String,
+        #[command(flatten)]
+        aws: AwsArgs,
     },
 }
 
@@ -158,6 +174,21 @@ struct Target {
     /// The deployed table (build with --features aws).
     #[arg(long)]
     table: Option<String>,
+    #[command(flatten)]
+    aws: AwsArgs,
+}
+
+/// The AWS account and region of a command on a deployed table (`--table`). Unset, the SDK's
+/// usual sources apply; no region anywhere is an error, never a guessed `us-east-1`.
+#[derive(clap::Args)]
+struct AwsArgs {
+    /// AWS profile in ~/.aws/config: static keys, IAM Identity Center (after `aws sso login`),
+    /// credential_process, role_arn (default: AWS_PROFILE, else "default").
+    #[arg(long)]
+    profile: Option<String>,
+    /// AWS region (default: AWS_REGION or AWS_DEFAULT_REGION, else the profile's region).
+    #[arg(long)]
+    region: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -293,7 +324,7 @@ async fn run(command: Command) -> Result<()> {
                 println!("{}", rules_cmd::schema());
                 Ok(())
             }
-            RulesCommand::Push { file, table } => push_rules(&file, &table).await,
+            RulesCommand::Push { file, table, aws } => push_rules(&file, &table, &aws).await,
         },
         Command::Rep { command } => {
             let (rep, available, until, target) = match command {
@@ -334,6 +365,25 @@ async fn run(command: Command) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(())
         }
+        Command::Erase {
+            email,
+            target,
+            queue_prefix,
+        } => {
+            print!(
+                "{}",
+                erase_cmd::run(erase_cmd::EraseOptions {
+                    email,
+                    data_dir: target.data,
+                    table: target.table,
+                    profile: target.aws.profile,
+                    region: target.aws.region,
+                    queue_prefix,
+                })
+                .await?
+            );
+            Ok(())
+        }
         Command::Bench { events } => {
             print!("{}", bench::run(events).await?);
             Ok(())
@@ -342,14 +392,20 @@ async fn run(command: Command) -> Result<()> {
 }
 
 #[cfg(feature = "aws")]
-async fn push_rules(file: &str, table: &str) -> Result<()> {
-    let version = handoff_cli::cloud_cmd::push_rules(file, table).await?;
+async fn push_rules(file: &str, table: &str, aws: &AwsArgs) -> Result<()> {
+    let version = handoff_cli::cloud_cmd::push_rules(
+        file,
+        table,
+        aws.profile.as_deref(),
+        aws.region.as_deref(),
+    )
+    .await?;
     println!("{file}: valid; stored as rules version {version} in {table}");
     Ok(())
 }
 
 #[cfg(not(feature = "aws"))]
-async fn push_rules(_file: &str, _table: &str) -> Result<()> {
+async fn push_rules(_file: &str, _table: &str, _aws: &AwsArgs) -> Result<()> {
     anyhow::bail!(
         "this build has no AWS support: run `cargo run --release --features aws -- rules push ...`"
     )
@@ -361,11 +417,23 @@ async fn set_availability(
 ) -> Result<()> {
     match &target.table {
         #[cfg(feature = "aws")]
-        Some(table) => handoff_cli::cloud_cmd::set_availability(table, value).await,
+        Some(table) => {
+            handoff_cli::cloud_cmd::set_availability(
+                table,
+                value,
+                target.aws.profile.as_deref(),
+                target.aws.region.as_deref(),
+            )
+            .await
+        }
         #[cfg(not(feature = "aws"))]
         Some(_) => anyhow::bail!("this build has no AWS support: add --features aws"),
         None => {
             use handoff_domain::ports::HandoffStore;
+            anyhow::ensure!(
+                target.aws.profile.is_none() && target.aws.region.is_none(),
+                "--profile and --region apply to a deployed table: add --table"
+            );
             let path = target.data.join("handoff.sqlite");
             anyhow::ensure!(
                 path.exists(),

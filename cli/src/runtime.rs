@@ -17,9 +17,10 @@ use handoff_domain::config::EmailSettings;
 use handoff_domain::config::Rules;
 use handoff_domain::ports::DeliveryError;
 use handoff_domain::ports::{Clock, RulesSource, Stage, StageQueue, StaticRules};
+use handoff_domain::privacy::{Retention, RETENTION_DAYS_VAR};
 use handoff_domain::service::delivery::Disposition;
 use handoff_domain::service::Services;
-use handoff_local::{FileCrm, FileRules, LogNotifier, SqliteQueue, SqliteStore};
+use handoff_local::{FileCrm, FileRules, LogNotifier, Purged, SqliteQueue, SqliteStore};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -112,7 +113,15 @@ pub struct LocalPipeline {
     /// The HTTP routes' state (services + the intake edge).
     pub app: Arc<App>,
     pub queue: Arc<SqliteQueue>,
+    /// The store behind `services` (for the purge of expired handoffs).
+    pub store: Arc<SqliteStore>,
     pub data_dir: PathBuf,
+}
+
+/// The retention of closed handoffs from `HANDOFF_RETENTION_DAYS` (unset or blank: kept).
+pub fn retention_from_env() -> Result<Option<Retention>> {
+    let raw = std::env::var(RETENTION_DAYS_VAR).unwrap_or_default();
+    Ok(Retention::parse_days(&raw)?)
 }
 
 impl LocalPipeline {
@@ -120,10 +129,16 @@ impl LocalPipeline {
     pub async fn open(opts: LocalOptions) -> Result<Self> {
         std::fs::create_dir_all(&opts.data_dir)
             .with_context(|| format!("cannot create {}", opts.data_dir.display()))?;
-        let store = Arc::new(
-            SqliteStore::open(opts.data_dir.join("handoff.sqlite"))
-                .context("cannot open the store")?,
-        );
+        let mut store = SqliteStore::open(opts.data_dir.join("handoff.sqlite"))
+            .context("cannot open the store")?;
+        if let Some(retention) = retention_from_env()? {
+            tracing::info!(
+                days = retention.keep().num_days(),
+                "closed handoffs expire after the retention"
+            );
+            store = store.with_retention(retention);
+        }
+        let store = Arc::new(store);
         let queue = Arc::new(
             SqliteQueue::open(opts.data_dir.join("queue.sqlite"), MAX_RECEIVES)
                 .context("cannot open the queue")?,
@@ -161,7 +176,7 @@ impl LocalPipeline {
             services: services.clone(),
             intake: IntakeEdge {
                 secrets: opts.secrets,
-                once: store,
+                once: store.clone(),
                 contacts: hubspot_contacts_from_env()?,
                 public_base_url: std::env::var("HANDOFF_PUBLIC_INTAKE_URL").ok(),
             },
@@ -170,8 +185,18 @@ impl LocalPipeline {
             services,
             app,
             queue,
+            store,
             data_dir: opts.data_dir,
         })
+    }
+
+    /// Removes the closed handoffs whose retention ran out (with their timelines); nothing
+    /// without `HANDOFF_RETENTION_DAYS`. The sweep timer calls it.
+    pub async fn purge_expired(&self) -> Result<Purged> {
+        self.store
+            .purge_expired(self.services.clock.now())
+            .await
+            .context("cannot purge expired handoffs")
     }
 
     /// Receives up to `max` messages of a stage and handles each; returns how many were received.
@@ -207,7 +232,8 @@ impl LocalPipeline {
         }
     }
 
-    /// Spawns one worker per stage and the failover sweep timer; they stop when `shutdown` flips.
+    /// Spawns one worker per stage and the failover sweep timer (which also purges expired
+    /// handoffs); they stop when `shutdown` flips.
     pub fn spawn_workers(
         self: &Arc<Self>,
         sweep_every: Duration,
@@ -258,6 +284,15 @@ impl LocalPipeline {
                     ),
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "failover sweep failed"),
+                }
+                match me.purge_expired().await {
+                    Ok(p) if p.handoffs > 0 => tracing::info!(
+                        handoffs = p.handoffs,
+                        timeline_entries = p.timeline_entries,
+                        "expired handoffs purged"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(error = %e, "purge of expired handoffs failed"),
                 }
             }
         }));

@@ -20,7 +20,8 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     pub port: u16,
     pub sweep_every: Duration,
-    /// Start a manual clock at this time and expose `/v1/test/*` to move it (tests only).
+    /// Start a manual clock at this time and expose `/v1/test/*` to move it, sweep and purge
+    /// (tests only).
     pub test_clock: Option<DateTime<Utc>>,
 }
 
@@ -100,7 +101,8 @@ fn signing_help(addr: &str) -> String {
     out
 }
 
-/// `/v1/test/clock` and `/v1/test/sweep`, only with `--test-clock`.
+/// `/v1/test/clock`, `/v1/test/sweep` and `/v1/test/purge` (expired handoffs at the test
+/// clock's time), only with `--test-clock`.
 fn test_routes(clock: Arc<ManualClock>, pipeline: Arc<LocalPipeline>) -> Router {
     Router::new()
         .route(
@@ -115,6 +117,23 @@ fn test_routes(clock: Arc<ManualClock>, pipeline: Arc<LocalPipeline>) -> Router 
                         clock.advance(chrono::Duration::minutes(min));
                     }
                     Json(json!({"now": clock.now()}))
+                },
+            ),
+        )
+        .route(
+            "/v1/test/purge",
+            post(
+                |State((_, pipeline)): State<(Arc<ManualClock>, Arc<LocalPipeline>)>| async move {
+                    match pipeline.purge_expired().await {
+                        Ok(p) => (
+                            axum::http::StatusCode::OK,
+                            Json(json!({"handoffs": p.handoffs, "timeline_entries": p.timeline_entries})),
+                        ),
+                        Err(e) => (
+                            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                            Json(json!({"error": "purge_failed", "message": format!("{e:#}")})),
+                        ),
+                    }
                 },
             ),
         )

@@ -48,7 +48,7 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
-            tracing::error!(code = self.code, message = %self.message, "request failed");
+            tracing::error!(code = self.code, error = %self.message, "request failed");
         } else {
             tracing::info!(
                 code = self.code,

@@ -128,7 +128,7 @@ pub async fn actions(
         .iter()
         .find(|r| r.slack_user_id.as_deref().map(str::trim) == Some(click.user_id.as_str()))
     else {
-        tracing::info!(user = %click.user_id, handoff_id = %click.handoff_id, "Slack click by a member not on the roster");
+        tracing::info!(slack_user_id = %click.user_id, handoff_id = %click.handoff_id, "Slack click by a member not on the roster");
         tell(
             client.as_deref(),
             &click,
@@ -282,10 +282,10 @@ async fn resolve_message(
 /// An ephemeral to the clicker (best effort).
 async fn tell(client: Option<&SlackNotifier>, click: &Click, text: &str) {
     let (Some(client), Some(channel)) = (client, &click.channel) else {
-        tracing::info!(user = %click.user_id, "no Slack client or channel to answer the clicker");
+        tracing::info!(slack_user_id = %click.user_id, "no Slack client or channel to answer the clicker");
         return;
     };
     if let Err(e) = client.post_ephemeral(channel, &click.user_id, text).await {
-        tracing::warn!(user = %click.user_id, error = %e, "cannot send the Slack ephemeral");
+        tracing::warn!(slack_user_id = %click.user_id, error = %e, "cannot send the Slack ephemeral");
     }
 }

@@ -22,6 +22,7 @@
 //! permanent (`Corrupt`); failed conditions become `VersionConflict` / `AlreadyExists` /
 //! `NotFound` as the port documents.
 
+pub mod calls;
 pub mod config;
 pub mod error;
 pub mod provision;

@@ -243,6 +243,24 @@ where
     ))
 }
 
+/// The plain `SecretString` of secret `id` (name or ARN), trimmed; an error names the secret and
+/// never carries the value. For a key the process reads once, such as the claim-link key.
+pub async fn secret_string(client: &Client, id: &str) -> Result<String, SecretError> {
+    let out = client
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        .map_err(|e| failure("GetSecretValue", id, &e))?;
+    let text = match (out.secret_string(), out.secret_binary()) {
+        (Some(text), _) => text.to_string(),
+        (None, Some(binary)) => String::from_utf8(binary.as_ref().to_vec())
+            .map_err(|_| SecretError(format!("secret {id}: the binary value is not UTF-8 text")))?,
+        (None, None) => String::new(),
+    };
+    Ok(text.trim().to_string())
+}
+
 /// Reads one secret with `GetSecretValue`; a missing secret is `Ok(None)`.
 async fn fetch(client: &Client, id: &str) -> Fetched {
     match client.get_secret_value().secret_id(id).send().await {

@@ -14,6 +14,19 @@ handoff_testkit::store_conformance!(mod dynamo_store, {
     std::future::ready(store)
 });
 
+handoff_testkit::store_privacy_conformance!(mod dynamo_privacy, {
+    let Some(store) = common::fresh_store().await else { return };
+    std::future::ready(store.with_retention(handoff_testkit::store::privacy::retention()))
+});
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_retention_nothing_expires() {
+    let Some(store) = common::fresh_store().await else {
+        return;
+    };
+    handoff_testkit::store::privacy::case_without_retention_nothing_expires(&store).await;
+}
+
 handoff_testkit::thread_index_suite!(mod dynamo_threads, {
     let Some(store) = common::fresh_store().await else { return };
     std::future::ready(store)

@@ -2,7 +2,7 @@
 //! crate's `verify_slice`, which is constant-time; nothing here compares secrets by hand.
 
 use base64::Engine;
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;

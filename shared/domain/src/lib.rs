@@ -10,6 +10,7 @@
 //! - [`lifecycle`]: the state machine, the stored record and its timeline.
 //! - [`config`]: rules and roster from TOML.
 //! - [`ports`]: traits the adapters implement.
+//! - [`privacy`]: retention of closed handoffs and what erasing a buyer removed.
 //! - [`service`]: the use cases (intake, classify, assign, sweep, claim, audit) over the ports.
 //! - [`claim_link`]: signed, expiring claim links.
 //! - [`audit`]: weekly metrics from timelines.
@@ -23,6 +24,7 @@ pub mod ids;
 pub mod lifecycle;
 pub mod package;
 pub mod ports;
+pub mod privacy;
 pub mod render;
 pub mod routing;
 pub mod service;

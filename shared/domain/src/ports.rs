@@ -7,6 +7,7 @@ use crate::config::Rules;
 use crate::ids::{CompanyDomain, EmailAddress, HandoffId, RepId};
 use crate::lifecycle::{HandoffRecord, State, TimelineEntry};
 use crate::package::HandoffPackage;
+use crate::privacy::Erasure;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -100,7 +101,9 @@ impl HandoffSummary {
 
 /// Durable handoff state.
 ///
-/// Every method is atomic. `update` is conditional on the version and writes the record and its
+/// Every method is atomic, except that `erase_contact` may be a sequence of idempotent deletes
+/// where the backend has no transaction that large (DynamoDB): an interrupted erasure is finished
+/// by running it again. `update` is conditional on the version and writes the record and its
 /// timeline entry together. `due` reads only handoffs that await an owner and whose deadline has
 /// passed (a sparse index), never the whole table.
 #[async_trait]
@@ -170,6 +173,18 @@ pub trait HandoffStore: Send + Sync {
     async fn availability(&self) -> Result<Vec<AvailabilityOverride>, StoreError>;
     /// Sets or clears a rep's availability override.
     async fn set_availability(&self, value: &AvailabilityOverride) -> Result<(), StoreError>;
+    /// When the stored handoff expires under the store's retention
+    /// ([`Retention`](crate::privacy::Retention)), to the second: `None` while it is open, when
+    /// the store keeps closed handoffs forever, or for an unknown id.
+    async fn expires_at(&self, id: &HandoffId) -> Result<Option<DateTime<Utc>>, StoreError>;
+    /// Erases a buyer's personal data (a GDPR/CCPA deletion request): every handoff whose
+    /// contact is `email` with its timeline and index entries, and the outbound threads kept by
+    /// the same store that name the buyer (or that an erased reply named and that name no
+    /// buyer). Account owners (by company domain), rep loads, counters and availability hold no
+    /// buyer data and are kept. Idempotent: a second call removes nothing and says so. Safe to
+    /// run while stages work: a concurrent transition either lands before the record is removed
+    /// (and its entry is removed too) or finds the record gone (`NotFound`).
+    async fn erase_contact(&self, email: &EmailAddress) -> Result<Erasure, StoreError>;
 }
 
 /// What the outbound sequencer told handoff about a thread it sent (`POST /v1/threads`), or what

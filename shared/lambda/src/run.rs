@@ -1,7 +1,8 @@
-//! The whole `main` of the SQS-triggered and scheduled functions: set up once, then serve.
+//! The whole `main` of the SQS-triggered and scheduled functions: set up once, then serve —
+//! each invocation with its log context and one EMF document of metrics.
 
-use crate::{logging, schedule, sqs, wiring};
-use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use crate::tally::{self, Tally};
+use crate::{logging, metrics, schedule, sqs, wiring};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use handoff_domain::ports::Stage;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -9,14 +10,20 @@ use lambda_runtime::{service_fn, Error, LambdaEvent};
 /// Runs an SQS-triggered stage function (`ReportBatchItemFailures`).
 pub async fn stage_function(service: &str, stage: Stage) -> Result<(), Error> {
     logging::init(service);
-    let services = wiring::services_from_env().await?;
-    let services = &services;
+    let function = match stage {
+        Stage::Classify => wiring::Function::Classify,
+        Stage::Assign => wiring::Function::Assign,
+    };
+    let tally = std::sync::Arc::new(Tally::default());
+    let services = tally::observe(wiring::services_for(function).await?, &tally);
+    let (services, tally) = (&services, &tally);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        logging::start_invocation(
-            &event.context.request_id,
-            event.context.xray_trace_id.as_deref(),
-        );
-        Ok::<SqsBatchResponse, Error>(sqs::handle_batch(services, stage, event.payload).await)
+        logging::start_invocation(&event.context);
+        let (response, mut counts) =
+            sqs::handle_batch_counted(services, stage, event.payload).await;
+        counts.extend(sqs::stage_metrics(stage, tally));
+        metrics::emit(&counts);
+        Ok::<SqsBatchResponse, Error>(response)
     }))
     .await
 }
@@ -30,28 +37,37 @@ pub enum Scheduled {
     Audit,
 }
 
-/// Runs an EventBridge-scheduled function.
+/// Runs an EventBridge-scheduled function (input: see [`schedule::scheduled_event`]).
 pub async fn scheduled_function(service: &str, job: Scheduled) -> Result<(), Error> {
     logging::init(service);
-    let services = wiring::services_from_env().await?;
+    let services = wiring::services_for(match job {
+        Scheduled::Sweep => wiring::Function::Failover,
+        Scheduled::Audit => wiring::Function::Audit,
+    })
+    .await?;
     let services = &services;
     lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<EventBridgeEvent>| async move {
-            logging::start_invocation(
-                &event.context.request_id,
-                event.context.xray_trace_id.as_deref(),
-            );
-            let report = match job {
+        move |event: LambdaEvent<serde_json::Value>| async move {
+            logging::start_invocation(&event.context);
+            let input = schedule::scheduled_event(event.payload);
+            let (report, counts) = match job {
                 Scheduled::Sweep => {
                     let deadline = deadline_instant(event.context.deadline);
-                    serde_json::to_value(
-                        schedule::sweep(services, &event.payload, Some(deadline)).await?,
-                    )?
+                    let report = schedule::sweep(services, &input, Some(deadline)).await?;
+                    (
+                        serde_json::to_value(&report)?,
+                        schedule::sweep_metrics(&report),
+                    )
                 }
                 Scheduled::Audit => {
-                    serde_json::to_value(schedule::audit(services, &event.payload).await?)?
+                    let report = schedule::audit(services, &input).await?;
+                    (
+                        serde_json::to_value(&report)?,
+                        schedule::audit_metrics(&report),
+                    )
                 }
             };
+            metrics::emit(&counts);
             Ok::<_, Error>(report)
         },
     ))

@@ -1,9 +1,16 @@
-//! EventBridge-scheduled work: the failover sweep (every minute) and the weekly audit.
+//! Scheduled work — the failover sweep (every minute) and the weekly audit — and its metrics.
+//!
+//! EventBridge Scheduler invokes both with an `Input` shaped like an EventBridge event
+//! (`{"version":"0","id":…,"detail-type":"Scheduled Event","source":"aws.scheduler","time":…,
+//! "detail":{}}`); [`scheduled_event`] also takes anything else (a misconfigured `{}`) as "now".
 
+use crate::metrics::Metric;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Utc};
 use handoff_domain::audit::AuditReport;
 use handoff_domain::service::sweep::SweepReport;
 use handoff_domain::service::{ServiceError, Services};
+use serde_json::Value;
 use std::time::{Duration, Instant};
 
 /// Due handoffs fetched per page.
@@ -13,6 +20,24 @@ pub const SWEEP_CONCURRENCY: usize = 16;
 
 /// Time kept in reserve before the invocation's deadline: no new page starts after it.
 pub const SWEEP_MARGIN: Duration = Duration::from_secs(10);
+
+/// The scheduled event in a scheduled invocation's input. Input that is not an EventBridge
+/// event (Scheduler sends the target's `Input` as is, `{}` when misconfigured) gives an event
+/// without a time — the work then runs as of now — keeping `time` if it has a valid one.
+pub fn scheduled_event(input: Value) -> EventBridgeEvent {
+    if let Ok(event) = serde_json::from_value::<EventBridgeEvent>(input.clone()) {
+        return event;
+    }
+    tracing::warn!("the scheduled input is not an EventBridge event; running as of now");
+    let text = |key: &str| input.get(key).and_then(Value::as_str).map(str::to_string);
+    let mut event = EventBridgeEvent::default();
+    event.time = input
+        .get("time")
+        .and_then(|t| serde_json::from_value(t.clone()).ok());
+    event.detail_type = text("detail-type").unwrap_or_else(|| "Scheduled Event".into());
+    event.source = text("source").unwrap_or_default();
+    event
+}
 
 /// Runs one failover sweep for a scheduled event, starting new pages only until `deadline`
 /// minus [`SWEEP_MARGIN`]; what is left stays due for the next scheduled run.
@@ -37,17 +62,36 @@ pub async fn sweep(
         stopped_early = report.stopped_early,
         "failover sweep finished"
     );
-    crate::metrics::emit(
-        "handoff-failover",
-        &[
-            ("DueHandoffs", report.due as f64, "Count"),
-            ("Rerouted", report.rerouted as f64, "Count"),
-            ("Escalated", report.escalated as f64, "Count"),
-            ("FailoverFailures", report.failed as f64, "Count"),
-            ("SweepItemsRead", report.items_read as f64, "Count"),
-        ],
-    );
     Ok(report)
+}
+
+/// The sweep's metrics, all with the dimension set `[["stage"]]` (the template's alarms on
+/// `SlaBreaches` and `FailoverFailures` use exactly that set).
+///
+/// `SlaBreaches` counts the handoffs this sweep found past their SLA deadline while unclaimed:
+/// the due index's hits (`due`, which holds exactly the unclaimed handoffs with
+/// `deadline <= now`) less those found claimed or moved on re-reading (`skipped`: the index
+/// lagged a claim or a concurrent sweep). A handoff that was failed over gets a new SLA, so each
+/// missed deadline counts once; one whose failover fails stays due and counts again on the next
+/// sweep (that is what `FailoverFailures` alarms on).
+pub fn sweep_metrics(report: &SweepReport) -> Vec<Metric> {
+    vec![
+        Metric::count("DueHandoffs", report.due),
+        Metric::count("SlaBreaches", report.due.saturating_sub(report.skipped)),
+        Metric::count("Failovers", report.rerouted + report.escalated),
+        Metric::count("Escalations", report.escalated),
+        Metric::count("FailoverFailures", report.failed),
+        Metric::count("SweepItemsRead", report.items_read),
+    ]
+}
+
+/// The audited window: the week before the event's time (now when it has none).
+pub fn audit_window(
+    event: &EventBridgeEvent,
+    now: DateTime<Utc>,
+) -> (DateTime<Utc>, DateTime<Utc>) {
+    let to = event.time.unwrap_or(now);
+    (to - chrono::Duration::days(7), to)
 }
 
 /// Computes the audit of the week before the event's time and logs the metrics (ids only).
@@ -55,34 +99,110 @@ pub async fn audit(
     services: &Services,
     event: &EventBridgeEvent,
 ) -> Result<AuditReport, ServiceError> {
-    let to = event.time.unwrap_or_else(|| services.clock.now());
-    let report = services.audit(to - chrono::Duration::days(7), to).await?;
+    let (from, to) = audit_window(event, services.clock.now());
+    let report = services.audit(from, to).await?;
     tracing::info!(metrics = %serde_json::to_string(&report).unwrap_or_default(), "weekly handoff audit");
-    let rate = |v: Option<f64>| v.unwrap_or(0.0) * 100.0;
-    crate::metrics::emit(
-        "handoff-audit",
-        &[
-            ("Handoffs", report.handoffs as f64, "Count"),
-            ("AcceptanceRate", rate(report.acceptance_rate), "Percent"),
-            ("WrongOwnerRate", rate(report.wrong_owner_rate), "Percent"),
-            (
-                "RequalificationRate",
-                rate(report.requalification_rate),
-                "Percent",
-            ),
-            (
-                "CrmFieldCompleteness",
-                rate(report.crm_field_completeness),
-                "Percent",
-            ),
-            ("NoShowRate", rate(report.no_show_rate), "Percent"),
-            ("NoFollowUpRate", rate(report.no_follow_up_rate), "Percent"),
-            (
-                "MedianMinutesToFirstHumanAction",
-                report.median_minutes_to_first_human_action.unwrap_or(0.0),
-                "None",
-            ),
-        ],
-    );
     Ok(report)
+}
+
+/// The audit's metrics (`[["stage"]]`); a rate without data (no handoffs to compute it on) is
+/// left out rather than reported as 0.
+pub fn audit_metrics(report: &AuditReport) -> Vec<Metric> {
+    let percent = |name, v: Option<f64>| v.map(|v| Metric::new(name, v * 100.0, "Percent"));
+    [
+        Some(Metric::count("AuditsCompleted", 1)),
+        Some(Metric::count("Handoffs", report.handoffs)),
+        percent("AcceptanceRate", report.acceptance_rate),
+        percent("WrongOwnerRate", report.wrong_owner_rate),
+        percent("RequalificationRate", report.requalification_rate),
+        percent("CrmFieldCompleteness", report.crm_field_completeness),
+        percent("NoShowRate", report.no_show_rate),
+        percent("NoFollowUpRate", report.no_follow_up_rate),
+        report
+            .median_minutes_to_first_human_action
+            .map(|m| Metric::new("MedianMinutesToFirstHumanAction", m, "None")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::documents;
+    use crate::metrics::tests::declared;
+    use serde_json::json;
+
+    const SCHEDULER_INPUT: &str = r#"{"version":"0","id":"6a7e8feb-b491-4cf7-a9f1-bf3703467718","detail-type":"Scheduled Event","source":"aws.scheduler","account":"123456789012","time":"2026-11-23T07:00:00Z","region":"us-east-1","resources":["arn:aws:scheduler:us-east-1:123456789012:schedule/default/handoff-prod-audit"],"detail":{}}"#;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn the_scheduler_input_is_an_eventbridge_event_and_the_audit_ends_at_its_time() {
+        let typed: EventBridgeEvent = serde_json::from_str(SCHEDULER_INPUT).unwrap();
+        assert_eq!(typed.detail_type, "Scheduled Event");
+        assert_eq!(typed.source, "aws.scheduler");
+        let event = scheduled_event(serde_json::from_str(SCHEDULER_INPUT).unwrap());
+        assert_eq!(event, typed);
+        let (from, to) = audit_window(&event, at("2030-01-01T00:00:00Z"));
+        assert_eq!(to, at("2026-11-23T07:00:00Z"));
+        assert_eq!(from, at("2026-11-16T07:00:00Z"));
+    }
+
+    #[test]
+    fn other_input_runs_as_of_now() {
+        let now = at("2026-11-24T08:30:00Z");
+        let event = scheduled_event(json!({}));
+        assert_eq!(event.time, None);
+        assert_eq!(event.detail_type, "Scheduled Event");
+        assert_eq!(audit_window(&event, now).1, now);
+        let event = scheduled_event(json!({"time": "2026-11-23T07:00:00Z"}));
+        assert_eq!(audit_window(&event, now).1, at("2026-11-23T07:00:00Z"));
+        let event = scheduled_event(json!("not an object"));
+        assert_eq!(audit_window(&event, now).1, now);
+    }
+
+    #[test]
+    fn sweep_metrics_match_the_report_with_the_stage_only_set() {
+        let report = SweepReport {
+            due: 5,
+            rerouted: 2,
+            escalated: 1,
+            skipped: 1,
+            failed: 1,
+            items_read: 7,
+            pages: 1,
+            stopped_early: false,
+        };
+        let docs = documents(
+            "handoff-failover",
+            "prod",
+            &sweep_metrics(&report),
+            Utc::now(),
+            "INFO",
+        );
+        assert_eq!(docs.len(), 1);
+        let declared = declared(&docs[0]);
+        for (_, _, sets) in &declared {
+            assert_eq!(*sets, json!([["stage"]]));
+        }
+        let value = |n: &str| declared.iter().find(|d| d.0 == n).unwrap().1;
+        assert_eq!(value("DueHandoffs"), 5.0);
+        assert_eq!(value("SlaBreaches"), 4.0);
+        assert_eq!(value("Failovers"), 3.0);
+        assert_eq!(value("Escalations"), 1.0);
+        assert_eq!(value("FailoverFailures"), 1.0);
+        assert_eq!(value("SweepItemsRead"), 7.0);
+    }
+
+    #[test]
+    fn audit_metrics_leave_out_rates_without_data() {
+        let empty =
+            AuditReport::compute(at("2026-11-16T07:00:00Z"), at("2026-11-23T07:00:00Z"), &[]);
+        let names: Vec<&str> = audit_metrics(&empty).iter().map(|m| m.name).collect();
+        assert_eq!(names, ["AuditsCompleted", "Handoffs"]);
+    }
 }

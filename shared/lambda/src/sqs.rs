@@ -1,7 +1,14 @@
 //! SQS-triggered stages: each record is handled on its own; a transient failure becomes a batch
 //! item failure (retried by SQS, then redriven to the DLQ after maxReceiveCount), a permanent one
 //! is moved to the DLQ at once with its reason. One bad message never fails its batch-mates.
+//!
+//! Metrics of a batch (one EMF document per invocation, see [`crate::metrics`]):
+//! `MessagesRetried` and `MessagesDeadLettered` by `queue`, plus what the stage did, counted by
+//! [`crate::tally`]: `HandoffsClassified` by `class` (classify), `HandoffsAssigned`, `CrmWrites`
+//! and `Notifications` by `kind` (assign).
 
+use crate::metrics::{self, Metric};
+use crate::tally::Tally;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use handoff_domain::ports::{Delivery, Stage};
 use handoff_domain::service::delivery::Disposition;
@@ -9,7 +16,17 @@ use handoff_domain::service::Services;
 
 /// Handles one SQS batch for `stage`.
 pub async fn handle_batch(services: &Services, stage: Stage, event: SqsEvent) -> SqsBatchResponse {
+    handle_batch_counted(services, stage, event).await.0
+}
+
+/// Handles one SQS batch for `stage`, with the batch's retry and dead-letter counts.
+pub async fn handle_batch_counted(
+    services: &Services,
+    stage: Stage,
+    event: SqsEvent,
+) -> (SqsBatchResponse, Vec<Metric>) {
     let mut response = SqsBatchResponse::default();
+    let (mut retried, mut dead_lettered) = (0, 0);
     for record in event.records {
         let message_id = record.message_id.clone().unwrap_or_default();
         let delivery = Delivery {
@@ -28,15 +45,94 @@ pub async fn handle_batch(services: &Services, stage: Stage, event: SqsEvent) ->
             Disposition::Retry(reason) => {
                 tracing::warn!(message_id = %message_id, stage = stage.as_str(), receive_count = delivery.receive_count, %reason, "message will be retried");
                 response.add_failure(message_id);
+                retried += 1;
             }
             Disposition::DeadLetter(reason) => {
                 tracing::error!(message_id = %message_id, stage = stage.as_str(), %reason, "poison message moved to the dead-letter queue");
-                if let Err(e) = services.queue.dead_letter(stage, &delivery, &reason).await {
-                    tracing::error!(message_id = %message_id, error = %e, "could not dead-letter; leaving it for SQS redrive");
-                    response.add_failure(message_id);
+                match services.queue.dead_letter(stage, &delivery, &reason).await {
+                    Ok(()) => dead_lettered += 1,
+                    Err(e) => {
+                        tracing::error!(message_id = %message_id, error = %e, "could not dead-letter; leaving it for SQS redrive");
+                        response.add_failure(message_id);
+                        retried += 1;
+                    }
                 }
             }
         }
     }
-    response
+    let queue = stage.as_str();
+    let metrics = vec![
+        Metric::count("MessagesRetried", retried).by("queue", queue),
+        Metric::count("MessagesDeadLettered", dead_lettered).by("queue", queue),
+    ];
+    (response, metrics)
+}
+
+/// What the stage did, as counted by `tally`: each of the stage's metrics, 0 when nothing
+/// happened.
+pub fn stage_metrics(stage: Stage, tally: &Tally) -> Vec<Metric> {
+    let names: &[&'static str] = match stage {
+        Stage::Classify => &["HandoffsClassified"],
+        Stage::Assign => &["HandoffsAssigned", "CrmWrites", "Notifications"],
+    };
+    let mut counted = tally.drain();
+    counted.retain(|m| names.contains(&m.name));
+    metrics::zero_unless_reported(&mut counted, names);
+    counted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::documents;
+    use crate::metrics::tests::declared;
+    use serde_json::json;
+
+    #[test]
+    fn a_classify_batch_is_one_document_per_class_with_queue_counts() {
+        let tally = Tally::default();
+        for class in ["demo_request", "none", "demo_request"] {
+            tally.add(Metric::count("HandoffsClassified", 1).by("class", class));
+        }
+        let mut m = vec![
+            Metric::count("MessagesRetried", 1).by("queue", "classify"),
+            Metric::count("MessagesDeadLettered", 0).by("queue", "classify"),
+        ];
+        m.extend(stage_metrics(Stage::Classify, &tally));
+        let docs = documents("handoff-classify", "prod", &m, chrono::Utc::now(), "INFO");
+        assert_eq!(docs.len(), 2, "two classes: {docs:?}");
+        let first = declared(&docs[0]);
+        let names: Vec<&str> = first.iter().map(|(n, _, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "HandoffsClassified",
+                "MessagesRetried",
+                "MessagesDeadLettered"
+            ]
+        );
+        assert_eq!(first[0].2, json!([["stage"], ["stage", "class"]]));
+        assert_eq!(first[1].2, json!([["stage"], ["stage", "queue"]]));
+        assert_eq!(docs[0]["class"], "demo_request");
+        assert_eq!(docs[0]["HandoffsClassified"], 2);
+        assert_eq!(docs[0]["queue"], "classify");
+        assert_eq!(docs[0]["MessagesRetried"], 1);
+        assert_eq!(declared(&docs[1]).len(), 1);
+        assert_eq!(docs[1]["class"], "none");
+        assert_eq!(docs[1]["HandoffsClassified"], 1);
+    }
+
+    #[test]
+    fn nothing_classified_is_a_zero_total() {
+        let m = stage_metrics(Stage::Classify, &Tally::default());
+        assert_eq!(m, [Metric::count("HandoffsClassified", 0)]);
+    }
+
+    #[test]
+    fn assign_reports_every_metric_even_when_idle() {
+        let m = stage_metrics(Stage::Assign, &Tally::default());
+        let names: Vec<&str> = m.iter().map(|m| m.name).collect();
+        assert_eq!(names, ["HandoffsAssigned", "CrmWrites", "Notifications"]);
+        assert!(m.iter().all(|m| m.value == 0.0));
+    }
 }

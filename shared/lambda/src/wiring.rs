@@ -1,23 +1,31 @@
 //! Builds the [`Services`] for a Lambda function from its environment, once per cold start.
 //!
-//! | variable | meaning | default |
-//! |---|---|---|
-//! | `HANDOFF_TABLE` | the DynamoDB table | required |
-//! | `HANDOFF_QUEUE_PREFIX` | stage queues are `<prefix>-classify`, `<prefix>-assign` (+ `-dlq`) | required |
-//! | `HANDOFF_<STAGE>_QUEUE_URL`, `HANDOFF_<STAGE>_DLQ_URL` | the queue URLs (STAGE = CLASSIFY, ASSIGN); when all four are set no `GetQueueUrl` call is made at cold start | resolved from the prefix |
-//! | `HANDOFF_MAX_RECEIVES` | receives before SQS redrives to the DLQ (must match the queues) | 5 |
-//! | `HANDOFF_DUE_SHARDS` | partitions of the sparse due index (every writer of a table must agree) | 1 |
-//! | `HANDOFF_CLAIM_SECRET` | the claim-link HMAC secret (≥ 32 characters); needed where links are signed (assign) or verified (claim) | unset: a random per-process key, so links made here never verify |
-//! | `HANDOFF_PUBLIC_CLAIM_URL` | base URL of the claim function URL, put into links | empty |
-//! | `HANDOFF_RULES_TTL_SECS` | how long a loaded rules version is reused | 60 |
-//! | `HANDOFF_SECRETS_PREFIX` | Secrets Manager name prefix of every credential: `<prefix><name>` (`handoff/prod/providers/typeform`, `…/hubspot_token`, `…/slack_bot_token`); values are never put in the environment | unset: every provider route answers 401, and CRM/Slack/webhook calls fail with the missing secret named |
-//! | `HANDOFF_SECRETS_TTL_SECS` | how long a fetched provider secret is reused before it is read again (rotation without redeploy) | 300 |
-//! | `HANDOFF_PUBLIC_INTAKE_URL` | the URL providers call when a custom domain or CDN fronts the function URL (HubSpot signs the URL) | the request's own URL |
-//! | `HANDOFF_HUBSPOT_API_URL` | HubSpot's API base, for reading contacts a Webhooks API event names (token: secret `<prefix>hubspot_token`) | `https://api.hubapi.com` |
+//! Each [`Function`] reads only the variables it needs; `infra/template.yaml` sets exactly those
+//! (the end-to-end test builds every function from the template's environment and fails on a
+//! variable read but not set). No variable holds a secret: credentials and the claim-link key
+//! are read from Secrets Manager at run time.
+//!
+//! | variable | functions | meaning | default |
+//! |---|---|---|---|
+//! | `HANDOFF_TABLE` | all | the DynamoDB table | required |
+//! | `HANDOFF_QUEUE_PREFIX` | all | stage queues are `<prefix>-classify`, `<prefix>-assign` (+ `-dlq`) | required |
+//! | `HANDOFF_<STAGE>_QUEUE_URL`, `HANDOFF_<STAGE>_DLQ_URL` | all | the queue URLs (STAGE = CLASSIFY, ASSIGN); when all four are set no `GetQueueUrl` call is made at cold start | resolved from the prefix |
+//! | `HANDOFF_MAX_RECEIVES` | all | receives before SQS redrives to the DLQ (must match the queues) | 5 |
+//! | `HANDOFF_DUE_SHARDS` | all | partitions of the sparse due index (every writer of a table must agree) | 1 |
+//! | `HANDOFF_RULES_TTL_SECS` | all | how long a loaded rules version is reused | 60 |
+//! | `HANDOFF_RETENTION_DAYS` | all | closed handoffs expire this many days after they closed (DynamoDB TTL) | unset: kept |
+//! | `HANDOFF_STAGE` | all | the deployment stage, the `stage` dimension of every metric (read by [`crate::metrics`]) | `local` |
+//! | `HANDOFF_CLAIM_SECRET_ID` | assign, claim | the Secrets Manager id (ARN) of the claim-link HMAC key (≥ 32 characters), read once at cold start | required there |
+//! | `HANDOFF_PUBLIC_CLAIM_URL` | assign | base URL of the claim function URL, put into links | empty |
+//! | `HANDOFF_SECRETS_PREFIX` | intake, assign | Secrets Manager name prefix of every credential: `<prefix><name>` (`handoff-prod/providers/typeform`, `…/hubspot_token`, `…/slack_bot_token`) | unset: every provider route answers 401, and CRM/Slack/webhook calls fail with the missing secret named |
+//! | `HANDOFF_SECRETS_TTL_SECS` | intake, assign | how long a fetched credential is reused before it is read again (rotation without redeploy) | 300 |
+//! | `HANDOFF_PUBLIC_INTAKE_URL` | intake | the URL providers call when a custom domain or CDN fronts the function URL (HubSpot signs the URL) | the request's own URL |
+//! | `HANDOFF_HUBSPOT_API_URL` | intake | HubSpot's API base, for reading contacts a Webhooks API event names (token: secret `<prefix>hubspot_token`) | `https://api.hubapi.com` |
 
-use crate::env::{parsed_or, required};
+use crate::env::Vars;
 use anyhow::{ensure, Context, Result};
 use handoff_api::{App, IntakeEdge};
+use handoff_aws::calls::{CallRecorder, Clients};
 use handoff_aws::queue::QueueUrls;
 use handoff_aws::SecretsManagerSource;
 use handoff_aws::{DynamoRules, DynamoStore, SqsQueue};
@@ -36,52 +44,158 @@ use handoff_domain::service::Services;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The six functions of the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Function {
+    Intake,
+    Classify,
+    Assign,
+    Failover,
+    Claim,
+    Audit,
+}
+
+impl Function {
+    /// Every function.
+    pub const ALL: [Function; 6] = [
+        Function::Intake,
+        Function::Classify,
+        Function::Assign,
+        Function::Failover,
+        Function::Claim,
+        Function::Audit,
+    ];
+
+    /// The binary's name, also its directory under `functions/` and `target/lambda/`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Function::Intake => "intake",
+            Function::Classify => "classify",
+            Function::Assign => "assign",
+            Function::Failover => "failover",
+            Function::Claim => "claim",
+            Function::Audit => "audit",
+        }
+    }
+
+    /// Whether it signs (assign) or verifies (claim) claim links, so needs the claim-link key.
+    pub fn uses_claim_links(self) -> bool {
+        matches!(self, Function::Assign | Function::Claim)
+    }
+
+    /// Whether it reads provider, CRM or notification credentials.
+    pub fn uses_credentials(self) -> bool {
+        matches!(self, Function::Intake | Function::Assign)
+    }
+}
+
 /// Every setting a function reads.
 #[derive(Debug, Clone)]
 pub struct FunctionConfig {
+    pub function: Function,
     pub table: String,
     pub queue_prefix: String,
+    pub queue_urls: Option<Vec<(Stage, QueueUrls)>>,
     pub max_receives: u32,
     pub due_shards: u32,
-    pub claim_secret: Option<String>,
-    pub public_claim_url: String,
     pub rules_ttl: Duration,
+    /// How long a closed handoff is kept (`None`: kept).
+    pub retention: Option<handoff_domain::privacy::Retention>,
+    /// The Secrets Manager id of the claim-link key (functions that sign or verify links).
+    pub claim_secret_id: Option<String>,
+    pub public_claim_url: String,
     pub secrets_prefix: Option<String>,
     pub secrets_ttl: Duration,
     pub public_intake_url: Option<String>,
     pub hubspot_api_url: String,
+    /// Records every AWS call the function's clients make (the end-to-end test's IAM check).
+    pub recorder: Option<CallRecorder>,
 }
 
 impl FunctionConfig {
-    /// Reads the environment; the error names the missing or invalid variable.
-    pub fn from_env() -> Result<Self> {
-        let claim_secret = std::env::var("HANDOFF_CLAIM_SECRET").ok();
-        if let Some(secret) = &claim_secret {
-            ensure!(
-                secret.len() >= 32,
-                "environment variable HANDOFF_CLAIM_SECRET must be at least 32 characters"
-            );
-        }
+    /// Reads the process environment; the error names the missing or invalid variable.
+    pub fn from_env(function: Function) -> Result<Self> {
+        Self::from_vars(function, &Vars::from_env())
+    }
+
+    /// Reads `function`'s variables from `vars`, and only those.
+    pub fn from_vars(function: Function, vars: &Vars<'_>) -> Result<Self> {
+        let retention = match vars.parsed::<u32>("HANDOFF_RETENTION_DAYS")? {
+            Some(days) => Some(
+                handoff_domain::privacy::Retention::days(days.into()).map_err(|e| {
+                    anyhow::anyhow!("environment variable HANDOFF_RETENTION_DAYS: {}", e.0)
+                })?,
+            ),
+            None => None,
+        };
+        let claim_secret_id = if function.uses_claim_links() {
+            Some(vars.required("HANDOFF_CLAIM_SECRET_ID")?)
+        } else {
+            None
+        };
+        let public_claim_url = if function == Function::Assign {
+            vars.get("HANDOFF_PUBLIC_CLAIM_URL").unwrap_or_default()
+        } else {
+            String::new()
+        };
+        let (secrets_prefix, secrets_ttl) = if function.uses_credentials() {
+            (
+                vars.get("HANDOFF_SECRETS_PREFIX"),
+                Duration::from_secs(vars.parsed_or("HANDOFF_SECRETS_TTL_SECS", 300)?),
+            )
+        } else {
+            (None, Duration::from_secs(300))
+        };
+        let (public_intake_url, hubspot_api_url) = if function == Function::Intake {
+            (
+                vars.get("HANDOFF_PUBLIC_INTAKE_URL"),
+                vars.get("HANDOFF_HUBSPOT_API_URL"),
+            )
+        } else {
+            (None, None)
+        };
         Ok(Self {
-            table: required("HANDOFF_TABLE")?,
-            queue_prefix: required("HANDOFF_QUEUE_PREFIX")?,
-            max_receives: parsed_or("HANDOFF_MAX_RECEIVES", 5)?,
-            due_shards: parsed_or("HANDOFF_DUE_SHARDS", handoff_aws::store::DEFAULT_DUE_SHARDS)?,
-            claim_secret,
-            public_claim_url: std::env::var("HANDOFF_PUBLIC_CLAIM_URL").unwrap_or_default(),
-            rules_ttl: Duration::from_secs(parsed_or("HANDOFF_RULES_TTL_SECS", 60)?),
-            secrets_prefix: std::env::var("HANDOFF_SECRETS_PREFIX")
-                .ok()
-                .filter(|p| !p.trim().is_empty()),
-            secrets_ttl: Duration::from_secs(parsed_or("HANDOFF_SECRETS_TTL_SECS", 300)?),
-            public_intake_url: std::env::var("HANDOFF_PUBLIC_INTAKE_URL")
-                .ok()
-                .filter(|u| !u.trim().is_empty()),
-            hubspot_api_url: std::env::var("HANDOFF_HUBSPOT_API_URL").unwrap_or_else(|_| {
+            function,
+            table: vars.required("HANDOFF_TABLE")?,
+            queue_prefix: vars.required("HANDOFF_QUEUE_PREFIX")?,
+            queue_urls: queue_urls(vars),
+            max_receives: vars.parsed_or("HANDOFF_MAX_RECEIVES", 5)?,
+            due_shards: vars
+                .parsed_or("HANDOFF_DUE_SHARDS", handoff_aws::store::DEFAULT_DUE_SHARDS)?,
+            rules_ttl: Duration::from_secs(vars.parsed_or("HANDOFF_RULES_TTL_SECS", 60)?),
+            retention,
+            claim_secret_id,
+            public_claim_url,
+            secrets_prefix,
+            secrets_ttl,
+            public_intake_url,
+            hubspot_api_url: hubspot_api_url.unwrap_or_else(|| {
                 handoff_connectors::hubspot_contacts::DEFAULT_BASE_URL.to_string()
             }),
+            recorder: None,
         })
     }
+
+    /// The SDK clients of this function (recording when the config carries a recorder).
+    async fn clients(&self) -> Clients {
+        Clients::new(
+            handoff_aws::aws_config_from_env().await,
+            self.recorder.clone(),
+        )
+    }
+}
+
+/// The four queue URLs, when every one is set.
+fn queue_urls(vars: &Vars<'_>) -> Option<Vec<(Stage, QueueUrls)>> {
+    Stage::ALL
+        .iter()
+        .map(|stage| {
+            let name = stage.as_str().to_ascii_uppercase();
+            let queue = vars.get(&format!("HANDOFF_{name}_QUEUE_URL"))?;
+            let dead_letter = vars.get(&format!("HANDOFF_{name}_DLQ_URL"))?;
+            Some((*stage, QueueUrls { queue, dead_letter }))
+        })
+        .collect()
 }
 
 /// The services on DynamoDB + SQS for this configuration, on the system clock.
@@ -94,16 +208,26 @@ pub async fn services_with_clock(
     config: &FunctionConfig,
     clock: Arc<dyn Clock>,
 ) -> Result<Services> {
-    let sdk = handoff_aws::aws_config_from_env().await;
-    let dynamo = handoff_aws::config::dynamodb_client(&sdk);
-    let sqs = handoff_aws::config::sqs_client(&sdk);
-    let store = Arc::new(
-        DynamoStore::new(dynamo.clone(), &config.table).with_due_shards(config.due_shards),
-    );
-    let queue = match queue_urls_from_env() {
-        Some(urls) => SqsQueue::from_urls(sqs, urls, config.max_receives)
+    let clients = config.clients().await;
+    build_services(config, &clients, clock).await
+}
+
+async fn build_services(
+    config: &FunctionConfig,
+    clients: &Clients,
+    clock: Arc<dyn Clock>,
+) -> Result<Services> {
+    let dynamo = clients.dynamodb();
+    let mut store =
+        DynamoStore::new(dynamo.clone(), &config.table).with_due_shards(config.due_shards);
+    if let Some(retention) = config.retention {
+        store = store.with_retention(retention);
+    }
+    let store = Arc::new(store);
+    let queue = match &config.queue_urls {
+        Some(urls) => SqsQueue::from_urls(clients.sqs(), urls.clone(), config.max_receives)
             .context("invalid stage queue URLs")?,
-        None => SqsQueue::connect(sqs, &config.queue_prefix, config.max_receives)
+        None => SqsQueue::connect(clients.sqs(), &config.queue_prefix, config.max_receives)
             .await
             .context("cannot resolve the stage queues")?,
     };
@@ -111,11 +235,15 @@ pub async fn services_with_clock(
         Arc::new(DynamoRules::new(dynamo, &config.table).with_ttl(config.rules_ttl));
     let outbound = OutboundDeps {
         rules: rules.clone(),
-        secrets: secrets_source(config, &sdk),
+        secrets: secrets_source(config, clients),
         policy: HttpPolicy::default(),
         file_crm: None,
         fallback_notifier: None,
-        mail: Arc::new(SesMail(handoff_aws::ses::sesv2_client(&sdk))),
+        mail: Arc::new(SesMail(clients.sesv2())),
+    };
+    let claim_key = match &config.claim_secret_id {
+        Some(id) => claim_key(clients, id).await?,
+        None => random_key()?,
     };
     Ok(Services {
         store: store.clone(),
@@ -125,21 +253,32 @@ pub async fn services_with_clock(
         notifier: Arc::new(ConfiguredNotifier::new(outbound)),
         clock,
         rules,
-        claims: ClaimSigner::new(match &config.claim_secret {
-            Some(secret) => secret.as_bytes().to_vec(),
-            None => random_key()?,
-        }),
+        claims: ClaimSigner::new(claim_key),
         public_url: config.public_claim_url.clone(),
         claim_link_ttl: chrono::Duration::days(7),
     })
 }
 
+/// The claim-link HMAC key: the plain `SecretString` of secret `id`, at least 32 characters.
+/// Read once per cold start; a rotated key is used by the next cold start, and links signed
+/// with the old key stop verifying (they are re-sent by the next notification).
+async fn claim_key(clients: &Clients, id: &str) -> Result<Vec<u8>> {
+    let key = handoff_aws::secrets::secret_string(&clients.secretsmanager(), id)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot read the claim-link key: {}", e.0))?;
+    ensure!(
+        key.len() >= 32,
+        "the claim-link key (secret {id}) must be at least 32 characters"
+    );
+    Ok(key.into_bytes())
+}
+
 /// Every credential through Secrets Manager under `HANDOFF_SECRETS_PREFIX` (read on first use,
 /// reused for `HANDOFF_SECRETS_TTL_SECS`); none when the prefix is unset.
-fn secrets_source(config: &FunctionConfig, sdk: &aws_config::SdkConfig) -> Arc<dyn SecretSource> {
+fn secrets_source(config: &FunctionConfig, clients: &Clients) -> Arc<dyn SecretSource> {
     match &config.secrets_prefix {
         Some(prefix) => Arc::new(
-            SecretsManagerSource::new(handoff_aws::config::secretsmanager_client(sdk), prefix)
+            SecretsManagerSource::new(clients.secretsmanager(), prefix)
                 .with_ttl(config.secrets_ttl),
         ),
         None => Arc::new(StaticSecrets::default()),
@@ -165,17 +304,13 @@ impl MailFactory for SesMail {
 /// once here, refreshed after `HANDOFF_SECRETS_TTL_SECS`), one-time tokens in the table, and a
 /// HubSpot contacts reader (its token is the `hubspot_token` secret, read per use).
 pub async fn app_with_clock(config: &FunctionConfig, clock: Arc<dyn Clock>) -> Result<App> {
-    let services = Arc::new(services_with_clock(config, clock).await?);
-    let sdk = handoff_aws::aws_config_from_env().await;
-    let once = Arc::new(DynamoStore::new(
-        handoff_aws::config::dynamodb_client(&sdk),
-        &config.table,
-    ));
+    let clients = config.clients().await;
+    let services = Arc::new(build_services(config, &clients, clock).await?);
+    let once = Arc::new(DynamoStore::new(clients.dynamodb(), &config.table));
     let secrets: Arc<dyn SecretSource> = match &config.secrets_prefix {
         Some(prefix) => {
-            let source =
-                SecretsManagerSource::new(handoff_aws::config::secretsmanager_client(&sdk), prefix)
-                    .with_ttl(config.secrets_ttl);
+            let source = SecretsManagerSource::new(clients.secretsmanager(), prefix)
+                .with_ttl(config.secrets_ttl);
             let mut names: Vec<&str> = handoff_connectors::registry::all()
                 .iter()
                 .map(|p| p.name())
@@ -212,48 +347,37 @@ pub async fn app_with_clock(config: &FunctionConfig, clock: Arc<dyn Clock>) -> R
     })
 }
 
-/// Reads the environment and builds the intake function's state.
-pub async fn app_from_env() -> Result<App> {
-    let config = FunctionConfig::from_env()?;
-    app_with_clock(&config, Arc::new(SystemClock)).await
-}
-
-/// Reads the environment and builds the claim function's state: it serves no provider route, so
-/// it reads no provider secret and links neither Secrets Manager nor the HubSpot client.
-pub async fn claim_app_from_env() -> Result<App> {
-    let config = FunctionConfig::from_env()?;
-    let services = Arc::new(services_with_clock(&config, Arc::new(SystemClock)).await?);
-    let sdk = handoff_aws::aws_config_from_env().await;
+/// The claim function's state: it serves no provider route, so it reads no provider secret and
+/// links neither the provider registry's secrets nor the HubSpot client.
+pub async fn claim_app_with_clock(config: &FunctionConfig, clock: Arc<dyn Clock>) -> Result<App> {
+    let clients = config.clients().await;
+    let services = Arc::new(build_services(config, &clients, clock).await?);
     Ok(App {
         services,
         intake: IntakeEdge {
             secrets: Arc::new(StaticSecrets::default()),
-            once: Arc::new(DynamoStore::new(
-                handoff_aws::config::dynamodb_client(&sdk),
-                &config.table,
-            )),
+            once: Arc::new(DynamoStore::new(clients.dynamodb(), &config.table)),
             contacts: None,
             public_base_url: None,
         },
     })
 }
 
-/// The four queue URLs from the environment, when every one is set.
-fn queue_urls_from_env() -> Option<Vec<(Stage, QueueUrls)>> {
-    Stage::ALL
-        .iter()
-        .map(|stage| {
-            let name = stage.as_str().to_ascii_uppercase();
-            let queue = std::env::var(format!("HANDOFF_{name}_QUEUE_URL")).ok()?;
-            let dead_letter = std::env::var(format!("HANDOFF_{name}_DLQ_URL")).ok()?;
-            Some((*stage, QueueUrls { queue, dead_letter }))
-        })
-        .collect()
+/// Reads the environment and builds the intake function's state.
+pub async fn app_from_env() -> Result<App> {
+    let config = FunctionConfig::from_env(Function::Intake)?;
+    app_with_clock(&config, Arc::new(SystemClock)).await
 }
 
-/// Reads the environment and builds the services (a function's one-time setup).
-pub async fn services_from_env() -> Result<Services> {
-    let config = FunctionConfig::from_env()?;
+/// Reads the environment and builds the claim function's state.
+pub async fn claim_app_from_env() -> Result<App> {
+    let config = FunctionConfig::from_env(Function::Claim)?;
+    claim_app_with_clock(&config, Arc::new(SystemClock)).await
+}
+
+/// Reads the environment and builds `function`'s services (its one-time setup).
+pub async fn services_for(function: Function) -> Result<Services> {
+    let config = FunctionConfig::from_env(function)?;
     services(&config).await
 }
 

@@ -89,6 +89,19 @@ impl FileCrm {
         }
     }
 
+    /// Deletes the files of `ids` (erasing a buyer); returns how many existed.
+    pub fn erase(&self, ids: &[HandoffId]) -> io::Result<usize> {
+        let mut removed = 0;
+        for id in ids {
+            match std::fs::remove_file(self.path_of(id)) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(removed)
+    }
+
     /// Every record written, in file-name order.
     pub fn list(&self) -> io::Result<Vec<CrmRecord>> {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(&self.dir)?
@@ -178,5 +191,10 @@ mod tests {
             .join(format!("{}.json", record.id))
             .is_file());
         assert_eq!(crm.read(&fixtures::handoff_id("none")).unwrap(), None);
+
+        let ids = [record.id.clone(), fixtures::handoff_id("none")];
+        assert_eq!(crm.erase(&ids).unwrap(), 1);
+        assert_eq!(crm.read(&record.id).unwrap(), None);
+        assert_eq!(crm.erase(&ids).unwrap(), 0);
     }
 }

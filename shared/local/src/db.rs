@@ -137,6 +137,16 @@ impl Db {
         }
     }
 
+    /// Runs `f` with the connection on the caller's thread: for opening (migrations), before
+    /// async callers share the connection.
+    pub(crate) fn setup<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        let mut guard = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        f(&mut guard)
+    }
+
     /// Runs `f` with the connection on the blocking pool.
     pub(crate) async fn run<T, F>(&self, f: F) -> Result<T, DbError>
     where

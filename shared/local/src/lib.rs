@@ -28,7 +28,7 @@ pub mod store;
 
 pub use crm::{CrmRecord, FileCrm};
 pub use db::OpenError;
-pub use notifier::{LogNotifier, LoggedNotification};
-pub use queue::SqliteQueue;
+pub use notifier::{LogNotifier, LoggedNotification, NotificationErasure};
+pub use queue::{QueueErasure, SqliteQueue};
 pub use rules::FileRules;
-pub use store::SqliteStore;
+pub use store::{Purged, SqliteStore};

@@ -25,6 +25,15 @@ pub struct LoggedNotification {
     pub notification: Notification,
 }
 
+/// What [`LogNotifier::erase`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NotificationErasure {
+    /// Readable per-handoff files.
+    pub files: usize,
+    /// Lines of `notifications.jsonl`.
+    pub lines: usize,
+}
+
 /// Appends one JSON line per notification to `<dir>/notifications.jsonl` and writes the latest
 /// notification of each handoff, readable, to `<dir>/notifications/<handoff_id>.txt`.
 ///
@@ -94,6 +103,53 @@ impl LogNotifier {
             .into_iter()
             .filter(|l| &l.notification.handoff_id == id)
             .collect())
+    }
+
+    /// Erases a buyer from the log (stop `handoff serve` first: another process appending
+    /// while the log is rewritten could lose its line): deletes the readable files of `ids` and
+    /// rewrites `notifications.jsonl` without the lines naming one of `ids` or containing one of
+    /// `needles` (case-insensitive; the buyer's address).
+    pub fn erase(&self, ids: &[HandoffId], needles: &[String]) -> io::Result<NotificationErasure> {
+        let mut erased = NotificationErasure::default();
+        for id in ids {
+            match std::fs::remove_file(self.text_path(id)) {
+                Ok(()) => erased.files += 1,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let mut guard = self
+            .inner
+            .sent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let text = match std::fs::read_to_string(&self.inner.log) {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(erased),
+            Err(e) => return Err(e),
+        };
+        let needles: Vec<String> = ids
+            .iter()
+            .map(|id| id.as_str().to_lowercase())
+            .chain(needles.iter().map(|n| n.trim().to_lowercase()))
+            .filter(|n| !n.is_empty())
+            .collect();
+        let mut kept = String::with_capacity(text.len());
+        for line in text.lines() {
+            let lower = line.to_lowercase();
+            if needles.iter().any(|n| lower.contains(n.as_str())) {
+                erased.lines += 1;
+            } else {
+                kept.push_str(line);
+                kept.push('\n');
+            }
+        }
+        if erased.lines > 0 {
+            write_atomic(&self.inner.log, kept.as_bytes())?;
+            // Receipts are reloaded from the rewritten log on the next notification.
+            *guard = None;
+        }
+        Ok(erased)
     }
 
     /// The receipt of a notification: a digest of its idempotency key.
@@ -218,5 +274,52 @@ mod tests {
         assert_eq!(again.logged().unwrap().len(), 1);
         let text = std::fs::read_to_string(dir.path().join("notifications.jsonl")).unwrap();
         assert_eq!(text.lines().count(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn erase_removes_the_files_and_lines_of_a_buyer_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let notifier = LogNotifier::new(dir.path()).unwrap();
+        let sam = |id: &HandoffId| {
+            let mut n = fixtures::notification(id, "slack:@lena", "local-crm:x");
+            n.title = "New demo request: Sam (Acme)".into();
+            n.body = "Sam from Acme asked for pricing.".into();
+            n.package.classification.buyer.email =
+                handoff_domain::ids::EmailAddress::parse("sam@acme.com").unwrap();
+            n.package.classification.buyer.name = Some("Sam".into());
+            n
+        };
+        let (gone, also, kept) = (
+            fixtures::handoff_id("erase-1"),
+            fixtures::handoff_id("erase-2"),
+            fixtures::handoff_id("keep-1"),
+        );
+        // `gone` is named by id; `also` only carries Dana's address (dana@acme.com).
+        for n in [
+            fixtures::notification(&gone, "slack:@lena", "local-crm:x"),
+            fixtures::notification(&also, "slack:@max", "local-crm:y"),
+            sam(&kept),
+        ] {
+            notifier.notify(&n).await.unwrap();
+        }
+        let needles = ["DANA@Acme.com".to_string()];
+        let erased = notifier
+            .erase(std::slice::from_ref(&gone), &needles)
+            .unwrap();
+        assert_eq!(erased, NotificationErasure { files: 1, lines: 2 });
+        assert!(!notifier.text_path(&gone).exists());
+        assert!(notifier.text_path(&kept).exists());
+        let left = notifier.logged().unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].notification.handoff_id, kept);
+        assert_eq!(
+            notifier
+                .erase(std::slice::from_ref(&gone), &needles)
+                .unwrap(),
+            NotificationErasure::default()
+        );
+        // Still deduplicating after the rewrite.
+        notifier.notify(&sam(&kept)).await.unwrap();
+        assert_eq!(notifier.logged().unwrap().len(), 1);
     }
 }

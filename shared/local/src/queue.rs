@@ -19,6 +19,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const SCHEMA: &str = include_str!("queue_schema.sql");
 
+/// What [`SqliteQueue::erase_mentions`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct QueueErasure {
+    /// Messages waiting or in flight.
+    pub messages: usize,
+    /// Dead letters.
+    pub dead_letters: usize,
+}
+
 /// The embedded stage queues: one SQLite file holds every stage and its dead-letter queue.
 #[derive(Clone)]
 pub struct SqliteQueue {
@@ -148,6 +157,40 @@ impl SqliteQueue {
                 )?;
                 tx.commit()?;
                 Ok(moved)
+            })
+            .await
+            .map_err(QueueError::from)
+    }
+
+    /// Deletes the messages (pending or in flight) and dead letters of every stage whose body
+    /// contains one of `needles`, compared case-insensitively; blank needles are ignored. Used to
+    /// erase a buyer (their handoff ids and address): an in-flight message's worker then acks
+    /// nothing (`ack` of a gone message succeeds). One transaction.
+    pub async fn erase_mentions(&self, needles: &[String]) -> Result<QueueErasure, QueueError> {
+        let needles: Vec<String> = needles
+            .iter()
+            .map(|n| n.trim().to_lowercase())
+            .filter(|n| !n.is_empty())
+            .collect();
+        if needles.is_empty() {
+            return Ok(QueueErasure::default());
+        }
+        self.db
+            .run(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let mut erased = QueueErasure::default();
+                for needle in &needles {
+                    erased.messages += tx.execute(
+                        "DELETE FROM messages WHERE instr(lower(body), ?1) > 0",
+                        [needle],
+                    )?;
+                    erased.dead_letters += tx.execute(
+                        "DELETE FROM dead_letters WHERE instr(lower(body), ?1) > 0",
+                        [needle],
+                    )?;
+                }
+                tx.commit()?;
+                Ok(erased)
             })
             .await
             .map_err(QueueError::from)

@@ -9,6 +9,11 @@
 //!
 //! The same store is also the [`ThreadIndex`] (table `threads`: one row per normalised key) and
 //! the [`OnceTokens`] ledger (table `once_tokens`: an upsert that takes over only expired rows).
+//!
+//! Personal data (`privacy.rs`): with a [`Retention`] ([`SqliteStore::with_retention`]) every
+//! write of a closed handoff stamps `expires_at`, and [`SqliteStore::purge_expired`] (called by
+//! the local sweep) removes expired records with their timelines; `erase_contact` removes one
+//! buyer's handoffs, timelines and threads in one transaction.
 
 use crate::db::{parse_timestamp, timestamp, Db, DbError, OpenError};
 use async_trait::async_trait;
@@ -20,8 +25,13 @@ use handoff_domain::ports::{
     thread_key, AvailabilityOverride, CreateOutcome, DueHandoff, DuePage, HandoffStore,
     HandoffSummary, OutboundThread, StoreError, ThreadIndex,
 };
+use handoff_domain::privacy::{Erasure, Retention};
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use std::path::Path;
+
+mod privacy;
+
+pub use privacy::Purged;
 
 const SCHEMA: &str = include_str!("store_schema.sql");
 
@@ -32,11 +42,14 @@ const SCHEMA: &str = include_str!("store_schema.sql");
 #[derive(Clone)]
 pub struct SqliteStore {
     db: Db,
+    retention: Option<Retention>,
 }
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").finish_non_exhaustive()
+        f.debug_struct("SqliteStore")
+            .field("retention", &self.retention)
+            .finish_non_exhaustive()
     }
 }
 
@@ -44,16 +57,45 @@ impl SqliteStore {
     /// Opens the store in the SQLite file at `path`, creating the file, its directory and the
     /// tables when missing.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, OpenError> {
-        Ok(Self {
-            db: Db::open(path.as_ref(), SCHEMA)?,
-        })
+        let path = path.as_ref();
+        Self::migrated(Db::open(path, SCHEMA)?, path)
     }
 
     /// A private in-memory store, for tests (nothing survives the process).
     pub fn open_in_memory() -> Result<Self, OpenError> {
+        Self::migrated(Db::open_in_memory(SCHEMA)?, Path::new(":memory:"))
+    }
+
+    fn migrated(db: Db, path: &Path) -> Result<Self, OpenError> {
+        db.setup(privacy::migrate)
+            .map_err(|source| OpenError::Sqlite {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Ok(Self {
-            db: Db::open_in_memory(SCHEMA)?,
+            db,
+            retention: None,
         })
+    }
+
+    /// Keeps closed handoffs for `retention` after their last write: from now on every write of
+    /// a closed handoff records when it expires, and [`SqliteStore::purge_expired`] removes it
+    /// then. Without it (the default) nothing expires.
+    pub fn with_retention(mut self, retention: impl Into<Retention>) -> Self {
+        self.retention = Some(retention.into());
+        self
+    }
+
+    /// The retention, if any.
+    pub fn retention(&self) -> Option<Retention> {
+        self.retention
+    }
+
+    /// Removes every handoff whose expiry is at or before `now`, with its timeline (one
+    /// transaction; the partial index `handoffs_expiry` holds only expiring rows).
+    pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<Purged, StoreError> {
+        let now = now.timestamp();
+        self.run(move |conn| privacy::purge(conn, now)).await
     }
 
     async fn run<T, F>(&self, f: F) -> Result<T, StoreError>
@@ -75,10 +117,11 @@ struct Row {
     company_domain: Option<String>,
     created_at: String,
     due_at: Option<String>,
+    expires_at: Option<i64>,
 }
 
 impl Row {
-    fn of(record: &HandoffRecord) -> Result<Self, StoreError> {
+    fn of(record: &HandoffRecord, retention: Option<Retention>) -> Result<Self, StoreError> {
         Ok(Self {
             id: record.id.to_string(),
             version: to_i64(record.version)?,
@@ -90,6 +133,9 @@ impl Row {
             company_domain: record.company_domain.as_ref().map(|d| d.to_string()),
             created_at: timestamp(record.created_at),
             due_at: record.due_at().map(timestamp),
+            expires_at: retention
+                .and_then(|r| r.record_expiry(record))
+                .map(|t| t.timestamp()),
         })
     }
 }
@@ -146,13 +192,13 @@ impl HandoffStore for SqliteStore {
         record: &HandoffRecord,
         entry: &TimelineEntry,
     ) -> Result<CreateOutcome, StoreError> {
-        let row = Row::of(record)?;
+        let row = Row::of(record, self.retention)?;
         let entry = encode_entry(entry)?;
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let inserted = tx.execute(
-                "INSERT INTO handoffs (id, version, state, record, contact_email, company_domain, created_at, due_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (id) DO NOTHING",
+                "INSERT INTO handoffs (id, version, state, record, contact_email, company_domain, created_at, due_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING",
                 params![
                     row.id,
                     row.version,
@@ -161,7 +207,8 @@ impl HandoffStore for SqliteStore {
                     row.contact_email,
                     row.company_domain,
                     row.created_at,
-                    row.due_at
+                    row.due_at,
+                    row.expires_at
                 ],
             )?;
             if inserted == 0 {
@@ -196,7 +243,7 @@ impl HandoffStore for SqliteStore {
         record: &HandoffRecord,
         entry: &TimelineEntry,
     ) -> Result<(), StoreError> {
-        let row = Row::of(record)?;
+        let row = Row::of(record, self.retention)?;
         let entry = encode_entry(entry)?;
         let expected = record.version.saturating_sub(1);
         let stored_version = to_i64(expected)?;
@@ -205,7 +252,7 @@ impl HandoffStore for SqliteStore {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let changed = tx.execute(
                     "UPDATE handoffs SET version = ?2, state = ?3, record = ?4, contact_email = ?5,
-                            company_domain = ?6, created_at = ?7, due_at = ?8
+                            company_domain = ?6, created_at = ?7, due_at = ?8, expires_at = ?10
                      WHERE id = ?1 AND version = ?9",
                     params![
                         row.id,
@@ -216,7 +263,8 @@ impl HandoffStore for SqliteStore {
                         row.company_domain,
                         row.created_at,
                         row.due_at,
-                        stored_version
+                        stored_version,
+                        row.expires_at
                     ],
                 )?;
                 if changed == 0 {
@@ -471,6 +519,32 @@ impl HandoffStore for SqliteStore {
         })
         .await
     }
+
+    async fn expires_at(&self, id: &HandoffId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let id = id.to_string();
+        let secs: Option<i64> = self
+            .run(move |conn| {
+                Ok(conn
+                    .query_row(
+                        "SELECT expires_at FROM handoffs WHERE id = ?1",
+                        [&id],
+                        |r| r.get::<_, Option<i64>>(0),
+                    )
+                    .optional()?
+                    .flatten())
+            })
+            .await?;
+        secs.map(|s| {
+            DateTime::from_timestamp(s, 0)
+                .ok_or_else(|| StoreError::Corrupt(format!("expires_at {s} is out of range")))
+        })
+        .transpose()
+    }
+
+    async fn erase_contact(&self, email: &EmailAddress) -> Result<Erasure, StoreError> {
+        let email = email.clone();
+        self.run(move |conn| privacy::erase(conn, &email)).await
+    }
 }
 
 #[cfg(test)]
@@ -591,16 +665,18 @@ impl ThreadIndex for SqliteStore {
         let json = serde_json::to_string(thread)
             .map_err(|e| StoreError::Corrupt(format!("cannot encode thread: {e}")))?;
         let stored_at = timestamp(Utc::now());
+        let buyer = thread.buyer_email.as_ref().map(|e| e.to_string());
         self.run(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
             {
                 let mut stmt = tx.prepare_cached(
-                    "INSERT INTO threads (key, thread, stored_at) VALUES (?1, ?2, ?3)
+                    "INSERT INTO threads (key, thread, stored_at, buyer_email) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (key) DO UPDATE SET thread = excluded.thread,
-                                                     stored_at = excluded.stored_at",
+                                                     stored_at = excluded.stored_at,
+                                                     buyer_email = excluded.buyer_email",
                 )?;
                 for key in &keys {
-                    stmt.execute(params![key, json, stored_at])?;
+                    stmt.execute(params![key, json, stored_at, buyer])?;
                 }
             }
             tx.commit()?;

@@ -9,7 +9,9 @@ CREATE TABLE IF NOT EXISTS handoffs (
     contact_email  TEXT NOT NULL,
     company_domain TEXT,
     created_at     TEXT NOT NULL,
-    due_at         TEXT                -- NULL unless the record awaits its owner (record.due_at())
+    due_at         TEXT,               -- NULL unless the record awaits its owner (record.due_at())
+    expires_at     INTEGER             -- epoch seconds the purge removes it at; NULL: kept (open,
+                                       -- or no retention). Added to older files by the migration.
 ) WITHOUT ROWID;
 
 -- Sparse: only handoffs that await an owner carry a deadline, so the sweep reads what is due.
@@ -18,6 +20,8 @@ CREATE INDEX IF NOT EXISTS handoffs_contact ON handoffs (contact_email, created_
 CREATE INDEX IF NOT EXISTS handoffs_domain ON handoffs (company_domain, created_at)
     WHERE company_domain IS NOT NULL;
 CREATE INDEX IF NOT EXISTS handoffs_created ON handoffs (created_at);
+-- handoffs_expiry and threads_buyer are created by the migration in store/privacy.rs, after it
+-- added their columns to files written by older versions.
 
 CREATE TABLE IF NOT EXISTS timeline (
     handoff_id TEXT NOT NULL,
@@ -53,7 +57,8 @@ CREATE TABLE IF NOT EXISTS availability (
 CREATE TABLE IF NOT EXISTS threads (
     key       TEXT PRIMARY KEY NOT NULL,   -- handoff_domain::ports::thread_key(raw)
     thread    TEXT NOT NULL,               -- the OutboundThread as JSON
-    stored_at TEXT NOT NULL                -- when it was (last) put
+    stored_at TEXT NOT NULL,               -- when it was (last) put
+    buyer_email TEXT                       -- the thread's buyer (erasure looks threads up by it)
 ) WITHOUT ROWID;
 
 -- One-time tokens (OnceTokens): a token is used while its row exists and has not expired.

@@ -17,6 +17,10 @@
 //! - `by_contact` / `by_domain` return summaries of the *current* records, newest first.
 //! - `created_between` returns current records in any order.
 //! - Counters and rep loads start at 0; the first increment returns 1.
+//!
+//! Erasure and retention have their own suite, [`privacy`] (`store_privacy_conformance!`).
+
+pub mod privacy;
 
 use crate::fixtures::{self, at, email, rep, t0};
 use crate::join_all;

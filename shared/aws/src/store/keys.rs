@@ -22,6 +22,13 @@ pub const CREATED_SK: &str = "CRSK";
 pub const DUE_PK: &str = "DUEPK";
 /// GSI `due` sort key: `<deadline>#<id>` (present only while the handoff awaits its owner).
 pub const DUE_SK: &str = "DUESK";
+/// The `CRSK` of a thread item in the `contact` GSI (only thread items naming a buyer carry
+/// `CPK`/`CRSK`, so erasure finds a buyer's threads): sorts after every `<created_at>#<id>`.
+pub const THREAD_CONTACT_SK: &str = "TH#";
+/// Exclusive upper bound of the handoff sort keys in the `contact` / `domain` GSIs: every
+/// `<created_at>#<id>` starts with a digit, and `:` sorts right after `9` (and before
+/// [`THREAD_CONTACT_SK`]).
+pub const CREATED_SK_END: &str = ":";
 /// The TTL attribute (epoch seconds) DynamoDB deletes expired items by.
 pub const EXPIRES_AT: &str = "expires_at";
 
@@ -219,6 +226,17 @@ mod tests {
         }
         assert!(seen.iter().all(|&c| c > 30), "{seen:?}");
         assert_eq!(due_shard(&id(1), 1), 0);
+    }
+
+    #[test]
+    fn thread_entries_sort_after_every_handoff_in_the_contact_index() {
+        let latest = created_sk(
+            Utc.with_ymd_and_hms(9999, 12, 31, 23, 59, 59).unwrap(),
+            &id(255),
+        );
+        let earliest = created_sk(Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap(), &id(0));
+        assert!(earliest.as_str() < CREATED_SK_END && latest.as_str() < CREATED_SK_END);
+        assert!(CREATED_SK_END < THREAD_CONTACT_SK);
     }
 
     #[test]

@@ -14,12 +14,12 @@
 //! | availability | `AVAIL` | `<rep>` | `value` (JSON) |
 //! | rules version | `RULES` | `V#<version, 6+ digits>` | `toml`, `pushed_at` (see [`crate::rules`]) |
 //! | current rules | `RULES` | `CURRENT` | `n` (N) |
-//! | outbound thread key | `TH#<thread_key(key)>` | `THREAD` | `thread` (JSON), `expires_at` (put + 180 days); the [`ThreadIndex`](handoff_domain::ports::ThreadIndex) (`threads.rs`) |
+//! | outbound thread key | `TH#<thread_key(key)>` | `THREAD` | `thread` (JSON), `expires_at` (put + 180 days), `CPK`/`CRSK = TH#` when it names its buyer; the [`ThreadIndex`](handoff_domain::ports::ThreadIndex) (`threads.rs`) |
 //! | one-time token | `ONCE#<key>` | `ONCE` | `expires_at` (`remember_until`); the [`OnceTokens`](handoff_connectors::once::OnceTokens) ledger (`once.rs`) |
 //!
 //! | GSI | partition key | sort key | projection | serves |
 //! |---|---|---|---|---|
-//! | `contact` | `CPK` = `C#<email>` | `CRSK` = `<created_at>#<id>` | `summary` | `by_contact`, newest first |
+//! | `contact` | `CPK` = `C#<email>` | `CRSK` = `<created_at>#<id>` (thread items: `TH#`) | `summary` | `by_contact`, newest first (`CRSK < ":"`: handoffs only); erasure |
 //! | `domain` | `DPK` = `D#<domain>` | `CRSK` | `summary` | `by_domain`, newest first |
 //! | `created` | `DAYPK` = `DAY#<yyyy-mm-dd>` | `CRSK` | keys only (+ `BatchGetItem`) | `created_between` (audit) |
 //! | `due` (sparse) | `DUEPK` = `DUE#<shard>` | `DUESK` = `<deadline>#<id>` | keys only | `due` (failover sweep) |
@@ -47,6 +47,15 @@
 //! timeline put (conditional on `attribute_not_exists(PK)`). Counters and loads are `UpdateItem`
 //! with `ADD`. Nothing here ever scans.
 //!
+//! # Personal data
+//!
+//! With a retention ([`DynamoStore::with_retention`]) a `META` written in a final state gets
+//! `expires_at` = its `updated_at` + retention, and every timeline item its own `expires_at`
+//! (the record's when written in a final state, otherwise the entry's time + retention +
+//! [`TIMELINE_GRACE_DAYS`](handoff_domain::privacy::TIMELINE_GRACE_DAYS)), so DynamoDB's TTL
+//! removes a closed handoff without a single extra write (windows: `docs/data-model.md`).
+//! `erase_contact` is in `erase.rs`.
+//!
 //! # Consistency
 //!
 //! Reads on the table (`get`, `timeline`, `account_owner`, `rep_load`, `availability`) are
@@ -56,6 +65,7 @@
 
 pub mod codec;
 mod due;
+mod erase;
 pub mod keys;
 mod once;
 mod threads;
@@ -76,6 +86,7 @@ use handoff_domain::lifecycle::{HandoffRecord, TimelineEntry};
 use handoff_domain::ports::{
     AvailabilityOverride, CreateOutcome, DuePage, HandoffStore, HandoffSummary, StoreError,
 };
+use handoff_domain::privacy::{Erasure, Retention};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -97,6 +108,7 @@ pub struct DynamoStore {
     client: Client,
     table: String,
     due_shards: u32,
+    retention: Option<Retention>,
 }
 
 impl DynamoStore {
@@ -107,7 +119,41 @@ impl DynamoStore {
             client,
             table: table.into(),
             due_shards: DEFAULT_DUE_SHARDS,
+            retention: None,
         }
+    }
+
+    /// Keeps closed handoffs for `retention` (a `chrono::Duration`, a `std::time::Duration` or
+    /// a [`Retention`]; at least a day) after their last write: from now on every write stamps
+    /// the `expires_at` TTL attribute on `META` and on the timeline item (see the module docs).
+    /// Without it (the default) nothing of a handoff expires. Items written before keep what
+    /// they were written with.
+    pub fn with_retention(mut self, retention: impl Into<Retention>) -> Self {
+        self.retention = Some(retention.into());
+        self
+    }
+
+    /// The retention, if any.
+    pub fn retention(&self) -> Option<Retention> {
+        self.retention
+    }
+
+    /// The `META` and timeline items of one write, with their `expires_at` under the retention.
+    fn write_items(
+        &self,
+        record: &HandoffRecord,
+        entry: &TimelineEntry,
+    ) -> Result<(Item, Item), StoreError> {
+        let mut meta = codec::meta_item(record, self.due_shards)?;
+        let mut timeline = codec::timeline_item(entry)?;
+        if let Some(retention) = self.retention {
+            if let Some(at) = retention.record_expiry(record) {
+                meta.insert(keys::EXPIRES_AT.into(), n(at.timestamp()));
+            }
+            let at = retention.entry_expiry(record, entry);
+            timeline.insert(keys::EXPIRES_AT.into(), n(at.timestamp()));
+        }
+        Ok((meta, timeline))
     }
 
     /// Sets the number of `due` shards (at least 1). Every writer and the sweep must agree;
@@ -209,7 +255,8 @@ impl DynamoStore {
         }
     }
 
-    /// Queries an index partition, newest first, up to `limit` summaries.
+    /// Queries an index partition, newest first, up to `limit` summaries of handoffs (sort keys
+    /// below [`keys::CREATED_SK_END`]: thread items in the `contact` index are left out).
     async fn summaries(
         &self,
         index: &str,
@@ -225,9 +272,11 @@ impl DynamoStore {
                 .query()
                 .table_name(&self.table)
                 .index_name(index)
-                .key_condition_expression("#pk = :pk")
+                .key_condition_expression("#pk = :pk AND #sk < :end")
                 .expression_attribute_names("#pk", pk_attr)
+                .expression_attribute_names("#sk", keys::CREATED_SK)
                 .expression_attribute_values(":pk", s(pk.clone()))
+                .expression_attribute_values(":end", s(keys::CREATED_SK_END))
                 .scan_index_forward(false)
                 .limit(page_limit(limit - out.len()))
                 .set_exclusive_start_key(start.take())
@@ -380,17 +429,10 @@ impl HandoffStore for DynamoStore {
         record: &HandoffRecord,
         entry: &TimelineEntry,
     ) -> Result<CreateOutcome, StoreError> {
+        let (meta, timeline) = self.write_items(record, entry)?;
         let items = vec![
-            self.put(
-                codec::meta_item(record, self.due_shards)?,
-                "attribute_not_exists(PK)",
-                None,
-            )?,
-            self.put(
-                codec::timeline_item(entry)?,
-                "attribute_not_exists(PK)",
-                None,
-            )?,
+            self.put(meta, "attribute_not_exists(PK)", None)?,
+            self.put(timeline, "attribute_not_exists(PK)", None)?,
         ];
         match self.transact("create", items).await? {
             Ok(()) => Ok(CreateOutcome::Created),
@@ -430,17 +472,14 @@ impl HandoffStore for DynamoStore {
             .version
             .checked_sub(1)
             .ok_or_else(|| conflict(record))?;
+        let (meta, timeline) = self.write_items(record, entry)?;
         let items = vec![
             self.put(
-                codec::meta_item(record, self.due_shards)?,
+                meta,
                 "version = :expected",
                 Some(HashMap::from([(":expected".to_string(), n(expected))])),
             )?,
-            self.put(
-                codec::timeline_item(entry)?,
-                "attribute_not_exists(PK)",
-                None,
-            )?,
+            self.put(timeline, "attribute_not_exists(PK)", None)?,
         ];
         match self.transact("update", items).await? {
             Ok(()) => Ok(()),
@@ -742,5 +781,25 @@ impl HandoffStore for DynamoStore {
             .await
             .map_err(|e| sdk_error("PutItem availability", e))?;
         Ok(())
+    }
+
+    async fn expires_at(&self, id: &HandoffId) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let Some(item) = self
+            .get_item(keys::handoff_pk(id), keys::META_SK, "GetItem")
+            .await?
+        else {
+            return Ok(None);
+        };
+        if !item.contains_key(keys::EXPIRES_AT) {
+            return Ok(None);
+        }
+        let secs: i64 = get_n(&item, keys::EXPIRES_AT)?;
+        DateTime::from_timestamp(secs, 0)
+            .map(Some)
+            .ok_or_else(|| StoreError::Corrupt(format!("handoff {id}: expires_at {secs}")))
+    }
+
+    async fn erase_contact(&self, email: &EmailAddress) -> Result<Erasure, StoreError> {
+        self.erase(email).await
     }
 }

@@ -2,7 +2,11 @@
 //!
 //! | `PK` | `SK` | attributes |
 //! |---|---|---|
-//! | `TH#<thread_key(key)>` | `THREAD` | `thread` (the `OutboundThread` as JSON), `expires_at` (put + 180 days) |
+//! | `TH#<thread_key(key)>` | `THREAD` | `thread` (the `OutboundThread` as JSON), `expires_at` (put + 180 days), and when the thread names its buyer `CPK` = `C#<email>`, `CRSK` = `TH#` |
+//!
+//! The `CPK`/`CRSK` pair puts a buyer's thread items into the `contact` GSI (after every
+//! handoff of that buyer: `by_contact` reads only sort keys below `:`), so erasing the buyer
+//! finds them with one `Query` instead of a `Scan`.
 //!
 //! `put_thread` writes every key of the thread with `BatchWriteItem` (25 puts a call, unprocessed
 //! items retried with backoff); a later put of a key replaces its item. `find_thread` reads all
@@ -41,7 +45,11 @@ fn normalised_keys<'a>(raw: impl IntoIterator<Item = &'a String>) -> Vec<String>
 
 impl DynamoStore {
     /// Writes `requests` with `BatchWriteItem`, 25 a call, retrying unprocessed items.
-    async fn batch_write(&self, requests: Vec<WriteRequest>, op: &str) -> Result<(), StoreError> {
+    pub(super) async fn batch_write(
+        &self,
+        requests: Vec<WriteRequest>,
+        op: &str,
+    ) -> Result<(), StoreError> {
         for chunk in requests.chunks(BATCH_WRITE_MAX) {
             let mut pending = chunk.to_vec();
             let mut attempt = 0u32;
@@ -89,6 +97,10 @@ impl ThreadIndex for DynamoStore {
                 let mut item = key(keys::thread_pk(k), keys::THREAD_SK);
                 item.insert(keys::THREAD.into(), s(json.clone()));
                 item.insert(keys::EXPIRES_AT.into(), n(expires));
+                if let Some(buyer) = &thread.buyer_email {
+                    item.insert(keys::CONTACT_PK.into(), s(keys::contact_pk(buyer)));
+                    item.insert(keys::CREATED_SK.into(), s(keys::THREAD_CONTACT_SK));
+                }
                 let put = built(PutRequest::builder().set_item(Some(item)).build())?;
                 Ok(WriteRequest::builder().put_request(put).build())
             })

@@ -272,7 +272,7 @@ impl Crm for HubspotCrm {
                     (None, None) => None,
                 };
                 let id = self.upsert_contact(&token, write, owner_property).await?;
-                tracing::debug!(handoff = %handoff, contact = %id, "hubspot contact upserted");
+                tracing::debug!(handoff_id = %handoff, contact_id = %id, "hubspot contact upserted");
                 refs.contact = Some(id.clone());
                 if refs.task.is_none() {
                     refs.owner = owner.clone();
@@ -305,7 +305,7 @@ impl Crm for HubspotCrm {
                     NOTE_TO_CONTACT,
                 )
                 .await?;
-            tracing::info!(handoff = %handoff, contact = %contact, note = %id, "hubspot package note created");
+            tracing::info!(handoff_id = %handoff, contact_id = %contact, note_id = %id, "hubspot package note created");
             refs.note = Some(id);
             return Ok(CrmStep::Progress(refs));
         }
@@ -322,7 +322,7 @@ impl Crm for HubspotCrm {
                     TASK_TO_CONTACT,
                 )
                 .await?;
-            tracing::info!(handoff = %handoff, contact = %contact, task = %id, "hubspot task created");
+            tracing::info!(handoff_id = %handoff, contact_id = %contact, task_id = %id, "hubspot task created");
             refs.task = Some(id);
             refs.owner = owner;
             refs.due = Some(due);
@@ -339,7 +339,7 @@ impl Crm for HubspotCrm {
             let what = format!("HubSpot task {task} update");
             self.call(&token, reqwest::Method::PATCH, &path, &body, &what)
                 .await?;
-            tracing::info!(handoff = %handoff, task = %task, "hubspot task owner and due updated");
+            tracing::info!(handoff_id = %handoff, task_id = %task, "hubspot task owner and due updated");
             refs.owner = owner.clone();
             refs.due = Some(due);
         }
@@ -365,7 +365,7 @@ impl Crm for HubspotCrm {
                     NOTE_TO_CONTACT,
                 )
                 .await?;
-            tracing::info!(handoff = %handoff, contact = %contact, note = %id, "hubspot owner-change note created");
+            tracing::info!(handoff_id = %handoff, contact_id = %contact, note_id = %id, "hubspot owner-change note created");
             refs.change_notes += 1;
             return Ok(CrmStep::Progress(refs));
         }

@@ -259,7 +259,7 @@ impl SalesforceCrm {
                 .filter(|o| !o.is_empty() && Some(o) != integration.as_ref());
             let due = wanted_due(write)
                 .filter(|d| text(&task, "ActivityDate") == d.format("%Y-%m-%d").to_string());
-            tracing::info!(handoff = id, task = %task_id, "salesforce task found from an earlier attempt");
+            tracing::info!(handoff_id = id, task_id = %task_id, "salesforce task found from an earlier attempt");
             refs.contact = Some(who.to_ref());
             refs.task = Some(task_id);
             refs.owner = owner;
@@ -310,7 +310,7 @@ impl SalesforceCrm {
             None => Who::lead(created("refLead").ok_or_else(|| missing_id("Lead"))?),
         };
         let task = created("refTask").ok_or_else(|| missing_id("Task"))?;
-        tracing::info!(handoff = id, contact = %who.to_ref(), task = %task, "salesforce lead/contact and task written");
+        tracing::info!(handoff_id = id, contact_ref = %who.to_ref(), task_id = %task, "salesforce lead/contact and task written");
         refs.contact = Some(who.to_ref());
         refs.task = Some(task);
         refs.owner = owner;
@@ -385,7 +385,7 @@ impl SalesforceCrm {
                 return Err(missing_id("Note"));
             }
             refs.change_notes += 1;
-            tracing::info!(handoff = %write.package.handoff_id, note = %id, "salesforce owner-change note written");
+            tracing::info!(handoff_id = %write.package.handoff_id, note_id = %id, "salesforce owner-change note written");
             return Ok(CrmStep::Progress(refs));
         }
         Ok(CrmStep::Done(refs))
