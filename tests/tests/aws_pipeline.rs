@@ -90,6 +90,10 @@ impl Cloud {
     }
 }
 
+/// The claim-link key mid-rotation: links are signed with the new key, the old still verifies.
+const NEW_CLAIM_KEY: &str = "e2e-claim-key-new-that-is-long-enough-0123456789";
+const OLD_CLAIM_KEY: &str = "e2e-claim-key-old-that-is-long-enough-0123456789";
+
 const SLACK_TOKEN: &str = "xoxb-e2e-slack-bot";
 const EMAIL_FROM: &str = "handoffs@northwind.example";
 
@@ -170,7 +174,7 @@ async fn cloud() -> Option<Cloud> {
     let claim_secret = secretsmanager
         .create_secret()
         .name(format!("handoff-e2e-{id}/claim-link-key"))
-        .secret_string("e2e-claim-secret-that-is-long-enough-0123456789")
+        .secret_string(format!("{NEW_CLAIM_KEY},{OLD_CLAIM_KEY}"))
         .send()
         .await
         .expect("claim secret")
@@ -572,10 +576,11 @@ async fn function_url_to_accepted_through_every_handler_on(cloud: &Cloud) {
         _ => panic!("unexpected receipt {receipt} for {:?}", record.owner),
     }
 
-    // Claim: the rep's form POST to the claim function URL.
+    // Claim: the rep's form POST to the claim function URL, from a link signed before the key
+    // was rotated (the secret lists the new key first, then the old one).
     let record = cloud.services.store.get(&id).await.unwrap().unwrap();
     let rep = record.owner.unwrap().rep.unwrap();
-    let claim = cloud.assign.claims.sign(
+    let claim = handoff_domain::claim_link::ClaimSigner::new(OLD_CLAIM_KEY).sign(
         &id,
         &rep,
         handoff_domain::claim_link::ClaimAction::Accept,

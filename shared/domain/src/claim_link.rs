@@ -67,6 +67,8 @@ pub enum ClaimLinkError {
 #[derive(Clone)]
 pub struct ClaimSigner {
     secret: Vec<u8>,
+    /// Keys being rotated out: links they signed still verify until they expire.
+    previous: Vec<Vec<u8>>,
 }
 
 impl std::fmt::Debug for ClaimSigner {
@@ -80,12 +82,29 @@ impl ClaimSigner {
     pub fn new(secret: impl Into<Vec<u8>>) -> Self {
         Self {
             secret: secret.into(),
+            previous: Vec::new(),
         }
     }
 
+    /// Also accepts links signed with `previous` keys (a rotation: sign with the new key, keep
+    /// verifying the old one until the links it signed have expired, then drop it).
+    pub fn with_previous(mut self, previous: Vec<Vec<u8>>) -> Self {
+        self.previous = previous;
+        self
+    }
+
     fn mac(&self, id: &HandoffId, rep: &RepId, action: ClaimAction, expires: i64) -> Hmac<Sha256> {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.secret).expect("HMAC takes any key length");
+        Self::mac_with(&self.secret, id, rep, action, expires)
+    }
+
+    fn mac_with(
+        key: &[u8],
+        id: &HandoffId,
+        rep: &RepId,
+        action: ClaimAction,
+        expires: i64,
+    ) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
         mac.update(format!("{}|{}|{}|{}", id, rep, action.as_str(), expires).as_bytes());
         mac
     }
@@ -109,12 +128,24 @@ impl ClaimSigner {
         }
     }
 
-    /// Checks the signature (constant time) and the expiry.
+    /// Checks the signature (constant time, against the current key and then any previous one)
+    /// and the expiry.
     pub fn verify(&self, claim: &Claim, now: DateTime<Utc>) -> Result<(), ClaimLinkError> {
         let sig = hex::decode(&claim.sig).map_err(|_| ClaimLinkError::BadSignature)?;
-        self.mac(&claim.handoff_id, &claim.rep, claim.action, claim.expires)
+        let signed_by = |key: &Vec<u8>| {
+            Self::mac_with(
+                key,
+                &claim.handoff_id,
+                &claim.rep,
+                claim.action,
+                claim.expires,
+            )
             .verify_slice(&sig)
-            .map_err(|_| ClaimLinkError::BadSignature)?;
+            .is_ok()
+        };
+        if !(signed_by(&self.secret) || self.previous.iter().any(signed_by)) {
+            return Err(ClaimLinkError::BadSignature);
+        }
         if now.timestamp() > claim.expires {
             return Err(ClaimLinkError::Expired);
         }
@@ -168,6 +199,28 @@ mod tests {
             s.verify(&c, Utc.with_ymd_and_hms(2026, 11, 25, 0, 0, 1).unwrap()),
             Err(ClaimLinkError::Expired)
         );
+    }
+
+    #[test]
+    fn a_rotated_key_keeps_its_links_valid_while_listed_as_previous() {
+        let before = Utc.with_ymd_and_hms(2026, 11, 24, 0, 0, 0).unwrap();
+        let old = ClaimSigner::new("o".repeat(32));
+        let link = claim(&old);
+        let rotated = ClaimSigner::new("n".repeat(32)).with_previous(vec![b"o".repeat(32)]);
+        assert_eq!(rotated.verify(&link, before), Ok(()));
+        // New links are signed with the new key only.
+        let fresh = claim(&rotated);
+        assert_eq!(
+            old.verify(&fresh, before),
+            Err(ClaimLinkError::BadSignature)
+        );
+        // Once the old key is dropped, its links stop verifying.
+        let dropped = ClaimSigner::new("n".repeat(32));
+        assert_eq!(
+            dropped.verify(&link, before),
+            Err(ClaimLinkError::BadSignature)
+        );
+        assert_eq!(dropped.verify(&fresh, before), Ok(()));
     }
 
     #[test]

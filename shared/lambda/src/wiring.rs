@@ -15,7 +15,7 @@
 //! | `HANDOFF_RULES_TTL_SECS` | all | how long a loaded rules version is reused | 60 |
 //! | `HANDOFF_RETENTION_DAYS` | all | closed handoffs expire this many days after they closed (DynamoDB TTL) | unset: kept |
 //! | `HANDOFF_STAGE` | all | the deployment stage, the `stage` dimension of every metric (read by [`crate::metrics`]) | `local` |
-//! | `HANDOFF_CLAIM_SECRET_ID` | assign, claim | the Secrets Manager id (ARN) of the claim-link HMAC key (≥ 32 characters), read once at cold start | required there |
+//! | `HANDOFF_CLAIM_SECRET_ID` | assign, claim | the Secrets Manager id (ARN) of the claim-link HMAC key (≥ 32 characters; `new,old` during a rotation), read once at cold start | required there |
 //! | `HANDOFF_PUBLIC_CLAIM_URL` | assign | base URL of the claim function URL, put into links | empty |
 //! | `HANDOFF_SECRETS_PREFIX` | intake, assign | Secrets Manager name prefix of every credential: `<prefix><name>` (`handoff-prod/providers/typeform`, `…/hubspot_token`, `…/slack_bot_token`) | unset: every provider route answers 401, and CRM/Slack/webhook calls fail with the missing secret named |
 //! | `HANDOFF_SECRETS_TTL_SECS` | intake, assign | how long a fetched credential is reused before it is read again (rotation without redeploy) | 300 |
@@ -241,9 +241,9 @@ async fn build_services(
         fallback_notifier: None,
         mail: Arc::new(SesMail(clients.sesv2())),
     };
-    let claim_key = match &config.claim_secret_id {
-        Some(id) => claim_key(clients, id).await?,
-        None => random_key()?,
+    let claims = match &config.claim_secret_id {
+        Some(id) => claim_signer(clients, id).await?,
+        None => ClaimSigner::new(random_key()?),
     };
     Ok(Services {
         store: store.clone(),
@@ -253,24 +253,32 @@ async fn build_services(
         notifier: Arc::new(ConfiguredNotifier::new(outbound)),
         clock,
         rules,
-        claims: ClaimSigner::new(claim_key),
+        claims,
         public_url: config.public_claim_url.clone(),
         claim_link_ttl: chrono::Duration::days(7),
     })
 }
 
-/// The claim-link HMAC key: the plain `SecretString` of secret `id`, at least 32 characters.
-/// Read once per cold start; a rotated key is used by the next cold start, and links signed
-/// with the old key stop verifying (they are re-sent by the next notification).
-async fn claim_key(clients: &Clients, id: &str) -> Result<Vec<u8>> {
-    let key = handoff_aws::secrets::secret_string(&clients.secretsmanager(), id)
+/// The claim-link HMAC keys: the plain `SecretString` of secret `id`, a comma-separated list,
+/// newest first, each at least 32 characters. Links are signed with the first; links signed with
+/// the others still verify, so a rotation (put the new key first, drop the old one once its
+/// links have expired, 7 days) invalidates nothing. Read once per cold start.
+async fn claim_signer(clients: &Clients, id: &str) -> Result<ClaimSigner> {
+    let value = handoff_aws::secrets::secret_string(&clients.secretsmanager(), id)
         .await
         .map_err(|e| anyhow::anyhow!("cannot read the claim-link key: {}", e.0))?;
+    let keys: Vec<Vec<u8>> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(|k| k.as_bytes().to_vec())
+        .collect();
     ensure!(
-        key.len() >= 32,
-        "the claim-link key (secret {id}) must be at least 32 characters"
+        !keys.is_empty() && keys.iter().all(|k| k.len() >= 32),
+        "the claim-link key (secret {id}) must be one or more comma-separated keys of at least 32 characters"
     );
-    Ok(key.into_bytes())
+    let (current, previous) = keys.split_first().expect("checked non-empty");
+    Ok(ClaimSigner::new(current.clone()).with_previous(previous.to_vec()))
 }
 
 /// Every credential through Secrets Manager under `HANDOFF_SECRETS_PREFIX` (read on first use,
