@@ -18,6 +18,7 @@ pub mod cloud_cmd;
 pub mod demo;
 pub mod demo_payloads;
 pub mod erase_cmd;
+pub mod eval_cmd;
 pub mod provider_cmd;
 pub mod rules_cmd;
 pub mod runtime;

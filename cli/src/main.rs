@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use handoff_cli::runtime::{LocalOptions, LocalPipeline, RulesChoice};
-use handoff_cli::{bench, classify_cmd, demo, erase_cmd, provider_cmd, rules_cmd, serve};
+use handoff_cli::{bench, classify_cmd, demo, erase_cmd, eval_cmd, provider_cmd, rules_cmd, serve};
 use handoff_domain::ports::SystemClock;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -89,6 +89,21 @@ enum Command {
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
+    },
+    /// Measure the classifier on the labelled corpus: per-label precision and recall, the
+    /// reply-class confusion matrix, escalate, flag and lane figures, and every miss.
+    Eval {
+        /// Which rows: `heldout` (never tuned on), `tune`, or `all`.
+        #[arg(long, value_enum, default_value = "heldout")]
+        split: eval_cmd::Split,
+        /// The corpus directory (`*.jsonl`, format in tests/corpus/README.md).
+        #[arg(long, default_value = "tests/corpus")]
+        corpus: PathBuf,
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// The audit over the last days of a local data directory, as JSON.
     Audit {
@@ -191,21 +206,35 @@ struct AwsArgs {
     region: Option<String>,
 }
 
+/// Logs to stderr at `HANDOFF_LOG` (default `warn`). By default the AWS SDK's own warnings are
+/// left out: an operator command that cannot reach AWS says why in one clear error of its own.
+fn init_logging() {
+    use tracing_subscriber::filter::{LevelFilter, Targets};
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let chosen = std::env::var("HANDOFF_LOG")
+        .ok()
+        .and_then(|v| v.trim().parse::<LevelFilter>().ok());
+    let level = chosen.unwrap_or(LevelFilter::WARN);
+    let sdk = if chosen.is_some() {
+        level
+    } else {
+        LevelFilter::ERROR
+    };
+    let filter = Targets::new()
+        .with_default(level)
+        .with_target("aws_config", sdk)
+        .with_target("aws_smithy_runtime", sdk)
+        .with_target("aws_runtime", sdk);
+    let _ = tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(filter)
+        .try_init();
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_max_level(
-            std::env::var("HANDOFF_LOG")
-                .ok()
-                .and_then(|v| {
-                    v.trim()
-                        .parse::<tracing_subscriber::filter::LevelFilter>()
-                        .ok()
-                })
-                .unwrap_or(tracing_subscriber::filter::LevelFilter::WARN),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_logging();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -339,6 +368,16 @@ async fn run(command: Command) -> Result<()> {
             };
             set_availability(&target, &value).await?;
             println!("{rep}: {}", if available { "available" } else { "away" });
+            Ok(())
+        }
+        Command::Eval {
+            split,
+            corpus,
+            config,
+            json,
+        } => {
+            let rules = RulesChoice::from_arg(config).load()?;
+            print!("{}", eval_cmd::command(&corpus, split, &rules, json)?);
             Ok(())
         }
         Command::Audit { data, config, days } => {

@@ -14,11 +14,13 @@
 //! - [`service`]: the use cases (intake, classify, assign, sweep, claim, audit) over the ports.
 //! - [`claim_link`]: signed, expiring claim links.
 //! - [`audit`]: weekly metrics from timelines.
+//! - [`evaluation`]: the classifier measured against labelled messages (`handoff eval`).
 
 pub mod audit;
 pub mod claim_link;
 pub mod classify;
 pub mod config;
+pub mod evaluation;
 pub mod event;
 pub mod ids;
 pub mod lifecycle;
