@@ -13,17 +13,7 @@ use handoff_testkit::fixtures::{self, at};
 use std::process::Command;
 
 fn emulator() -> Option<String> {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
-    if endpoint.trim().is_empty() {
-        let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
-        assert!(
-            !ci,
-            "AWS_ENDPOINT_URL is not set: run `eval \"$(scripts/emulator.sh start)\"` first"
-        );
-        eprintln!("notice: AWS_ENDPOINT_URL is not set; skipping this emulator test");
-        return None;
-    }
-    Some(endpoint)
+    handoff_testkit::emulator::endpoint()
 }
 
 /// Runs `handoff` with the emulator's dummy keys and region, nothing else of the caller's AWS

@@ -154,17 +154,7 @@ fn without_a_region_the_operator_commands_fail_clearly() {
 
 /// The emulator's endpoint, or `None` (after a notice) when it is not configured outside CI.
 fn emulator() -> Option<String> {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
-    if endpoint.trim().is_empty() {
-        let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
-        assert!(
-            !ci,
-            "AWS_ENDPOINT_URL is not set: run `eval \"$(scripts/emulator.sh start)\"` first"
-        );
-        eprintln!("notice: AWS_ENDPOINT_URL is not set; skipping this emulator test");
-        return None;
-    }
-    Some(endpoint)
+    handoff_testkit::emulator::endpoint()
 }
 
 /// Creates a fresh table in us-east-1 on the emulator (with the emulator's dummy keys, set

@@ -114,13 +114,7 @@ fn unique() -> String {
 }
 
 async fn cloud() -> Option<Cloud> {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
-    if endpoint.trim().is_empty() {
-        let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
-        assert!(!ci, "AWS_ENDPOINT_URL is not set: the AWS end-to-end tests need the emulator (scripts/test.sh starts it)");
-        eprintln!("notice: AWS_ENDPOINT_URL is not set; skipping the AWS end-to-end test");
-        return None;
-    }
+    handoff_testkit::emulator::endpoint()?;
     for (k, v) in [
         ("AWS_ACCESS_KEY_ID", "test"),
         ("AWS_SECRET_ACCESS_KEY", "test"),

@@ -38,6 +38,7 @@
 extern crate self as handoff_testkit;
 
 pub mod delivery;
+pub mod emulator;
 pub mod fixtures;
 pub mod hubspot;
 mod join;

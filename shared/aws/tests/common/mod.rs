@@ -18,17 +18,7 @@ static ENV: Once = Once::new();
 /// The SDK configuration for the emulator, or `None` (after a notice) when it is not
 /// configured outside CI.
 pub async fn emulator() -> Option<SdkConfig> {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").unwrap_or_default();
-    if endpoint.trim().is_empty() {
-        let ci = std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1");
-        assert!(
-            !ci,
-            "AWS_ENDPOINT_URL is not set: the DynamoDB/SQS adapter tests need the emulator \
-             (run `eval \"$(scripts/emulator.sh start)\"` before `cargo test`)"
-        );
-        eprintln!("notice: AWS_ENDPOINT_URL is not set; skipping this emulator test (run `eval \"$(scripts/emulator.sh start)\"`)");
-        return None;
-    }
+    handoff_testkit::emulator::endpoint()?;
     ENV.call_once(|| {
         for (k, v) in [
             ("AWS_ACCESS_KEY_ID", "test"),
