@@ -12,10 +12,6 @@ use handoff_domain::privacy::RETENTION_DAYS_VAR;
 use handoff_testkit::fixtures::{self, at};
 use std::process::Command;
 
-fn emulator() -> Option<String> {
-    handoff_testkit::emulator::endpoint()
-}
-
 /// Runs `handoff` with the emulator's dummy keys and region, nothing else of the caller's AWS
 /// environment.
 fn handoff(endpoint: &str, args: &[&str]) -> (bool, String, String) {
@@ -51,17 +47,9 @@ fn handoff(endpoint: &str, args: &[&str]) -> (bool, String, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn erase_on_a_table_reports_what_it_removed_and_what_sqs_still_holds() {
-    let Some(endpoint) = emulator() else { return };
-    for (k, v) in [
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ] {
-        if std::env::var_os(k).is_none() {
-            std::env::set_var(k, v);
-        }
-    }
+    let Some(endpoint) = handoff_testkit::emulator::with_test_credentials() else {
+        return;
+    };
     let sdk = handoff_aws::aws_config_from_env().await;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -114,16 +114,7 @@ fn unique() -> String {
 }
 
 async fn cloud() -> Option<Cloud> {
-    handoff_testkit::emulator::endpoint()?;
-    for (k, v) in [
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_REGION", "us-east-1"),
-    ] {
-        if std::env::var_os(k).is_none() {
-            std::env::set_var(k, v);
-        }
-    }
+    handoff_testkit::emulator::with_test_credentials()?;
     let sdk = handoff_aws::aws_config_from_env().await;
     let id = unique();
     let table = format!("handoff-e2e-{id}");

@@ -17,3 +17,24 @@ pub fn endpoint() -> Option<String> {
     }
     Some(endpoint)
 }
+
+/// [`endpoint`], and the emulator's dummy credentials and region put into this process's
+/// environment (once, where unset, before any SDK call reads it). The library never invents
+/// credentials; tests against the emulator set them here.
+pub fn with_test_credentials() -> Option<String> {
+    static ENV: std::sync::Once = std::sync::Once::new();
+    let endpoint = endpoint()?;
+    ENV.call_once(|| {
+        for (k, v) in [
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_REGION", "us-east-1"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ] {
+            if std::env::var_os(k).is_none() {
+                std::env::set_var(k, v);
+            }
+        }
+    });
+    Some(endpoint)
+}

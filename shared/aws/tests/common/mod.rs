@@ -11,27 +11,11 @@ use aws_config::SdkConfig;
 use handoff_aws::{ensure_queues, ensure_table, DynamoStore, SqsQueue};
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Once;
-
-static ENV: Once = Once::new();
 
 /// The SDK configuration for the emulator, or `None` (after a notice) when it is not
 /// configured outside CI.
 pub async fn emulator() -> Option<SdkConfig> {
-    handoff_testkit::emulator::endpoint()?;
-    ENV.call_once(|| {
-        for (k, v) in [
-            ("AWS_ACCESS_KEY_ID", "test"),
-            ("AWS_SECRET_ACCESS_KEY", "test"),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_EC2_METADATA_DISABLED", "true"),
-        ] {
-            if std::env::var_os(k).is_none() {
-                // Set once, before any test reads the environment through the SDK.
-                std::env::set_var(k, v);
-            }
-        }
-    });
+    handoff_testkit::emulator::with_test_credentials()?;
     Some(handoff_aws::aws_config_from_env().await)
 }
 
