@@ -164,6 +164,19 @@ pub struct Evidence {
     pub source: String,
     /// The matched phrase or value, verbatim (short).
     pub excerpt: String,
+    /// How strongly this evidence supports the label, in percent: near 100 for a machine header
+    /// or an explicit stop request, lower for a phrase that could mean something else, the
+    /// model's probability for a learned label. Records written before confidences existed read
+    /// as 100.
+    #[serde(default = "certain")]
+    pub confidence: u8,
+}
+
+/// The confidence of evidence that cannot mean anything else.
+pub const CERTAIN: u8 = 100;
+
+fn certain() -> u8 {
+    CERTAIN
 }
 
 /// The recommended next step.
@@ -244,6 +257,10 @@ pub struct Classification {
     pub product_line: Option<String>,
     /// Why: one entry per trigger, class, qualification, flag and lane (`supports` names which).
     pub evidence: Vec<Evidence>,
+    /// Set when the judgment is unsure (the top two reply classes are close, or nothing matched
+    /// strongly), saying why; the rep is asked to confirm the labels before acting on them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needs_confirmation: Option<String>,
 }
 
 impl Classification {

@@ -99,6 +99,7 @@ fn demo_request() -> Classification {
         automation: None,
         product_line: None,
         evidence: Vec::new(),
+        needs_confirmation: None,
     }
 }
 

@@ -314,7 +314,9 @@ pub fn package(record: &HandoffRecord) -> HandoffPackage {
             supports: "trigger:demo_request".into(),
             source: "text".into(),
             excerpt: "need a demo".into(),
+            confidence: 85,
         }],
+        needs_confirmation: None,
     };
     HandoffPackage {
         handoff_id: record.id.clone(),

@@ -842,6 +842,7 @@ mod tests {
                 automation: None,
                 product_line: None,
                 evidence: vec![],
+                needs_confirmation: None,
             },
             owner: None,
             sla: Some(Sla {

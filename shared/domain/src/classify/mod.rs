@@ -34,7 +34,7 @@ use crate::event::{EventKind, IntakeEvent};
 use crate::ids::RepId;
 use crate::package::{
     AutomationAction, Classification, Evidence, HumanLane, Motion, Qualification, ReplyClass,
-    RiskFlag, TriggerKind,
+    RiskFlag, TriggerKind, CERTAIN,
 };
 use crate::ports::HandoffSummary;
 use chrono::NaiveDate;
@@ -105,23 +105,47 @@ pub fn classify(event: &IntakeEvent, ctx: &MatchContext, rules: &Rules) -> Class
         automation,
         product_line: buyer::product_line(&input, &verdict),
         evidence,
+        needs_confirmation: None,
     }
 }
 
-/// Where a label came from, before it is tied to the label: the source and the words.
+/// Where a label came from, before it is tied to the label: the source and the words, and how
+/// strongly they support it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Found {
     pub source: String,
     pub excerpt: String,
+    /// Percent; see [`Evidence::confidence`](crate::package::Evidence::confidence).
+    pub confidence: u8,
 }
 
+/// The confidence of a phrase found in the buyer's words: it usually means the label, but
+/// wording can mislead (quotes, irony, a phrase in another sense).
+pub(crate) const PHRASE: u8 = 85;
+
 impl Found {
-    /// Evidence found at `source` (`text`, `field:seats`, `rule`…).
+    /// Evidence found at `source` (`text`, `field:seats`, `rule`…). A phrase in the buyer's words
+    /// (`text`, `subject`, `answer:*`) gets [`PHRASE`]; headers, fields, matches and rules that
+    /// follow from other labels are certain.
     pub fn new(source: impl Into<String>, excerpt: impl Into<String>) -> Self {
+        let source = source.into();
+        let confidence = if source == "text" || source == "subject" || source.starts_with("answer:")
+        {
+            PHRASE
+        } else {
+            CERTAIN
+        };
         Self {
-            source: source.into(),
+            source,
             excerpt: excerpt.into(),
+            confidence,
         }
+    }
+
+    /// The same evidence with another confidence.
+    pub fn with_confidence(mut self, confidence: u8) -> Self {
+        self.confidence = confidence.min(CERTAIN);
+        self
     }
 
     /// This evidence, supporting `label`.
@@ -130,6 +154,7 @@ impl Found {
             supports: label,
             source: self.source.clone(),
             excerpt: self.excerpt.clone(),
+            confidence: self.confidence,
         }
     }
 }

@@ -78,7 +78,7 @@ pub(crate) fn judge(input: &Input, reply: &EmailReply, mut flags: Flags) -> Verd
     Verdict {
         motion: Motion::Outbound,
         trigger,
-        reply_class: Some((rv.class, rv.found.clone())),
+        reply_class: Some((rv.class, class_evidence(&rv))),
         qualification,
         flags,
         lane,
@@ -87,6 +87,18 @@ pub(crate) fn judge(input: &Input, reply: &EmailReply, mut flags: Flags) -> Verd
         referral: rv.contact,
     }
 }
+
+/// The evidence for the reply class: a guess when no rule matched.
+fn class_evidence(rv: &ReplyVerdict) -> Found {
+    if rv.unmatched {
+        rv.found.clone().with_confidence(UNMATCHED)
+    } else {
+        rv.found.clone()
+    }
+}
+
+/// The confidence of a reply class no rule matched.
+const UNMATCHED: u8 = 30;
 
 fn is_review(kind: TriggerKind) -> bool {
     matches!(

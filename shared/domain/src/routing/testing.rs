@@ -84,5 +84,6 @@ pub(crate) fn classification(motion: Motion, trigger: TriggerKind) -> Classifica
         automation: None,
         product_line: None,
         evidence: Vec::new(),
+        needs_confirmation: None,
     }
 }
