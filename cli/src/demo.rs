@@ -7,6 +7,7 @@ use crate::demo_payloads;
 use crate::runtime::{LocalOptions, LocalPipeline, RulesChoice};
 use anyhow::{Context, Result};
 use chrono::{DateTime, Utc};
+use handoff_domain::audit::AuditReport;
 use handoff_domain::claim_link::ClaimAction;
 use handoff_domain::event::IntakeEvent;
 use handoff_domain::ids::HandoffId;
@@ -241,6 +242,7 @@ pub async fn run(rules: RulesChoice, keep: Option<std::path::PathBuf>) -> Result
         report.requalification_rate.unwrap_or(0.0) * 100.0,
         report.crm_field_completeness.unwrap_or(0.0) * 100.0,
     );
+    out.push_str(&requalification_by_reply_class(&report));
     let _ = writeln!(
         out,
         "\n{} agent events and {} provider webhooks, all signed, through the HTTP routes → classify → assign → CRM → notify → claim/failover in {} ms; CRM files and notifications in {}",
@@ -254,6 +256,28 @@ pub async fn run(rules: RulesChoice, keep: Option<std::path::PathBuf>) -> Result
         let _ = std::fs::remove_dir_all(&tmp);
     }
     Ok(out)
+}
+
+/// The audit's re-qualification breakdown as indented lines under the audit line: one per reply
+/// class with an owned outbound handoff (`requalified of owned`, rate), or one line saying there
+/// were none.
+pub fn requalification_by_reply_class(report: &AuditReport) -> String {
+    let rows = &report.requalification_by_reply_class;
+    if rows.is_empty() {
+        return "  re-qualification by reply class: no owned outbound handoffs\n".into();
+    }
+    let mut out = String::from("  re-qualification by reply class (owned outbound handoffs):\n");
+    for (class, row) in rows {
+        let _ = writeln!(
+            out,
+            "    {:<18} {:>3} of {:<3} {:>4.0}%",
+            class.as_str(),
+            row.requalified,
+            row.owned,
+            row.rate * 100.0
+        );
+    }
+    out
 }
 
 fn receipt_id(receipt: &serde_json::Value) -> Result<HandoffId> {
@@ -348,4 +372,37 @@ fn tempdir() -> Result<std::path::PathBuf> {
     ));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
     Ok(dir)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use handoff_domain::audit::ReplyClassRequalification;
+    use handoff_domain::package::ReplyClass;
+
+    #[test]
+    fn the_requalification_breakdown_is_one_line_per_class() {
+        let t = Utc::now();
+        let mut report = AuditReport::compute(t, t, &[]);
+        assert_eq!(
+            requalification_by_reply_class(&report),
+            "  re-qualification by reply class: no owned outbound handoffs\n"
+        );
+        let row = |owned, requalified| ReplyClassRequalification {
+            owned,
+            requalified,
+            rate: requalified as f64 / owned as f64,
+        };
+        report.requalification_by_reply_class = [
+            (ReplyClass::Positive, row(12, 1)),
+            (ReplyClass::Objection, row(3, 2)),
+        ]
+        .into();
+        assert_eq!(
+            requalification_by_reply_class(&report),
+            "  re-qualification by reply class (owned outbound handoffs):\n\
+             \x20   positive             1 of 12     8%\n\
+             \x20   objection            2 of 3     67%\n"
+        );
+    }
 }

@@ -3,6 +3,9 @@
 //! - acceptance rate: accepted ÷ handoffs that reached an owner;
 //! - time to first human action: minutes from first assignment to the first rep action;
 //! - wrong-owner rate, re-qualification rate: share of owned handoffs with that event;
+//! - re-qualification by reply class: the re-qualification rate of owned outbound handoffs per
+//!   classifier reply class, so a team sees which labels reps disagree with (see
+//!   [`ReplyClassRequalification`]);
 //! - CRM field completeness: average share of the contract's fields filled in written packages;
 //! - no-show rate: no-show events ÷ meeting events; no-follow-up rate: owned handoffs with no rep
 //!   action by the end of the window;
@@ -12,7 +15,7 @@
 use crate::event::EventKind;
 use crate::ids::HandoffId;
 use crate::lifecycle::{Actor, HandoffRecord, TimelineEntry};
-use crate::package::{Qualification, RiskFlag, TriggerKind};
+use crate::package::{Motion, Qualification, ReplyClass, RiskFlag, TriggerKind};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -31,6 +34,11 @@ pub struct AuditReport {
     pub p90_minutes_to_first_human_action: Option<f64>,
     pub wrong_owner_rate: Option<f64>,
     pub requalification_rate: Option<f64>,
+    /// The re-qualification rate of owned outbound handoffs, by the classifier's reply class
+    /// (serialised as an object keyed by the snake_case label, in declaration order). Only
+    /// classes with at least one owned handoff appear; inbound handoffs have no reply class and
+    /// are not counted here.
+    pub requalification_by_reply_class: BTreeMap<ReplyClass, ReplyClassRequalification>,
     pub sla_miss_rate: Option<f64>,
     pub crm_field_completeness: Option<f64>,
     pub no_show_rate: Option<f64>,
@@ -39,7 +47,33 @@ pub struct AuditReport {
     pub samples: BTreeMap<String, Vec<HandoffId>>,
 }
 
+/// How often reps sent the owned outbound handoffs of one reply class back for
+/// re-qualification: a high rate means reps disagree with that label.
+///
+/// The same rules as the overall `requalification_rate`: a handoff is *owned* once its timeline
+/// has an `assigned` entry, and *re-qualified* when it has at least one
+/// `requalification_requested` entry — a handoff re-qualified twice counts once.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ReplyClassRequalification {
+    /// Outbound handoffs of this class that reached an owner (never 0 in a report).
+    pub owned: usize,
+    /// Of those, the handoffs a rep asked to re-qualify.
+    pub requalified: usize,
+    /// `requalified ÷ owned`.
+    pub rate: f64,
+}
+
 const SAMPLES_PER_KIND: usize = 3;
+
+/// The reply class the audit breaks re-qualification down by: the classification's, for an
+/// outbound handoff. Inbound handoffs (and records not yet classified) have none.
+fn outbound_reply_class(record: &HandoffRecord) -> Option<ReplyClass> {
+    record
+        .classification
+        .as_ref()
+        .filter(|c| c.motion == Motion::Outbound)
+        .and_then(|c| c.reply_class)
+}
 
 fn ratio(n: usize, d: usize) -> Option<f64> {
     (d > 0).then(|| n as f64 / d as f64)
@@ -131,6 +165,8 @@ impl AuditReport {
         let mut accepted = 0;
         let mut wrong_owner = 0;
         let mut requalified = 0;
+        // reply class → (owned, re-qualified)
+        let mut by_reply_class: BTreeMap<ReplyClass, (usize, usize)> = BTreeMap::new();
         let mut sla_missed = 0;
         let mut no_follow_up = 0;
         let mut first_action = Vec::new();
@@ -160,8 +196,14 @@ impl AuditReport {
             if has("rerouted_wrong_owner") {
                 wrong_owner += 1;
             }
-            if has("requalification_requested") {
+            let requalified_here = has("requalification_requested");
+            if requalified_here {
                 requalified += 1;
+            }
+            if let Some(class) = outbound_reply_class(record) {
+                let (n, r) = by_reply_class.entry(class).or_default();
+                *n += 1;
+                *r += usize::from(requalified_here);
             }
             if has("rerouted_sla_missed") || has("escalated") {
                 sla_missed += 1;
@@ -211,6 +253,18 @@ impl AuditReport {
             p90_minutes_to_first_human_action: percentile(&first_action, 0.9),
             wrong_owner_rate: ratio(wrong_owner, owned),
             requalification_rate: ratio(requalified, owned),
+            requalification_by_reply_class: by_reply_class
+                .into_iter()
+                .map(|(class, (owned, requalified))| {
+                    let rate = requalified as f64 / owned as f64;
+                    let row = ReplyClassRequalification {
+                        owned,
+                        requalified,
+                        rate,
+                    };
+                    (class, row)
+                })
+                .collect(),
             sla_miss_rate: ratio(sla_missed, owned),
             crm_field_completeness: (!completeness.is_empty())
                 .then(|| completeness.iter().sum::<f64>() / completeness.len() as f64),
@@ -281,5 +335,327 @@ mod tests {
         let r = AuditReport::compute(t, t, &[]);
         assert_eq!(r.acceptance_rate, None);
         assert_eq!(r.handoffs, 0);
+        assert!(r.requalification_by_reply_class.is_empty());
+    }
+
+    mod requalification_by_reply_class {
+        use super::*;
+        use crate::event::{Channel, IntakeEvent, MeetingStatus, Urgency};
+        use crate::ids::{EmailAddress, RepId, SourceName};
+        use crate::lifecycle::State;
+        use crate::package::{
+            BuyerContext, Classification, MotionFields, NextAction, NextStep, ReplyClass,
+        };
+
+        fn t0() -> DateTime<Utc> {
+            DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc)
+        }
+
+        /// A hand-built classification (the classifier itself is not under test here).
+        fn classification(motion: Motion, reply_class: Option<ReplyClass>) -> Classification {
+            let source = SourceName::parse("vera").unwrap();
+            let motion_fields = match motion {
+                Motion::Inbound => MotionFields::Inbound {
+                    source: source.clone(),
+                    channel: Channel::WebForm,
+                    qualification_answers: Vec::new(),
+                    urgency: Urgency::Unknown,
+                    meeting_status: MeetingStatus::NotOffered,
+                    routing_reason: String::new(),
+                },
+                Motion::Outbound => MotionFields::Outbound {
+                    account_reason: "target account".into(),
+                    outreach_history: Vec::new(),
+                    reply_class: reply_class.unwrap_or(ReplyClass::Positive),
+                    suggested_next_step: "call".into(),
+                    reply_owner: None,
+                },
+            };
+            Classification {
+                motion,
+                trigger: TriggerKind::PositiveReply,
+                reply_class,
+                qualification: Qualification::Qualified,
+                risk_flags: Vec::new(),
+                human_decision: None,
+                escalate: true,
+                next_step: NextStep {
+                    action: NextAction::CallToday,
+                    detail: "call today".into(),
+                },
+                buyer: BuyerContext {
+                    email: EmailAddress::parse("dana@acme.example").unwrap(),
+                    name: Some("Dana".into()),
+                    company: Some("Acme".into()),
+                    company_domain: None,
+                    role: None,
+                    country: None,
+                    employees: None,
+                    source,
+                    channel: Channel::Email,
+                    problem_statement: "needs forecasting".into(),
+                },
+                motion_fields,
+                automation: None,
+                product_line: None,
+                evidence: Vec::new(),
+                needs_confirmation: None,
+            }
+        }
+
+        /// A record (its own id per `key`) with the given classification.
+        fn record(key: &str, classification: Option<Classification>) -> HandoffRecord {
+            let json = format!(
+                r#"{{"type":"email_reply","source":"vera","channel":"email",
+                "provider_event_id":"{key}","received_at":"2026-11-24T10:00:00Z",
+                "buyer":{{"email":"dana@acme.example"}},"subject":"Re: forecasting",
+                "text":"Tell me more.","thread_id":"t-{key}"}}"#
+            );
+            let event: IntakeEvent = serde_json::from_str(&json).unwrap();
+            let (mut record, _) = HandoffRecord::received(event, t0());
+            record.classification = classification;
+            record
+        }
+
+        fn outbound(key: &str, class: ReplyClass) -> HandoffRecord {
+            record(key, Some(classification(Motion::Outbound, Some(class))))
+        }
+
+        /// A timeline: `received`, then `assigned` when `owned`, then a rep's
+        /// `requalification_requested` `requalifications` times.
+        fn timeline(
+            record: &HandoffRecord,
+            owned: bool,
+            requalifications: usize,
+        ) -> Vec<TimelineEntry> {
+            let rep = RepId::parse("lena").unwrap();
+            let entry = |version: u64, event: &str, actor: Actor| TimelineEntry {
+                handoff_id: record.id.clone(),
+                version,
+                at: t0() + chrono::Duration::minutes(version as i64),
+                event: event.into(),
+                from: None,
+                to: State::Received,
+                actor,
+                owner: None,
+                note: String::new(),
+            };
+            let mut v = vec![entry(1, "received", Actor::System("intake".into()))];
+            if owned {
+                v.push(entry(2, "assigned", Actor::System("assign".into())));
+            }
+            for _ in 0..requalifications {
+                let version = v.len() as u64 + 1;
+                v.push(entry(
+                    version,
+                    "requalification_requested",
+                    Actor::Rep(rep.clone()),
+                ));
+            }
+            v
+        }
+
+        fn row(owned: usize, requalified: usize) -> ReplyClassRequalification {
+            ReplyClassRequalification {
+                owned,
+                requalified,
+                rate: requalified as f64 / owned as f64,
+            }
+        }
+
+        fn compute(handoffs: &[(HandoffRecord, Vec<TimelineEntry>)]) -> AuditReport {
+            AuditReport::compute(t0(), t0() + chrono::Duration::days(7), handoffs)
+        }
+
+        #[test]
+        fn each_class_gets_its_owned_requalified_and_rate() {
+            let mut handoffs = Vec::new();
+            for (i, (class, owned, requalifications)) in [
+                (ReplyClass::Positive, true, 0),
+                (ReplyClass::Positive, true, 1),
+                (ReplyClass::Positive, true, 0),
+                (ReplyClass::Positive, true, 0),
+                (ReplyClass::Objection, true, 1),
+                (ReplyClass::Objection, true, 1),
+                (ReplyClass::Referral, true, 0),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let r = outbound(&format!("h{i}"), class);
+                let t = timeline(&r, owned, requalifications);
+                handoffs.push((r, t));
+            }
+            let report = compute(&handoffs);
+            let expected: BTreeMap<ReplyClass, ReplyClassRequalification> = [
+                (ReplyClass::Positive, row(4, 1)),
+                (ReplyClass::Referral, row(1, 0)),
+                (ReplyClass::Objection, row(2, 2)),
+            ]
+            .into();
+            assert_eq!(report.requalification_by_reply_class, expected);
+            assert_eq!(
+                report.requalification_by_reply_class[&ReplyClass::Positive].rate,
+                0.25
+            );
+            assert_eq!(
+                report.requalification_by_reply_class[&ReplyClass::Objection].rate,
+                1.0
+            );
+            assert_eq!(
+                report.requalification_by_reply_class[&ReplyClass::Referral].rate,
+                0.0
+            );
+            // All outbound here: the breakdown adds up to the overall figures.
+            assert_eq!(report.owned, 7);
+            assert_eq!(report.requalification_rate, Some(3.0 / 7.0));
+        }
+
+        #[test]
+        fn every_class_and_ownership_case_matches_the_overall_rules() {
+            // Every reply class × owned or not × 0, 1 or 2 re-qualification requests, plus an
+            // inbound twin of each case; each class's row must match what the overall rate counts.
+            let mut handoffs = Vec::new();
+            for class in ReplyClass::ALL {
+                for owned in [false, true] {
+                    for requalifications in 0..=2 {
+                        let key = format!("{class}-{owned}-{requalifications}");
+                        let r = outbound(&format!("out-{key}"), *class);
+                        let t = timeline(&r, owned, requalifications);
+                        handoffs.push((r, t));
+                        let r = record(
+                            &format!("in-{key}"),
+                            Some(classification(Motion::Inbound, None)),
+                        );
+                        let t = timeline(&r, owned, requalifications);
+                        handoffs.push((r, t));
+                    }
+                }
+            }
+            let report = compute(&handoffs);
+            // Per class: owned in three cases (0, 1, 2 requests), re-qualified in two of them.
+            let expected: BTreeMap<ReplyClass, ReplyClassRequalification> =
+                ReplyClass::ALL.iter().map(|c| (*c, row(3, 2))).collect();
+            assert_eq!(report.requalification_by_reply_class, expected);
+            let keys: Vec<ReplyClass> = report
+                .requalification_by_reply_class
+                .keys()
+                .copied()
+                .collect();
+            assert_eq!(
+                keys,
+                ReplyClass::ALL,
+                "one row per class, in declaration order"
+            );
+            // The overall rate counts the inbound twins too; the breakdown covers exactly the
+            // outbound half of it.
+            let classes = ReplyClass::ALL.len();
+            assert_eq!(report.owned, 2 * 3 * classes);
+            assert_eq!(report.requalification_rate, Some(2.0 / 3.0));
+            let (owned, requalified) = report
+                .requalification_by_reply_class
+                .values()
+                .fold((0, 0), |(n, r), row| (n + row.owned, r + row.requalified));
+            assert_eq!((owned, requalified), (3 * classes, 2 * classes));
+        }
+
+        #[test]
+        fn a_class_without_an_owned_handoff_is_left_out() {
+            // Closed by the automation (never assigned): no row, not a row with no rate.
+            let unsubscribe = outbound("u", ReplyClass::Unsubscribe);
+            let out_of_office = outbound("o", ReplyClass::OutOfOffice);
+            let positive = outbound("p", ReplyClass::Positive);
+            let handoffs = [
+                (unsubscribe.clone(), timeline(&unsubscribe, false, 0)),
+                // A request on a handoff that never reached an owner counts nowhere, as in the
+                // overall rate.
+                (out_of_office.clone(), timeline(&out_of_office, false, 1)),
+                (positive.clone(), timeline(&positive, true, 0)),
+            ];
+            let report = compute(&handoffs);
+            let expected: BTreeMap<ReplyClass, ReplyClassRequalification> =
+                [(ReplyClass::Positive, row(1, 0))].into();
+            assert_eq!(report.requalification_by_reply_class, expected);
+            assert_eq!(report.requalification_rate, Some(0.0));
+            assert!(report
+                .requalification_by_reply_class
+                .values()
+                .all(|row| row.owned > 0 && row.rate.is_finite()));
+        }
+
+        #[test]
+        fn handoffs_without_an_outbound_reply_class_are_not_counted() {
+            let inbound = record("in", Some(classification(Motion::Inbound, None)));
+            // Not a state the classifier produces, but the breakdown is outbound-only.
+            let inbound_with_class = record(
+                "in-class",
+                Some(classification(Motion::Inbound, Some(ReplyClass::Question))),
+            );
+            let outbound_without_class =
+                record("out-none", Some(classification(Motion::Outbound, None)));
+            let unclassified = record("raw", None);
+            let handoffs: Vec<_> = [
+                inbound,
+                inbound_with_class,
+                outbound_without_class,
+                unclassified,
+            ]
+            .into_iter()
+            .map(|r| {
+                let t = timeline(&r, true, 1);
+                (r, t)
+            })
+            .collect();
+            let report = compute(&handoffs);
+            assert!(
+                report.requalification_by_reply_class.is_empty(),
+                "{:?}",
+                report.requalification_by_reply_class
+            );
+            // They still count in the overall rate.
+            assert_eq!(report.owned, 4);
+            assert_eq!(report.requalification_rate, Some(1.0));
+        }
+
+        #[test]
+        fn a_handoff_requalified_twice_counts_once() {
+            let twice = outbound("twice", ReplyClass::Question);
+            let never = outbound("never", ReplyClass::Question);
+            let handoffs = [
+                (twice.clone(), timeline(&twice, true, 2)),
+                (never.clone(), timeline(&never, true, 0)),
+            ];
+            let report = compute(&handoffs);
+            assert_eq!(
+                report.requalification_by_reply_class[&ReplyClass::Question],
+                row(2, 1)
+            );
+            assert_eq!(report.requalification_rate, Some(0.5));
+        }
+
+        #[test]
+        fn it_serialises_as_an_object_keyed_by_the_label() {
+            let a = outbound("a", ReplyClass::PricingQuestion);
+            let b = outbound("b", ReplyClass::NotNow);
+            let handoffs = [
+                (a.clone(), timeline(&a, true, 1)),
+                (b.clone(), timeline(&b, true, 0)),
+            ];
+            let json = serde_json::to_value(compute(&handoffs)).unwrap();
+            assert_eq!(
+                json["requalification_by_reply_class"],
+                serde_json::json!({
+                    "pricing_question": {"owned": 1, "requalified": 1, "rate": 1.0},
+                    "not_now": {"owned": 1, "requalified": 0, "rate": 0.0},
+                })
+            );
+            let empty = serde_json::to_value(compute(&[])).unwrap();
+            assert_eq!(
+                empty["requalification_by_reply_class"],
+                serde_json::json!({})
+            );
+        }
     }
 }

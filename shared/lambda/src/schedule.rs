@@ -94,7 +94,9 @@ pub fn audit_window(
     (to - chrono::Duration::days(7), to)
 }
 
-/// Computes the audit of the week before the event's time and logs the metrics (ids only).
+/// Computes the audit of the week before the event's time and logs the metrics (ids only) —
+/// the whole report as JSON, so the log line also carries the per-reply-class re-qualification
+/// breakdown (`requalification_by_reply_class`) that [`audit_metrics`] does not turn into metrics.
 pub async fn audit(
     services: &Services,
     event: &EventBridgeEvent,
@@ -107,6 +109,11 @@ pub async fn audit(
 
 /// The audit's metrics (`[["stage"]]`); a rate without data (no handoffs to compute it on) is
 /// left out rather than reported as 0.
+///
+/// The re-qualification rate per reply class is not a metric: a breakdown ([`Metric::by`]) also
+/// feeds its value into the stage-only series of the same name, which suits counts (they add
+/// up) but would average each class's rate into `RequalificationRate`. It is in the logged
+/// report instead (see [`audit`]).
 pub fn audit_metrics(report: &AuditReport) -> Vec<Metric> {
     let percent = |name, v: Option<f64>| v.map(|v| Metric::new(name, v * 100.0, "Percent"));
     [
@@ -204,5 +211,39 @@ mod tests {
             AuditReport::compute(at("2026-11-16T07:00:00Z"), at("2026-11-23T07:00:00Z"), &[]);
         let names: Vec<&str> = audit_metrics(&empty).iter().map(|m| m.name).collect();
         assert_eq!(names, ["AuditsCompleted", "Handoffs"]);
+    }
+
+    #[test]
+    fn the_reply_class_breakdown_is_logged_not_a_metric() {
+        use handoff_domain::audit::ReplyClassRequalification;
+        use handoff_domain::package::ReplyClass;
+        let mut report =
+            AuditReport::compute(at("2026-11-16T07:00:00Z"), at("2026-11-23T07:00:00Z"), &[]);
+        report.owned = 4;
+        report.requalification_rate = Some(0.25);
+        report.requalification_by_reply_class = [(
+            ReplyClass::Positive,
+            ReplyClassRequalification {
+                owned: 4,
+                requalified: 1,
+                rate: 0.25,
+            },
+        )]
+        .into();
+        // What `audit` logs and the function returns.
+        let logged = serde_json::to_value(&report).unwrap();
+        assert_eq!(
+            logged["requalification_by_reply_class"],
+            json!({"positive": {"owned": 4, "requalified": 1, "rate": 0.25}})
+        );
+        // One stage-wide RequalificationRate, no breakdown dimension.
+        let metrics = audit_metrics(&report);
+        assert!(metrics.iter().all(|m| m.by.is_none()), "{metrics:?}");
+        let rates: Vec<f64> = metrics
+            .iter()
+            .filter(|m| m.name == "RequalificationRate")
+            .map(|m| m.value)
+            .collect();
+        assert_eq!(rates, [25.0]);
     }
 }
