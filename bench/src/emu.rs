@@ -110,6 +110,7 @@ impl Emu {
             notifier: Arc::new(LogNotifier::new(out)?),
             clock,
             rules: Arc::new(DynamoRules::new(dynamo, table).with_ttl(Duration::from_secs(60))),
+            judge: Arc::new(handoff_domain::ports::NoJudge),
             claims: ClaimSigner::new(CLAIM_SECRET.as_bytes().to_vec()),
             public_url: "https://claim.lambda-url.us-east-1.on.aws".into(),
             claim_link_ttl: chrono::Duration::days(7),

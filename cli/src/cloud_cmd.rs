@@ -34,6 +34,9 @@ pub async fn push_rules(
         "{file}: these rules cannot run in the cloud:\n  - {}",
         problems.join("\n  - ")
     );
+    for note in rules.cloud_notes() {
+        eprintln!("warning: {file}: {note}");
+    }
     let sdk = sdk_config(profile, region).await?;
     let client = handoff_aws::config::dynamodb_client(&sdk);
     let version = handoff_aws::push_rules(&client, table, file, &text)

@@ -85,6 +85,7 @@ pub fn summary(rules: &Rules) -> String {
             channels.join(", ")
         }
     );
+    let _ = writeln!(s, "judge: {}", judge_summary(&rules.judge));
     let problems = rules.cloud_problems();
     if problems.is_empty() {
         let _ = writeln!(s, "cloud: OK (rules push accepts these rules)");
@@ -97,7 +98,39 @@ pub fn summary(rules: &Rules) -> String {
             let _ = writeln!(s, "  - {p}");
         }
     }
+    for note in rules.cloud_notes() {
+        let _ = writeln!(s, "cloud: warning: {note}");
+    }
     s
+}
+
+/// One line on the second opinion: off, or the model, when it is asked, its limits and cost.
+fn judge_summary(j: &handoff_domain::config::JudgeSettings) -> String {
+    use handoff_domain::config::JudgeKind;
+    match j.kind {
+        JudgeKind::None => "none (low-confidence cases keep the rules' classification)".into(),
+        JudgeKind::Bedrock => {
+            let mut out = format!(
+                "bedrock {}, asked only when the classification is unsure (Lambda only; handoff serve asks no judge); timeout {} ms",
+                j.model(),
+                j.timeout_ms
+            );
+            match j.max_calls_per_day {
+                Some(max) => {
+                    let _ = write!(
+                        out,
+                        "; at most {max} calls a day at ${} each (at most ${:.2} a day)",
+                        j.cost_per_call_usd,
+                        j.cost_per_call_usd * f64::from(max)
+                    );
+                }
+                None => {
+                    let _ = write!(out, "; no daily limit; ${} a call", j.cost_per_call_usd);
+                }
+            }
+            out
+        }
+    }
 }
 
 /// The JSON Schema of the rules format, pretty-printed.
@@ -118,6 +151,30 @@ mod tests {
     }
 
     #[test]
+    fn check_reports_the_judge_and_warns_about_the_stack_parameter() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rules.toml");
+        let text = format!(
+            "{}\n[judge]\nkind = \"bedrock\"\nmodel_id = \"amazon.nova-micro-v1:0\"\ncost_per_call_usd = 0.0002\nmax_calls_per_day = 1000\n",
+            include_str!("../../examples/handoff.toml")
+        );
+        std::fs::write(&path, text).unwrap();
+        let out = super::check(path.to_str().unwrap()).unwrap();
+        assert!(
+            out.contains("judge: bedrock amazon.nova-micro-v1:0, asked only when the classification is unsure"),
+            "{out}"
+        );
+        assert!(
+            out.contains("at most 1000 calls a day at $0.0002 each (at most $0.20 a day)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("cloud: warning: [judge] kind = \"bedrock\": deploy the stack with JudgeModelId=amazon.nova-micro-v1:0"),
+            "{out}"
+        );
+    }
+
+    #[test]
     fn check_summarises_the_example() {
         let out = super::check(concat!(
             env!("CARGO_MANIFEST_DIR"),
@@ -126,5 +183,7 @@ mod tests {
         .unwrap();
         assert!(out.contains("OK — 5 teams, 12 reps"), "{out}");
         assert!(out.contains("failover: up to 2 more reps"), "{out}");
+        assert!(out.contains("judge: none"), "{out}");
+        assert!(!out.contains("cloud: warning"), "{out}");
     }
 }

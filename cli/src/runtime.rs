@@ -16,7 +16,7 @@ use handoff_domain::claim_link::ClaimSigner;
 use handoff_domain::config::EmailSettings;
 use handoff_domain::config::Rules;
 use handoff_domain::ports::DeliveryError;
-use handoff_domain::ports::{Clock, RulesSource, Stage, StageQueue, StaticRules};
+use handoff_domain::ports::{Clock, NoJudge, RulesSource, Stage, StageQueue, StaticRules};
 use handoff_domain::privacy::{Retention, RETENTION_DAYS_VAR};
 use handoff_domain::service::delivery::Disposition;
 use handoff_domain::service::Services;
@@ -168,6 +168,8 @@ impl LocalPipeline {
             notifier: Arc::new(ConfiguredNotifier::new(outbound)),
             clock: opts.clock,
             rules,
+            // `handoff serve` asks no second opinion: the Bedrock judge runs in Lambda only.
+            judge: Arc::new(NoJudge),
             claims: ClaimSigner::new(secret),
             public_url: opts.public_url,
             claim_link_ttl: chrono::Duration::days(7),

@@ -245,3 +245,110 @@ fn scheduled_functions_parse_what_the_scheduler_sends() {
     }
     assert_eq!(schedules, 2, "the sweep and the weekly audit");
 }
+
+/// The second opinion is opt-in: without `JudgeModelId` no role may call Bedrock; with it,
+/// classify alone may invoke that one foundation model (the action and resource the judge's
+/// recorded `Converse` needs: `bedrock:InvokeModel` on the model id, see
+/// `shared/aws/tests/judge_bedrock.rs`) and count its daily calls, and its timeout and queue
+/// visibility grow together.
+#[test]
+fn the_judge_may_call_one_model_only_when_the_operator_opts_in() {
+    const MODEL: &str = "anthropic.claude-3-haiku-20240307-v1:0";
+    let template = Template::load();
+    let off = Resolver::new(&template);
+    assert_eq!(off.params["JudgeModelId"], "", "off by default");
+    let mut on = off.clone();
+    on.params.insert("JudgeModelId".into(), MODEL.into());
+
+    // (Sid, Action, resolved Resource) of the conditional statements of a role, for `resolver`.
+    let judge_statements = |role: &str, resolver: &Resolver| -> Vec<(String, String, String)> {
+        let mut out = Vec::new();
+        for s in template.raw_statements(role) {
+            let Some(("If", arg)) = intrinsic(s) else {
+                continue;
+            };
+            let p = arg.as_sequence().unwrap();
+            if p[0].as_str() != Some("HasJudgeModel") {
+                continue;
+            }
+            let branch = if resolver.condition(&template, "HasJudgeModel") {
+                &p[1]
+            } else {
+                &p[2]
+            };
+            if intrinsic(branch).is_some() {
+                continue; // AWS::NoValue
+            }
+            out.push((
+                branch["Sid"].as_str().unwrap().to_string(),
+                branch["Action"].as_str().unwrap().to_string(),
+                resolver.resolve(&template, &branch["Resource"]).unwrap(),
+            ));
+        }
+        out
+    };
+    let roles: Vec<String> = template
+        .resources()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::IAM::Role"))
+        .map(|(id, _)| id)
+        .collect();
+    for role in &roles {
+        assert!(
+            judge_statements(role, &off).is_empty(),
+            "{role} without JudgeModelId"
+        );
+        let text = format!("{:?}", template.resource(role));
+        if role != "ClassifyRole" {
+            assert!(!text.contains("bedrock"), "{role} never calls Bedrock");
+        }
+    }
+    let granted = judge_statements("ClassifyRole", &on);
+    assert_eq!(
+        granted,
+        [
+            (
+                "JudgeInvokeModel".to_string(),
+                "bedrock:InvokeModel".to_string(),
+                format!("arn:aws:bedrock:us-east-1::foundation-model/{MODEL}")
+            ),
+            (
+                "JudgeDailyCount".to_string(),
+                "dynamodb:UpdateItem".to_string(),
+                "<Table.Arn>".to_string()
+            ),
+        ]
+    );
+
+    let classify = template
+        .functions()
+        .into_iter()
+        .find(|f| f.binary == "classify")
+        .unwrap();
+    let queue = &template.resource("ClassifyQueue")["Properties"]["VisibilityTimeout"];
+    for (resolver, timeout) in [(&off, "30"), (&on, "60")] {
+        let t = resolver
+            .resolve(&template, &classify.properties["Timeout"])
+            .unwrap();
+        assert_eq!(t, timeout);
+        let visibility: u32 = resolver.resolve(&template, queue).unwrap().parse().unwrap();
+        assert_eq!(
+            visibility,
+            6 * t.parse::<u32>().unwrap(),
+            "visibility 6 x the timeout"
+        );
+    }
+    // A batch whose every message waits the longest judge timeout still fits the timeout.
+    let batch = classify.properties["Events"]["ClassifyQueue"]["Properties"]["BatchSize"]
+        .as_u64()
+        .unwrap();
+    let with_judge: u64 = on
+        .resolve(&template, &classify.properties["Timeout"])
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        batch * handoff_domain::config::JUDGE_TIMEOUT_MAX_MS < with_judge * 1000,
+        "{batch} judged messages of {} ms each within {with_judge} s",
+        handoff_domain::config::JUDGE_TIMEOUT_MAX_MS
+    );
+}

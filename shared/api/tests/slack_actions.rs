@@ -110,6 +110,7 @@ async fn env_with(opts: Options) -> Env {
         notifier: Arc::new(notifier),
         clock: clock.clone(),
         rules: Arc::new(StaticRules(rules.clone())),
+        judge: Arc::new(handoff_domain::ports::NoJudge),
         claims: ClaimSigner::new("claim-link-secret-for-slack-tests"),
         public_url: "http://127.0.0.1:8080".into(),
         claim_link_ttl: chrono::Duration::days(7),

@@ -3,7 +3,8 @@
 //! [`Clients`] builds every SDK client a function uses from one [`SdkConfig`]; given a
 //! [`CallRecorder`], each client carries an interceptor that records every call's IAM action
 //! (`dynamodb:TransactWriteItems`, `sqs:SendMessage`, `secretsmanager:GetSecretValue`,
-//! `ses:SendEmail`) and, where a policy names one, its resource (the queue URL, the secret id).
+//! `ses:SendEmail`, `bedrock:InvokeModel` for a `Converse`) and, where a policy names one, its
+//! resource (the queue URL, the secret id, the model id).
 //!
 //! The emulator does not enforce IAM. The end-to-end test builds each function's clients with its
 //! own recorder, drives the pipeline, and compares what each function called with what its role
@@ -62,6 +63,7 @@ impl CallRecorder {
 pub fn iam_prefix(sdk_service: &str) -> String {
     match sdk_service {
         "SESv2" | "SES" => "ses".to_string(),
+        "Bedrock Runtime" => "bedrock".to_string(),
         other => other.to_ascii_lowercase().replace(' ', ""),
     }
 }
@@ -132,13 +134,18 @@ fn iam_actions(
         "SendMessageBatch" => vec!["SendMessage".to_string()],
         "DeleteMessageBatch" => vec!["DeleteMessage".to_string()],
         "ChangeMessageVisibilityBatch" => vec!["ChangeMessageVisibility".to_string()],
+        // Bedrock authorises Converse as the model invocation it is.
+        "Converse" => vec!["InvokeModel".to_string()],
+        "ConverseStream" => vec!["InvokeModelWithResponseStream".to_string()],
         other => vec![other.to_string()],
     }
 }
 
 /// The resources a call names, as far as the least-privilege check needs them: the queue of an
-/// SQS call and the secret(s) of a Secrets Manager read. `[None]` for everything else.
+/// SQS call, the secret(s) of a Secrets Manager read and the model of a Bedrock `Converse`.
+/// `[None]` for everything else.
 fn resources(context: &BeforeSerializationInterceptorContextRef<'_>) -> Vec<Option<String>> {
+    use aws_sdk_bedrockruntime::operation::converse::ConverseInput;
     use aws_sdk_secretsmanager::operation::batch_get_secret_value::BatchGetSecretValueInput;
     use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueInput;
     use aws_sdk_sqs::operation::{
@@ -166,6 +173,9 @@ fn resources(context: &BeforeSerializationInterceptorContextRef<'_>) -> Vec<Opti
     }
     if let Some(i) = input.downcast_ref::<GetQueueUrlInput>() {
         return one(i.queue_name());
+    }
+    if let Some(i) = input.downcast_ref::<ConverseInput>() {
+        return one(i.model_id());
     }
     if let Some(i) = input.downcast_ref::<GetSecretValueInput>() {
         return one(i.secret_id());
@@ -224,6 +234,19 @@ impl Clients {
         aws_sdk_secretsmanager::Client::from_conf(b.build())
     }
 
+    /// A Bedrock Runtime client (the judge): at most [`crate::judge::MAX_ATTEMPTS`] attempts
+    /// per call; each call sets its own timeout from the rules.
+    pub fn bedrockruntime(&self) -> aws_sdk_bedrockruntime::Client {
+        let mut b = aws_sdk_bedrockruntime::config::Builder::from(&self.sdk).retry_config(
+            aws_smithy_types::retry::RetryConfig::standard()
+                .with_max_attempts(crate::judge::MAX_ATTEMPTS),
+        );
+        if let Some(r) = &self.recorder {
+            b = b.interceptor(Recording(r.clone()));
+        }
+        aws_sdk_bedrockruntime::Client::from_conf(b.build())
+    }
+
     /// An SES v2 client.
     pub fn sesv2(&self) -> aws_sdk_sesv2::Client {
         let mut b = aws_sdk_sesv2::config::Builder::from(&self.sdk);
@@ -244,6 +267,7 @@ mod tests {
         assert_eq!(iam_prefix("SQS"), "sqs");
         assert_eq!(iam_prefix("Secrets Manager"), "secretsmanager");
         assert_eq!(iam_prefix("SESv2"), "ses");
+        assert_eq!(iam_prefix("Bedrock Runtime"), "bedrock");
     }
 }
 

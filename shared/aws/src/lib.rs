@@ -14,6 +14,9 @@
 //! - [`secrets`]: [`SecretsManagerSource`], provider webhook secrets from Secrets Manager,
 //!   cached with a TTL.
 //! - [`provision`]: [`ensure_table`] and [`ensure_queues`], idempotent resource creation.
+//! - [`judge`]: [`judge::BedrockJudge`], the optional second opinion on low-confidence cases
+//!   (Bedrock Runtime `Converse` with a forced tool), and [`judge::ConfiguredJudge`], which
+//!   follows the rules' `[judge]`.
 //! - [`config`]: [`aws_config_from_env`], the SDK configuration (region default `us-east-1`).
 //! - [`error`]: [`AwsError`] for provisioning and publishing.
 //!
@@ -25,6 +28,7 @@
 pub mod calls;
 pub mod config;
 pub mod error;
+pub mod judge;
 pub mod provision;
 pub mod queue;
 pub mod rules;

@@ -96,6 +96,89 @@ pub struct Rules {
     /// How reps are told, per channel.
     #[serde(default)]
     pub notify: NotifySettings,
+    /// An optional second opinion on low-confidence cases (off by default).
+    #[serde(default)]
+    pub judge: JudgeSettings,
+}
+
+/// Which judge gives low-confidence cases a second opinion (`[judge] kind = …`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum JudgeKind {
+    /// No second opinion: the rules' classification stands.
+    #[default]
+    None,
+    /// A model on Amazon Bedrock (Converse API), `model_id`. Lambda only: the stack must be
+    /// deployed with the same id as its `JudgeModelId` parameter.
+    Bedrock,
+}
+
+impl JudgeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JudgeKind::None => "none",
+            JudgeKind::Bedrock => "bedrock",
+        }
+    }
+}
+
+/// The longest answer time a judge may be given, in milliseconds: a classify batch (10
+/// messages, run one after the other) whose every message asks the judge and waits this long
+/// still ends within the classify function's timeout with a judge (60 s).
+pub const JUDGE_TIMEOUT_MAX_MS: u64 = 5_000;
+
+/// `[judge]`: a second opinion, asked only when the classification is unsure
+/// (`needs_confirmation`). Its answer is recorded as evidence and can only move a case toward a
+/// human; when it fails the rules' classification stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JudgeSettings {
+    #[serde(default)]
+    pub kind: JudgeKind,
+    /// The Bedrock foundation model id (`anthropic.claude-3-haiku-20240307-v1:0`), the same as
+    /// the stack's `JudgeModelId`; required for `kind = "bedrock"`. The model must support
+    /// forcing a tool (`toolChoice`): Anthropic Claude 3 and later, Amazon Nova.
+    #[serde(default)]
+    pub model_id: Option<String>,
+    /// What one call costs in US dollars, for reporting only (the `JudgeCostUsd` metric and
+    /// `rules check`'s daily ceiling).
+    #[serde(default)]
+    pub cost_per_call_usd: f64,
+    /// How long one call may take, retry included, in milliseconds (1 to 5000).
+    #[serde(default = "judge_timeout_ms")]
+    pub timeout_ms: u64,
+    /// At most this many calls per UTC day (counted in the store); the rest keep the rules'
+    /// classification. Unset: no limit.
+    #[serde(default)]
+    pub max_calls_per_day: Option<u32>,
+}
+
+fn judge_timeout_ms() -> u64 {
+    3_000
+}
+
+impl Default for JudgeSettings {
+    fn default() -> Self {
+        Self {
+            kind: JudgeKind::None,
+            model_id: None,
+            cost_per_call_usd: 0.0,
+            timeout_ms: judge_timeout_ms(),
+            max_calls_per_day: None,
+        }
+    }
+}
+
+impl JudgeSettings {
+    /// Whether a judge is configured.
+    pub fn enabled(&self) -> bool {
+        self.kind != JudgeKind::None
+    }
+
+    /// The model id, trimmed (empty when unset).
+    pub fn model(&self) -> &str {
+        self.model_id.as_deref().map(str::trim).unwrap_or_default()
+    }
 }
 
 /// Which CRM adapter writes handoffs (`[crm] kind = …`).
@@ -822,6 +905,9 @@ impl Rules {
                 );
             }
         }
+        if let Some((key, message)) = self.judge_problem() {
+            return err(key, message);
+        }
         for (key, v) in [
             ("hot", self.sla.inbound.hot),
             ("standard", self.sla.inbound.standard),
@@ -839,6 +925,66 @@ impl Rules {
 }
 
 impl Rules {
+    /// What is wrong with `[judge]`: `(key, message)`.
+    fn judge_problem(&self) -> Option<(&'static str, String)> {
+        let j = &self.judge;
+        if j.kind == JudgeKind::Bedrock && j.model().is_empty() {
+            return Some((
+                "kind",
+                "[judge] kind = \"bedrock\" needs judge.model_id (the Bedrock model id, as the stack's JudgeModelId parameter)".into(),
+            ));
+        }
+        if let Some(id) = j.model_id.as_deref() {
+            let ok = id.trim().len() <= 256
+                && id
+                    .trim()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.:/".contains(c));
+            if !ok {
+                return Some((
+                    "model_id",
+                    format!("judge.model_id {id:?} is not a Bedrock model id (letters, digits, - _ . : /)"),
+                ));
+            }
+        }
+        if j.timeout_ms == 0 || j.timeout_ms > JUDGE_TIMEOUT_MAX_MS {
+            return Some((
+                "timeout_ms",
+                format!(
+                    "judge.timeout_ms is {}; use 1 to {JUDGE_TIMEOUT_MAX_MS}",
+                    j.timeout_ms
+                ),
+            ));
+        }
+        if !(j.cost_per_call_usd.is_finite() && j.cost_per_call_usd >= 0.0) {
+            return Some((
+                "cost_per_call_usd",
+                "judge.cost_per_call_usd must be zero or more".into(),
+            ));
+        }
+        if j.max_calls_per_day == Some(0) {
+            return Some((
+                "max_calls_per_day",
+                "judge.max_calls_per_day is 0; leave it out for no limit, or set kind = \"none\" to ask no judge".into(),
+            ));
+        }
+        None
+    }
+
+    /// What an operator should know before running these rules in the cloud, without making
+    /// `rules push` refuse them: a Bedrock judge needs the stack deployed with the same
+    /// `JudgeModelId`, or every call is denied (and the rules' classification stands).
+    pub fn cloud_notes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.judge.kind == JudgeKind::Bedrock {
+            out.push(format!(
+                "[judge] kind = \"bedrock\": deploy the stack with JudgeModelId={} (sam deploy --parameter-overrides), or the classify function may not call the model and every low-confidence case keeps the rules' classification",
+                self.judge.model()
+            ));
+        }
+        out
+    }
+
     /// The external id an active rep lacks for the configured CRM or Slack: `(key, message)`.
     fn missing_external_id(&self, r: &Rep) -> Option<(&'static str, String)> {
         if !r.active {
@@ -1020,6 +1166,94 @@ mod example_tests {
         let rules = Rules::from_toml("examples/handoff.toml", text).unwrap();
         assert!(rules.reps.len() >= 8);
         assert_eq!(rules.territories.len(), 2);
+    }
+
+    fn with_judge(block: &str) -> Result<Rules, RulesError> {
+        let text = format!(
+            "{}\n{block}\n",
+            include_str!("../../../examples/handoff.toml")
+        );
+        Rules::from_toml("f.toml", &text)
+    }
+
+    #[test]
+    fn the_judge_is_off_by_default() {
+        let rules = with_judge("").unwrap();
+        assert_eq!(rules.judge, JudgeSettings::default());
+        assert!(!rules.judge.enabled());
+        assert_eq!(rules.judge.timeout_ms, 3000);
+        assert!(rules.cloud_notes().is_empty());
+    }
+
+    #[test]
+    fn a_bedrock_judge_reads_its_keys() {
+        let rules = with_judge(
+            "[judge]\nkind = \"bedrock\"\nmodel_id = \"anthropic.claude-3-haiku-20240307-v1:0\"\ncost_per_call_usd = 0.0004\ntimeout_ms = 2500\nmax_calls_per_day = 500",
+        )
+        .unwrap();
+        let j = &rules.judge;
+        assert_eq!(j.kind, JudgeKind::Bedrock);
+        assert_eq!(j.model(), "anthropic.claude-3-haiku-20240307-v1:0");
+        assert_eq!(j.cost_per_call_usd, 0.0004);
+        assert_eq!(j.timeout_ms, 2500);
+        assert_eq!(j.max_calls_per_day, Some(500));
+        let notes = rules.cloud_notes();
+        assert_eq!(notes.len(), 1);
+        assert!(
+            notes[0].contains("JudgeModelId=anthropic.claude-3-haiku-20240307-v1:0"),
+            "{notes:?}"
+        );
+        assert!(
+            !rules.cloud_problems().iter().any(|p| p.contains("judge")),
+            "a judge is a note, never a reason to refuse the rules"
+        );
+    }
+
+    #[test]
+    fn a_bad_judge_is_refused_naming_the_key() {
+        for (block, key, says) in [
+            (
+                "[judge]\nkind = \"bedrock\"",
+                "kind",
+                "needs judge.model_id",
+            ),
+            (
+                "[judge]\nkind = \"bedrock\"\nmodel_id = \" \"",
+                "kind",
+                "needs judge.model_id",
+            ),
+            (
+                "[judge]\nmodel_id = \"a model\"",
+                "model_id",
+                "is not a Bedrock model id",
+            ),
+            ("[judge]\ntimeout_ms = 0", "timeout_ms", "use 1 to 5000"),
+            ("[judge]\ntimeout_ms = 60000", "timeout_ms", "use 1 to 5000"),
+            (
+                "[judge]\ncost_per_call_usd = -1.0",
+                "cost_per_call_usd",
+                "zero or more",
+            ),
+            (
+                "[judge]\nmax_calls_per_day = 0",
+                "max_calls_per_day",
+                "leave it out",
+            ),
+        ] {
+            match with_judge(block).unwrap_err() {
+                RulesError::Invalid {
+                    key: k, message, ..
+                } => {
+                    assert_eq!(k, key, "{block}");
+                    assert!(message.contains(says), "{block}: {message}");
+                }
+                other => panic!("{block}: {other}"),
+            }
+        }
+        let e = with_judge("[judge]\nkind = \"openai\"").unwrap_err();
+        assert!(matches!(e, RulesError::Parse { .. }), "{e}");
+        let e = with_judge("[judge]\nmodel = \"x\"").unwrap_err();
+        assert!(e.to_string().contains("unknown field"), "{e}");
     }
 
     #[test]

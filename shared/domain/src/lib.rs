@@ -10,6 +10,7 @@
 //! - [`lifecycle`]: the state machine, the stored record and its timeline.
 //! - [`config`]: rules and roster from TOML.
 //! - [`ports`]: traits the adapters implement.
+//! - [`judge`]: the optional second opinion on low-confidence cases and what it may change.
 //! - [`privacy`]: retention of closed handoffs and what erasing a buyer removed.
 //! - [`service`]: the use cases (intake, classify, assign, sweep, claim, audit) over the ports.
 //! - [`claim_link`]: signed, expiring claim links.
@@ -23,6 +24,7 @@ pub mod config;
 pub mod evaluation;
 pub mod event;
 pub mod ids;
+pub mod judge;
 pub mod lifecycle;
 pub mod package;
 pub mod ports;

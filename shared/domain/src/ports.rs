@@ -6,7 +6,7 @@
 use crate::config::Rules;
 use crate::ids::{CompanyDomain, EmailAddress, HandoffId, RepId};
 use crate::lifecycle::{HandoffRecord, State, TimelineEntry};
-use crate::package::HandoffPackage;
+use crate::package::{HandoffPackage, Motion, ReplyClass, TriggerKind};
 use crate::privacy::Erasure;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -548,6 +548,82 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
         *self.0.lock().expect("clock lock")
+    }
+}
+
+/// What a judge is asked about one low-confidence case: the buyer's words and what the rules
+/// made of them. Built by [`crate::judge::request`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JudgeRequest {
+    pub motion: Motion,
+    /// The subject of a reply, when it has one.
+    pub subject: Option<String>,
+    /// The buyer's own words (a reply without its quoted history and signature, a form's
+    /// message, a call's transcript excerpt, a meeting's notes), at most
+    /// [`crate::judge::WORDS_MAX`] characters.
+    pub words: String,
+    /// The rules' trigger and decision.
+    pub trigger: TriggerKind,
+    pub escalate: bool,
+    /// The reply classes the rules considered, with their confidence in percent, best first
+    /// (empty for inbound events).
+    pub candidates: Vec<(ReplyClass, u8)>,
+    /// Why the rules are unsure (the classification's `needs_confirmation`).
+    pub unsure_because: String,
+    /// The classes an answer may name.
+    pub allowed: Vec<ReplyClass>,
+}
+
+/// A judge's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JudgeOpinion {
+    /// The class the judge reads in the buyer's words.
+    pub reply_class: ReplyClass,
+    /// Whether a human should take the case now.
+    pub escalate: bool,
+    /// One short sentence saying why.
+    pub reason: String,
+}
+
+/// Why a judge gave no opinion. The texts name a kind, an error code or a field, never the
+/// buyer's words or the model's answer: they are recorded as evidence on the handoff.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum JudgeError {
+    /// The service refused for rate (HTTP 429, `ThrottlingException`).
+    #[error("throttled")]
+    Throttled,
+    /// No answer within the configured time.
+    #[error("timed out")]
+    Timeout,
+    /// An answer that is not the forced tool call with a valid class, flag and reason.
+    #[error("malformed answer: {0}")]
+    Malformed(String),
+    /// Anything else: not configured here, access denied, a server error, no connection.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// `[judge] max_calls_per_day` calls were made today.
+    #[error("daily limit of {0} calls reached")]
+    DailyLimit(u32),
+}
+
+/// A second opinion on a low-confidence case. Asked only when the rules are unsure and
+/// `[judge]` names a judge; whatever it answers (or fails with) can only move the case toward a
+/// human ([`crate::judge`]).
+#[async_trait]
+pub trait Judge: Send + Sync {
+    async fn opinion(&self, request: &JudgeRequest) -> Result<JudgeOpinion, JudgeError>;
+}
+
+/// No judge in this deployment (`handoff serve`, tests): every request is `Unavailable`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoJudge;
+
+#[async_trait]
+impl Judge for NoJudge {
+    async fn opinion(&self, _request: &JudgeRequest) -> Result<JudgeOpinion, JudgeError> {
+        Err(JudgeError::Unavailable(
+            "no judge is wired in this deployment".into(),
+        ))
     }
 }
 

@@ -125,6 +125,7 @@ fn rules_for(reps: Vec<Rep>, lead: Option<RepId>) -> Rules {
         reps,
         crm: Default::default(),
         notify: Default::default(),
+        judge: Default::default(),
         accounts: Vec::new(),
         routing: vec![RouteRule {
             name: "everything to an AE".into(),

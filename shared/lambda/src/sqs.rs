@@ -4,8 +4,9 @@
 //!
 //! Metrics of a batch (one EMF document per invocation, see [`crate::metrics`]):
 //! `MessagesRetried` and `MessagesDeadLettered` by `queue`, plus what the stage did, counted by
-//! [`crate::tally`]: `HandoffsClassified` by `class` (classify), `HandoffsAssigned`, `CrmWrites`
-//! and `Notifications` by `kind` (assign).
+//! [`crate::tally`]: `HandoffsClassified` by `class` (classify; with a judge also `JudgeCalls` by
+//! `outcome` and `JudgeCostUsd`), `HandoffsAssigned`, `CrmWrites` and `Notifications` by `kind`
+//! (assign).
 
 use crate::metrics::{self, Metric};
 use crate::tally::Tally;
@@ -75,8 +76,13 @@ pub fn stage_metrics(stage: Stage, tally: &Tally) -> Vec<Metric> {
         Stage::Classify => &["HandoffsClassified"],
         Stage::Assign => &["HandoffsAssigned", "CrmWrites", "Notifications"],
     };
+    // Reported only when the judge was asked (most stacks have none).
+    let optional: &[&'static str] = match stage {
+        Stage::Classify => &["JudgeCalls", "JudgeCostUsd"],
+        Stage::Assign => &[],
+    };
     let mut counted = tally.drain();
-    counted.retain(|m| names.contains(&m.name));
+    counted.retain(|m| names.contains(&m.name) || optional.contains(&m.name));
     metrics::zero_unless_reported(&mut counted, names);
     counted
 }

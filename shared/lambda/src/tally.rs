@@ -1,6 +1,8 @@
 //! Counts what a stage function did during one invocation, for its metrics: the transitions its
-//! store wrote (`HandoffsClassified` by class, `HandoffsAssigned`, `CrmWrites`) and the
-//! notifications its notifier sent (`Notifications` by kind).
+//! store wrote (`HandoffsClassified` by class, `HandoffsAssigned`, `CrmWrites`), the
+//! notifications its notifier sent (`Notifications` by kind), and the judge's calls
+//! (`JudgeCalls` by outcome, and `JudgeCostUsd`: `[judge] cost_per_call_usd` for each call the
+//! model answered, well-formed or not).
 //!
 //! A stage's outcome only names the state a handoff ended in (`Advanced(Notified)` after an
 //! assign that may or may not have routed or written the CRM in this call), so the counts come
@@ -17,7 +19,8 @@ use handoff_domain::lifecycle::{HandoffRecord, TimelineEntry, Transition};
 use handoff_domain::package::TriggerKind;
 use handoff_domain::ports::{
     AvailabilityOverride, CreateOutcome, DeliveryError, DuePage, HandoffStore, HandoffSummary,
-    Notification, NotificationKind, Notifier, StoreError,
+    Judge, JudgeError, JudgeOpinion, JudgeRequest, Notification, NotificationKind, Notifier,
+    RulesSource, StoreError,
 };
 use handoff_domain::privacy::Erasure;
 use handoff_domain::service::Services;
@@ -41,8 +44,13 @@ impl Tally {
     }
 }
 
-/// `services` with a store and a notifier that count into `tally`.
+/// `services` with a store, a notifier and a judge that count into `tally`.
 pub fn observe(mut services: Services, tally: &Arc<Tally>) -> Services {
+    services.judge = Arc::new(CountingJudge {
+        inner: services.judge,
+        rules: services.rules.clone(),
+        tally: tally.clone(),
+    });
     services.store = Arc::new(CountingStore {
         inner: services.store,
         tally: tally.clone(),
@@ -67,6 +75,49 @@ pub fn transition_metric(event: &str, trigger: Option<TriggerKind>) -> Option<Me
         Some(Metric::count("HandoffsClassified", 1).by("class", class))
     } else {
         None
+    }
+}
+
+/// The metrics of one judge call: `JudgeCalls` by `outcome`, and `JudgeCostUsd` when the model
+/// answered (an opinion or a malformed answer; a throttled, timed-out or refused call is not
+/// billed per answer).
+pub fn judge_metrics(
+    answer: &Result<JudgeOpinion, JudgeError>,
+    cost_per_call_usd: f64,
+) -> Vec<Metric> {
+    let outcome = match answer {
+        Ok(_) => "opinion",
+        Err(JudgeError::Throttled) => "throttled",
+        Err(JudgeError::Timeout) => "timeout",
+        Err(JudgeError::Malformed(_)) => "malformed",
+        Err(JudgeError::Unavailable(_)) => "unavailable",
+        Err(JudgeError::DailyLimit(_)) => "daily_limit",
+    };
+    let mut out = vec![Metric::count("JudgeCalls", 1).by("outcome", outcome)];
+    if matches!(answer, Ok(_) | Err(JudgeError::Malformed(_))) {
+        out.push(Metric::new("JudgeCostUsd", cost_per_call_usd, "None"));
+    }
+    out
+}
+
+struct CountingJudge {
+    inner: Arc<dyn Judge>,
+    rules: Arc<dyn RulesSource>,
+    tally: Arc<Tally>,
+}
+
+#[async_trait]
+impl Judge for CountingJudge {
+    async fn opinion(&self, request: &JudgeRequest) -> Result<JudgeOpinion, JudgeError> {
+        let answer = self.inner.opinion(request).await;
+        let cost = match self.rules.current().await {
+            Ok(rules) => rules.judge.cost_per_call_usd,
+            Err(_) => 0.0,
+        };
+        for metric in judge_metrics(&answer, cost) {
+            self.tally.add(metric);
+        }
+        answer
     }
 }
 
@@ -217,6 +268,37 @@ mod tests {
             "received",
         ] {
             assert_eq!(transition_metric(other, None), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn judge_calls_count_by_outcome_and_answers_cost() {
+        let opinion = Ok(JudgeOpinion {
+            reply_class: handoff_domain::package::ReplyClass::Positive,
+            escalate: true,
+            reason: "r".into(),
+        });
+        assert_eq!(
+            judge_metrics(&opinion, 0.0004),
+            [
+                Metric::count("JudgeCalls", 1).by("outcome", "opinion"),
+                Metric::new("JudgeCostUsd", 0.0004, "None")
+            ]
+        );
+        assert_eq!(
+            judge_metrics(&Err(JudgeError::Malformed("x".into())), 0.001).len(),
+            2,
+            "a malformed answer was still an answer"
+        );
+        for (e, outcome) in [
+            (JudgeError::Throttled, "throttled"),
+            (JudgeError::Timeout, "timeout"),
+            (JudgeError::Unavailable("x".into()), "unavailable"),
+        ] {
+            assert_eq!(
+                judge_metrics(&Err(e), 0.001),
+                [Metric::count("JudgeCalls", 1).by("outcome", outcome)]
+            );
         }
     }
 

@@ -1,5 +1,9 @@
 //! Builds the [`Services`] for a Lambda function from its environment, once per cold start.
 //!
+//! The classify function also gets the judge ([`ConfiguredJudge`]: a Bedrock Runtime client
+//! built here, the model and timeout read from the rules' `[judge]` on every call); the others
+//! get [`NoJudge`].
+//!
 //! Each [`Function`] reads only the variables it needs; `infra/template.yaml` sets exactly those
 //! (the end-to-end test builds every function from the template's environment and fails on a
 //! variable read but not set). No variable holds a secret: credentials and the claim-link key
@@ -26,6 +30,7 @@ use crate::env::Vars;
 use anyhow::{ensure, Context, Result};
 use handoff_api::{App, IntakeEdge};
 use handoff_aws::calls::{CallRecorder, Clients};
+use handoff_aws::judge::ConfiguredJudge;
 use handoff_aws::queue::QueueUrls;
 use handoff_aws::SecretsManagerSource;
 use handoff_aws::{DynamoRules, DynamoStore, SqsQueue};
@@ -38,7 +43,7 @@ use handoff_connectors::outbound::http::HttpPolicy;
 use handoff_connectors::secrets::{SecretSource, StaticSecrets};
 use handoff_domain::claim_link::ClaimSigner;
 use handoff_domain::config::EmailSettings;
-use handoff_domain::ports::{Clock, Stage, SystemClock};
+use handoff_domain::ports::{Clock, Judge, NoJudge, Stage, SystemClock};
 use handoff_domain::ports::{DeliveryError, RulesSource};
 use handoff_domain::service::Services;
 use std::sync::Arc;
@@ -86,6 +91,11 @@ impl Function {
     /// Whether it reads provider, CRM or notification credentials.
     pub fn uses_credentials(self) -> bool {
         matches!(self, Function::Intake | Function::Assign)
+    }
+
+    /// Whether it may ask the judge (`[judge]`) for a second opinion: only classify does.
+    pub fn uses_judge(self) -> bool {
+        self == Function::Classify
     }
 }
 
@@ -241,6 +251,15 @@ async fn build_services(
         fallback_notifier: None,
         mail: Arc::new(SesMail(clients.sesv2())),
     };
+    // The judge's client is built here, once per cold start; `[judge]` is read on every call.
+    let judge: Arc<dyn Judge> = if config.function.uses_judge() {
+        Arc::new(ConfiguredJudge::new(
+            clients.bedrockruntime(),
+            rules.clone(),
+        ))
+    } else {
+        Arc::new(NoJudge)
+    };
     let claims = match &config.claim_secret_id {
         Some(id) => claim_signer(clients, id).await?,
         None => ClaimSigner::new(random_key()?),
@@ -253,6 +272,7 @@ async fn build_services(
         notifier: Arc::new(ConfiguredNotifier::new(outbound)),
         clock,
         rules,
+        judge,
         claims,
         public_url: config.public_claim_url.clone(),
         claim_link_ttl: chrono::Duration::days(7),

@@ -15,6 +15,8 @@
 //!   [`thread_index_suite!`].
 //! - [`once`]: the [`OnceTokens`](handoff_connectors::once::OnceTokens) cases, run by
 //!   [`once_token_suite!`].
+//! - [`bedrock`]: a local Bedrock Runtime `Converse` that checks the documented request (the
+//!   judge's tests), with the faults of [`standin`] like the other API stand-ins.
 //! - [`fixtures`]: sample events, records, packages and helpers that move a record through
 //!   the state machine (to an owner with an SLA deadline, to accepted…).
 //! - [`subject`]: how a suite gets at the adapter a constructor built ([`Guarded`] keeps a temp
@@ -37,6 +39,7 @@
 // The macros name this crate by path (`handoff_testkit::…`) in the `#[tokio::test]` attribute.
 extern crate self as handoff_testkit;
 
+pub mod bedrock;
 pub mod delivery;
 pub mod emulator;
 pub mod fixtures;

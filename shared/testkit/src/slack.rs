@@ -185,18 +185,7 @@ impl SlackStandIn {
         let app = Router::new()
             .route("/api/{method}", post(handle))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind a local port");
-        let addr = listener.local_addr().expect("local address");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stopped.await;
-                })
-                .await;
-        });
+        let (addr, stop) = crate::standin::serve_local(app).await;
         Self {
             base_url: format!("http://{addr}/api"),
             shared,

@@ -121,3 +121,23 @@ impl Faults {
         }
     }
 }
+
+/// Serves `app` on 127.0.0.1 (a free port) until the returned sender is dropped; returns the
+/// address it listens on.
+pub async fn serve_local(
+    app: axum::Router,
+) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a local port");
+    let addr = listener.local_addr().expect("local address");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    (addr, stop)
+}

@@ -99,35 +99,37 @@ impl Template {
             .collect()
     }
 
-    /// The `Allow` statements of a role's inline policies.
-    pub fn role_statements(&self, role: &str) -> Vec<Statement> {
+    /// Every statement of a role's inline policies, as written (conditional ones included).
+    pub fn raw_statements(&self, role: &str) -> Vec<&Value> {
         let r = self.resource(role);
         assert_eq!(r["Type"].as_str(), Some("AWS::IAM::Role"), "{role}");
-        let mut out = Vec::new();
-        for policy in r["Properties"]["Policies"]
+        r["Properties"]["Policies"]
             .as_sequence()
             .into_iter()
             .flatten()
-        {
-            for s in policy["PolicyDocument"]["Statement"]
-                .as_sequence()
-                .into_iter()
-                .flatten()
-            {
-                if s["Effect"].as_str() != Some("Allow") {
-                    continue;
-                }
-                out.push(Statement {
-                    sid: s["Sid"].as_str().unwrap_or_default().to_string(),
-                    actions: one_or_many(&s["Action"])
-                        .iter()
-                        .map(|a| a.as_str().expect("a literal action").to_string())
-                        .collect(),
-                    resources: one_or_many(&s["Resource"]),
-                });
-            }
-        }
-        out
+            .flat_map(|policy| {
+                policy["PolicyDocument"]["Statement"]
+                    .as_sequence()
+                    .into_iter()
+                    .flatten()
+            })
+            .collect()
+    }
+
+    /// The `Allow` statements of a role's inline policies.
+    pub fn role_statements(&self, role: &str) -> Vec<Statement> {
+        self.raw_statements(role)
+            .into_iter()
+            .filter(|s| s["Effect"].as_str() == Some("Allow"))
+            .map(|s| Statement {
+                sid: s["Sid"].as_str().unwrap_or_default().to_string(),
+                actions: one_or_many(&s["Action"])
+                    .iter()
+                    .map(|a| a.as_str().expect("a literal action").to_string())
+                    .collect(),
+                resources: one_or_many(&s["Resource"]),
+            })
+            .collect()
     }
 }
 

@@ -5,6 +5,7 @@
 //! - [`intake`]: thread context for replies, meeting updates linked to the open handoff, then a
 //!   durable create-if-absent and the classification message.
 //! - [`stages`]: classify, then assign → CRM write → notify, resumable after any crash.
+//! - [`second_opinion`]: the judge asked about low-confidence cases during classify.
 //! - [`sweep`]: reroute handoffs whose SLA passed unclaimed.
 //! - [`claim`]: accept / wrong owner / re-qualification.
 //! - [`delivery`]: what a queue consumer does with one message (ack, retry, dead-letter).
@@ -12,6 +13,7 @@
 pub mod claim;
 pub mod delivery;
 pub mod intake;
+pub mod second_opinion;
 pub mod stages;
 pub mod sweep;
 
@@ -20,7 +22,7 @@ use crate::config::Rules;
 use crate::ids::HandoffId;
 use crate::lifecycle::IllegalTransition;
 use crate::ports::{
-    Clock, Crm, DeliveryError, Fault, HandoffStore, Notifier, QueueError, RulesSource,
+    Clock, Crm, DeliveryError, Fault, HandoffStore, Judge, Notifier, QueueError, RulesSource,
     RulesSourceError, StageQueue, StoreError, ThreadIndex,
 };
 use std::sync::Arc;
@@ -37,6 +39,9 @@ pub struct Services {
     pub notifier: Arc<dyn Notifier>,
     pub clock: Arc<dyn Clock>,
     pub rules: Arc<dyn RulesSource>,
+    /// The second opinion low-confidence cases get when `[judge]` names one ([`NoJudge`](crate::ports::NoJudge)
+    /// where the deployment has none).
+    pub judge: Arc<dyn Judge>,
     /// Signs claim links put into notifications.
     pub claims: ClaimSigner,
     /// Base URL of the claim endpoint (e.g. `http://127.0.0.1:8080` or the function URL).

@@ -114,8 +114,15 @@ impl Services {
         let ctx = self.match_context(&record, &rules).await?;
         let classification = classify(&record.event, &ctx, &rules);
         let now = self.clock.now();
+        let rules_escalate = classification.escalate;
+        let classification = self
+            .second_opinion(&record, classification, &rules, now)
+            .await;
         let escalate = classification.escalate;
-        let note = format!("trigger {}; escalate {}", classification.trigger, escalate);
+        let mut note = format!("trigger {}; escalate {}", classification.trigger, escalate);
+        if escalate && !rules_escalate {
+            note.push_str(" (a second opinion asked for a human)");
+        }
         let automation = classification
             .automation
             .as_ref()
