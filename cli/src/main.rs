@@ -104,6 +104,18 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Which judging the per-label scores, confusion matrix and misses are for.
+        #[arg(long, value_enum, default_value = "combined")]
+        detail: eval_cmd::Detail,
+        /// Measure with this reply model file instead of the one built in.
+        #[arg(long, conflicts_with = "train")]
+        model: Option<PathBuf>,
+        /// Train the reply model on the tuning split and write it (to --model-out).
+        #[arg(long)]
+        train: bool,
+        /// Where --train writes the model.
+        #[arg(long, default_value = eval_cmd::MODEL_FILE, requires = "train")]
+        model_out: PathBuf,
     },
     /// The audit over the last days of a local data directory, as JSON.
     Audit {
@@ -375,9 +387,19 @@ async fn run(command: Command) -> Result<()> {
             corpus,
             config,
             json,
+            detail,
+            model,
+            train,
+            model_out,
         } => {
             let rules = RulesChoice::from_arg(config).load()?;
-            print!("{}", eval_cmd::command(&corpus, split, &rules, json)?);
+            if train {
+                print!("{}", eval_cmd::train_command(&corpus, &rules, &model_out)?);
+            } else {
+                let report =
+                    eval_cmd::command(&corpus, split, &rules, model.as_deref(), detail, json)?;
+                print!("{report}");
+            }
             Ok(())
         }
         Command::Audit { data, config, days } => {

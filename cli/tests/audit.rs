@@ -1,30 +1,18 @@
 //! `handoff audit` (the real binary) on a data directory that went through the pipeline: the
 //! re-qualification rate per reply class, next to the overall rate.
 
+mod support;
+use support::open;
+
 use chrono::Utc;
-use handoff_cli::runtime::{LocalOptions, LocalPipeline, RulesChoice};
 use handoff_domain::claim_link::ClaimAction;
 use handoff_domain::event::IntakeEvent;
 use handoff_domain::ids::{EmailAddress, HandoffId, ProviderEventId};
 use handoff_domain::package::{Motion, ReplyClass};
 use handoff_domain::ports::ManualClock;
 use serde_json::json;
-use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
-
-async fn open(dir: &Path, clock: Arc<ManualClock>) -> LocalPipeline {
-    LocalPipeline::open(LocalOptions {
-        http_policy: Default::default(),
-        data_dir: dir.to_path_buf(),
-        rules: RulesChoice::Embedded,
-        clock,
-        public_url: "http://127.0.0.1:1".into(),
-        secrets: Arc::new(handoff_connectors::secrets::StaticSecrets::default()),
-    })
-    .await
-    .unwrap()
-}
 
 /// An example event with its own event id and buyer.
 fn event(example: &str, event_id: &str, email: &str) -> IntakeEvent {

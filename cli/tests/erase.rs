@@ -1,30 +1,18 @@
 //! Personal data on the local runtime: `handoff erase --email` (the real binary) on a data
 //! directory that went through the pipeline, and the retention purge of `HANDOFF_RETENTION_DAYS`.
 
+mod support;
+use support::open;
+
 use chrono::Utc;
-use handoff_cli::runtime::{LocalOptions, LocalPipeline, RulesChoice};
 use handoff_domain::event::IntakeEvent;
 use handoff_domain::ids::{EmailAddress, HandoffId, ProviderEventId};
 use handoff_domain::lifecycle::State;
 use handoff_domain::ports::{HandoffStore, ManualClock, Stage, StageQueue};
 use handoff_domain::privacy::RETENTION_DAYS_VAR;
 use handoff_local::SqliteStore;
-use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
-
-async fn open(dir: &Path, clock: Arc<ManualClock>) -> LocalPipeline {
-    LocalPipeline::open(LocalOptions {
-        http_policy: Default::default(),
-        data_dir: dir.to_path_buf(),
-        rules: RulesChoice::Embedded,
-        clock,
-        public_url: "http://127.0.0.1:1".into(),
-        secrets: Arc::new(handoff_connectors::secrets::StaticSecrets::default()),
-    })
-    .await
-    .unwrap()
-}
 
 /// The example AI-qualified lead (Jordan Blake, Peak Freight) as `email` with its own event id.
 fn lead(event_id: &str, email: &str) -> IntakeEvent {

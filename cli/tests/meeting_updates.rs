@@ -3,28 +3,17 @@
 //! never a new handoff — and a provider's retry of a joined update changes nothing. What is
 //! closed by the automation or older than the linking window is not joined.
 
+mod support;
+use support::open as pipeline;
+
 use chrono::{DateTime, TimeZone, Utc};
-use handoff_cli::runtime::{LocalOptions, LocalPipeline, RulesChoice};
-use handoff_connectors::secrets::StaticSecrets;
+use handoff_cli::runtime::LocalPipeline;
 use handoff_domain::event::{EventKind, IntakeEvent};
 use handoff_domain::ids::HandoffId;
 use handoff_domain::ports::ManualClock;
 use std::sync::Arc;
 
 const BOOKED: &str = include_str!("../../examples/events/10-meeting-booked.json");
-
-async fn pipeline(dir: &std::path::Path, clock: Arc<ManualClock>) -> LocalPipeline {
-    LocalPipeline::open(LocalOptions {
-        http_policy: Default::default(),
-        data_dir: dir.to_path_buf(),
-        rules: RulesChoice::Embedded,
-        clock,
-        public_url: "http://127.0.0.1:1".into(),
-        secrets: Arc::new(StaticSecrets::default()),
-    })
-    .await
-    .unwrap()
-}
 
 fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)

@@ -185,6 +185,7 @@ async fn every_provider_fixture_becomes_a_notified_handoff_through_its_route() {
     }
     // The two HubSpot Webhooks API fixtures name three contacts; the Calendly no-show and
     // cancellation join the booking's handoff.
+    let mut automated = 0;
     for (file, id) in &all {
         let s = &l.pipeline.services;
         let record = s.store.get(id).await.unwrap().unwrap();
@@ -196,6 +197,21 @@ async fn every_provider_fixture_becomes_a_notified_handoff_through_its_route() {
             .iter()
             .map(|e| e.event.clone())
             .collect();
+        // A sample whose words are no buying signal (Tally's documented form says "Hello";
+        // Mailgun's is a routing test) is closed by the automation, never sent to a rep.
+        if timeline.iter().any(|e| e == "closed_without_handoff") {
+            assert_eq!(
+                record.state,
+                State::ClosedWithoutHandoff,
+                "{file}: {timeline:?}"
+            );
+            assert!(
+                !timeline.iter().any(|e| e == "notified"),
+                "{file}: {timeline:?}"
+            );
+            automated += 1;
+            continue;
+        }
         assert_eq!(record.state, State::Notified, "{file}: {timeline:?}");
         let crm = timeline.iter().position(|e| e == "crm_written");
         let notified = timeline.iter().position(|e| e == "notified");
@@ -212,6 +228,11 @@ async fn every_provider_fixture_becomes_a_notified_handoff_through_its_route() {
             "{file}: CRM file"
         );
     }
+    assert!(
+        automated <= 2,
+        "{automated} of {} samples never reached a rep",
+        all.len()
+    );
     let booking = all
         .iter()
         .find(|(f, _)| *f == "calendly_invitee_created.json")

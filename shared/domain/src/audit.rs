@@ -340,12 +340,10 @@ mod tests {
 
     mod requalification_by_reply_class {
         use super::*;
-        use crate::event::{Channel, IntakeEvent, MeetingStatus, Urgency};
-        use crate::ids::{EmailAddress, RepId, SourceName};
+        use crate::event::IntakeEvent;
+        use crate::ids::RepId;
         use crate::lifecycle::State;
-        use crate::package::{
-            BuyerContext, Classification, MotionFields, NextAction, NextStep, ReplyClass,
-        };
+        use crate::package::{Classification, MotionFields, ReplyClass};
 
         fn t0() -> DateTime<Utc> {
             DateTime::parse_from_rfc3339("2026-11-24T10:00:00Z")
@@ -355,54 +353,12 @@ mod tests {
 
         /// A hand-built classification (the classifier itself is not under test here).
         fn classification(motion: Motion, reply_class: Option<ReplyClass>) -> Classification {
-            let source = SourceName::parse("vera").unwrap();
-            let motion_fields = match motion {
-                Motion::Inbound => MotionFields::Inbound {
-                    source: source.clone(),
-                    channel: Channel::WebForm,
-                    qualification_answers: Vec::new(),
-                    urgency: Urgency::Unknown,
-                    meeting_status: MeetingStatus::NotOffered,
-                    routing_reason: String::new(),
-                },
-                Motion::Outbound => MotionFields::Outbound {
-                    account_reason: "target account".into(),
-                    outreach_history: Vec::new(),
-                    reply_class: reply_class.unwrap_or(ReplyClass::Positive),
-                    suggested_next_step: "call".into(),
-                    reply_owner: None,
-                },
-            };
-            Classification {
-                motion,
-                trigger: TriggerKind::PositiveReply,
-                reply_class,
-                qualification: Qualification::Qualified,
-                risk_flags: Vec::new(),
-                human_decision: None,
-                escalate: true,
-                next_step: NextStep {
-                    action: NextAction::CallToday,
-                    detail: "call today".into(),
-                },
-                buyer: BuyerContext {
-                    email: EmailAddress::parse("dana@acme.example").unwrap(),
-                    name: Some("Dana".into()),
-                    company: Some("Acme".into()),
-                    company_domain: None,
-                    role: None,
-                    country: None,
-                    employees: None,
-                    source,
-                    channel: Channel::Email,
-                    problem_statement: "needs forecasting".into(),
-                },
-                motion_fields,
-                automation: None,
-                product_line: None,
-                evidence: Vec::new(),
-                needs_confirmation: None,
+            let mut c = crate::routing::testing::classification(motion, TriggerKind::PositiveReply);
+            c.reply_class = reply_class;
+            if let MotionFields::Outbound { reply_class: r, .. } = &mut c.motion_fields {
+                *r = reply_class.unwrap_or(ReplyClass::Positive);
             }
+            c
         }
 
         /// A record (its own id per `key`) with the given classification.

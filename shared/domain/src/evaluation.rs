@@ -45,6 +45,8 @@ pub struct Outcome {
     pub id: String,
     pub expected: Labels,
     pub actual: Labels,
+    /// The classifier said it was unsure (`needs_confirmation`).
+    pub unsure: bool,
 }
 
 /// Precision and recall of one label.
@@ -118,6 +120,9 @@ pub struct Report {
     pub flags: Score,
     pub risk_flags: BTreeMap<String, Score>,
     pub misses: Vec<Miss>,
+    /// Rows the classifier marked `needs_confirmation`, and how many of those it still got
+    /// right: the cases a human (or the optional judge) is asked to confirm.
+    pub unsure: Accuracy,
 }
 
 /// One row where some label differs.
@@ -171,6 +176,9 @@ pub fn evaluate(outcomes: &[Outcome]) -> Report {
                 label(a.reply_class)
             ));
         }
+        if o.unsure {
+            r.unsure.add(e == a);
+        }
         r.escalate.add(e.escalate == a.escalate);
         if e.escalate != a.escalate {
             problems.push(format!("escalate {} → {}", e.escalate, a.escalate));
@@ -218,6 +226,39 @@ pub fn evaluate(outcomes: &[Outcome]) -> Report {
 
 fn pct(v: Option<f64>) -> String {
     v.map_or_else(|| "   -  ".to_string(), |v| format!("{:5.1}%", v * 100.0))
+}
+
+/// Reads one headline figure off a report.
+type Figure = fn(&Report) -> Option<f64>;
+
+/// The headline figures of several judgings side by side (`rules alone`, `model alone`,
+/// `combined`), each beside its goal.
+pub fn render_comparison(reports: &[(&str, &Report)]) -> String {
+    let mut out = format!("{:<28}", "figure");
+    for (name, _) in reports {
+        let _ = write!(out, " {name:>12}");
+    }
+    let _ = writeln!(out, " {:>7}", "goal");
+    let rows: [(&str, Figure, &str); 6] = [
+        ("reply class accuracy", |r| r.reply_class.value(), "≥ 95%"),
+        ("escalate accuracy", |r| r.escalate.value(), "≥ 97%"),
+        ("risk-flag recall", |r| r.flags.recall(), "≥ 95%"),
+        ("risk-flag precision", |r| r.flags.precision(), "≥ 90%"),
+        (
+            "human-only lane accuracy",
+            |r| r.human_lane.value(),
+            "≥ 95%",
+        ),
+        ("qualification accuracy", |r| r.qualification.value(), "-"),
+    ];
+    for (name, figure, goal) in rows {
+        let _ = write!(out, "{name:<28}");
+        for (_, report) in reports {
+            let _ = write!(out, " {:>12}", pct(figure(report)));
+        }
+        let _ = writeln!(out, " {goal:>7}");
+    }
+    out
 }
 
 impl Report {
@@ -323,6 +364,11 @@ impl Report {
             }
             let _ = writeln!(out);
         }
+        let _ = writeln!(
+            out,
+            "\nneeds_confirmation: {} of {} rows (all labels right on {} of them)",
+            self.unsure.rows, self.rows, self.unsure.right
+        );
         let _ = writeln!(out, "\nmisses: {} of {} rows", self.misses.len(), self.rows);
         for m in &self.misses {
             let _ = writeln!(out, "  {}: {}", m.id, m.problems.join("; "));
@@ -352,22 +398,26 @@ mod tests {
                 id: "a".into(),
                 expected: labels(Some(ReplyClass::Positive), true, &[RiskFlag::Pricing]),
                 actual: labels(Some(ReplyClass::Positive), true, &[RiskFlag::Pricing]),
+                unsure: true,
             },
             Outcome {
                 id: "b".into(),
                 expected: labels(Some(ReplyClass::NotNow), false, &[]),
                 actual: labels(Some(ReplyClass::Positive), true, &[RiskFlag::AngryBuyer]),
+                unsure: true,
             },
             Outcome {
                 id: "c".into(),
                 expected: labels(None, true, &[RiskFlag::SecurityReview]),
                 actual: labels(None, true, &[]),
+                unsure: false,
             },
         ];
         let r = evaluate(&outcomes);
         assert_eq!(r.rows, 3);
         assert_eq!(r.reply_class, Accuracy { right: 1, rows: 2 });
         assert_eq!(r.escalate, Accuracy { right: 2, rows: 3 });
+        assert_eq!(r.unsure, Accuracy { right: 1, rows: 2 });
         assert_eq!(
             r.reply_classes["positive"],
             Score {

@@ -1,7 +1,7 @@
 //! Human-readable renderings of a handoff package (notifications, CRM notes, the demo).
 
 use crate::event::{MeetingStatus, Urgency};
-use crate::package::{HandoffPackage, MotionFields};
+use crate::package::{Classification, HandoffPackage, MotionFields};
 use std::fmt::Write;
 
 /// A one-line title: "[inbound] pricing_request — Dana Lee, Acme (qualified)".
@@ -26,6 +26,16 @@ pub fn title(p: &HandoffPackage) -> String {
 }
 
 /// The six parts as plain text.
+/// How sure the classifier is of the reply class, in percent, when its evidence says so.
+pub fn reply_class_confidence(c: &Classification) -> Option<u8> {
+    let class = c.reply_class?;
+    let label = format!("reply_class:{class}");
+    c.evidence
+        .iter()
+        .find(|e| e.supports == label)
+        .map(|e| e.confidence)
+}
+
 pub fn package_text(p: &HandoffPackage) -> String {
     let c = &p.classification;
     let mut s = String::new();
@@ -34,7 +44,10 @@ pub fn package_text(p: &HandoffPackage) -> String {
         "1. Trigger: {}{}",
         c.trigger,
         c.reply_class
-            .map(|r| format!(" (reply: {r})"))
+            .map(|r| match reply_class_confidence(c) {
+                Some(sure) => format!(" (reply: {r}, {sure} % sure)"),
+                None => format!(" (reply: {r})"),
+            })
             .unwrap_or_default()
     );
     let b = &c.buyer;
@@ -97,6 +110,9 @@ pub fn package_text(p: &HandoffPackage) -> String {
         }
     }
     let _ = writeln!(s, "3. Qualification: {}", c.qualification);
+    if let Some(why) = &c.needs_confirmation {
+        let _ = writeln!(s, "   Needs confirmation: {why}");
+    }
     let _ = writeln!(
         s,
         "4. Next step: {} — {}",

@@ -2,7 +2,9 @@
 //!
 //! Shared by both motions. Each returns the evidence that showed it.
 
-use super::lexicon::{AMBIGUOUS, AUTHORITY_ROLE, AUTHORITY_TEXT, DISQUALIFIER, NEED, TIMELINE};
+use super::lexicon::{
+    AMBIGUOUS, AUTHORITY_ROLE, AUTHORITY_TEXT, DISQUALIFIER, NEED, TIMELINE, VENDOR_PITCH,
+};
 use super::text::Doc;
 use super::{Found, Input};
 
@@ -53,9 +55,18 @@ pub(crate) fn ambiguous(words: &Doc) -> Option<Found> {
     words.find(AMBIGUOUS).map(|h| h.found())
 }
 
-/// An explicit disqualifier (student, job seeker, competitor research, never any budget).
+/// An explicit disqualifier (student, job seeker, competitor research, never any budget, a
+/// vendor pitch or spam).
 pub(crate) fn disqualifier(words: &Doc) -> Option<Found> {
-    words.find(DISQUALIFIER).map(|h| h.found())
+    words
+        .find(DISQUALIFIER)
+        .or_else(|| words.find(VENDOR_PITCH))
+        .map(|h| h.found())
+}
+
+/// A vendor pitching its own services, or spam.
+pub(crate) fn vendor_pitch(words: &Doc) -> Option<Found> {
+    words.find(VENDOR_PITCH).map(|h| h.found())
 }
 
 /// Several findings as one piece of evidence (`source: a; b; c`).

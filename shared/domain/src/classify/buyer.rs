@@ -85,18 +85,114 @@ const TRACKING_FIELDS: &[&str] = &[
     "newsletter",
 ];
 
-/// The text of a reply the buyer wrote now: cut at a forwarded block, a signature separator
-/// (`-- `) or a legal disclaimer.
-pub(crate) fn buyer_part(text: &str) -> String {
-    let mut kept = Vec::new();
-    for line in text.lines() {
-        let lower = line.trim().to_lowercase();
-        if lower == "--" || CUT_MARKERS.iter().any(|m| lower.starts_with(m)) {
-            break;
-        }
-        kept.push(line);
+/// Mobile signatures: the buyer's words end before them.
+const DEVICE_SIGNATURES: &[&str] = &[
+    "sent from my",
+    "sent from outlook",
+    "get outlook for",
+    "von meinem iphone gesendet",
+    "von meinem ipad gesendet",
+    "gesendet von meinem",
+    "envoyé de mon",
+    "enviado desde mi",
+    "enviado do meu",
+    "inviato da",
+    "verzonden vanaf mijn",
+    "verstuurd vanaf mijn",
+];
+
+/// Header lines that open a quoted message in an Outlook-style reply (`From:` … `Sent:`).
+const QUOTED_HEADER_FIELDS: &[&str] = &[
+    "from:",
+    "von:",
+    "de:",
+    "da:",
+    "van:",
+    "sent:",
+    "gesendet:",
+    "envoyé:",
+    "enviado:",
+    "inviato:",
+    "verzonden:",
+    "date:",
+    "datum:",
+];
+
+/// Attribution lines that introduce quoted history ("On Fri, Nov 6, 2026 … wrote:", "Am
+/// 09.11.2026 um 09:04 schrieb …:"): the opening word and the verb, per language; the line
+/// (or the next, when a long attribution wraps) ends with a colon.
+const ATTRIBUTIONS: &[(&str, &str)] = &[
+    ("on ", " wrote"),
+    ("am ", " schrieb"),
+    ("le ", " écrit"),
+    ("el ", " escribió"),
+    ("op ", " schreef"),
+    ("op ", " geschreven"),
+    ("em ", " escreveu"),
+    ("il ", " scritto"),
+];
+
+/// Whether `line` (trimmed, lowercased) starts quoted history: a `>` quote, an attribution
+/// line, an Outlook separator or an "-----Original Message-----" banner.
+fn starts_quote(lower: &str, next: Option<&str>) -> bool {
+    if lower.starts_with('>') {
+        return true;
     }
-    kept.join("\n").trim().to_string()
+    if lower.len() >= 10 && lower.chars().all(|c| c == '_') {
+        return true;
+    }
+    if lower.starts_with("-----") && lower.ends_with("-----") && lower.len() > 12 {
+        return true;
+    }
+    let next_lower = next.map(|n| n.trim().to_lowercase()).unwrap_or_default();
+    let attribution = ATTRIBUTIONS.iter().any(|(open, verb)| {
+        let one = lower.contains(verb) && lower.ends_with(':');
+        let wrapped = !lower.ends_with(['.', '?', '!'])
+            && next_lower.contains(verb)
+            && next_lower.ends_with(':');
+        lower.starts_with(open) && (one || wrapped)
+    });
+    if attribution {
+        return true;
+    }
+    // "From: Sam <sam@…>" directly followed by "Sent:" / "Date:" (a quoted header block).
+    let field = |l: &str| QUOTED_HEADER_FIELDS.iter().any(|f| l.starts_with(f));
+    lower.contains('@') && field(lower) && field(&next_lower)
+}
+
+/// The text of a reply the buyer wrote now: cut at quoted history (`>` lines, "On … wrote:",
+/// an Outlook `From:`/`Sent:` block), a forwarded block, a mobile signature, a signature
+/// separator (`-- `) or a legal disclaimer.
+pub(crate) fn buyer_part(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[..cut_at(&lines)].join("\n").trim().to_string()
+}
+
+/// The line where the buyer's own words end.
+fn cut_at(lines: &[&str]) -> usize {
+    for (i, line) in lines.iter().enumerate() {
+        let lower = line.trim().to_lowercase();
+        let next = lines.get(i + 1).copied();
+        if lower == "--"
+            || CUT_MARKERS.iter().any(|m| lower.starts_with(m))
+            || DEVICE_SIGNATURES.iter().any(|m| lower.starts_with(m))
+            || starts_quote(&lower, next)
+        {
+            return i;
+        }
+    }
+    lines.len()
+}
+
+/// What a reply quotes below the buyer's words (our message, usually), without the `>` marks:
+/// a one-word "sure" accepts whatever it proposed.
+pub(crate) fn quoted_part(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[cut_at(&lines)..]
+        .iter()
+        .map(|l| l.trim_start().trim_start_matches('>').trim())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn is_tracking(field: &str) -> bool {
@@ -376,6 +472,25 @@ mod tests {
         assert_eq!(buyer_part(t), "Loop in Dana.");
         let t = "Send pricing.\n-- \nDana | VP\nThis email and any attachments are confidential (privacy).";
         assert_eq!(buyer_part(t), "Send pricing.");
+    }
+
+    #[test]
+    fn cuts_quoted_history() {
+        let t = "Circle back in March.\n\nRosa\n\nOn Fri, Nov 13, 2026 at 5:00 PM Vera <vera@nw.example> wrote:\n> Worth 15 minutes next week?";
+        assert_eq!(buyer_part(t), "Circle back in March.\n\nRosa");
+        let t = "Bitte austragen.\n\n> Am 09.11.2026 um 09:04 schrieb Vera Novak <vera@nw.example>:\n> Hallo";
+        assert_eq!(buyer_part(t), "Bitte austragen.");
+        let t = "Am 19. Nov. 2026 um 08:45 Uhr schrieb Vera <vera@nw.example>:\n> Hallo";
+        assert_eq!(buyer_part(t), "");
+        let t = "Interested.\n\n________________________________\nFrom: Leah <leah@nw.example>\nSent: Friday";
+        assert_eq!(buyer_part(t), "Interested.");
+        let t = "Oui.\nLe mar. 10 nov. 2026 à 09:00, Vera <vera@nw.example> a écrit :\n> Bonjour";
+        assert_eq!(buyer_part(t), "Oui.");
+        let t = "sure\n\nSent from my iPhone\n\n> On Nov 6, 2026, at 1:12 PM, Sam wrote:";
+        assert_eq!(buyer_part(t), "sure");
+        // a sentence that merely starts like an attribution is kept
+        let t = "On Monday we wrote: nothing. Send pricing.";
+        assert_eq!(buyer_part(t), t);
     }
 
     #[test]

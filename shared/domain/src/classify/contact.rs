@@ -116,11 +116,11 @@ const NOT_NAMES: &[&str] = &[
     "vertretung",
     "abteilung",
     "einkauf",
-    "geschäftsführer",
+    "geschaftsfuhrer",
     "leiter",
     "leiterin",
-    "équipe",
-    "collègue",
+    "equipe",
+    "collegue",
     "urgent",
     "dringend",
     "de",
@@ -176,13 +176,14 @@ const NOT_NAMES: &[&str] = &[
     "urgent",
     "matters",
     "for",
-    "während",
+    "wahrend",
     "meiner",
 ];
 
 /// Titles skipped before a name.
 const TITLES: &[&str] = &[
-    "mr", "mrs", "ms", "dr", "herr", "frau", "monsieur", "madame", "mme",
+    "mr", "mrs", "ms", "dr", "dra", "herr", "frau", "monsieur", "madame", "mme", "sr", "sra",
+    "senor", "senora", "signora", "signor", "sig", "dott", "mevrouw", "meneer", "heer",
 ];
 
 /// Words that end the search: the buyer talks about themselves or us.

@@ -1,5 +1,8 @@
 //! Dates written in replies ("back on December 7", "until 12/07/2026", "zurück am 07.12.",
-//! "check back in Q3"), resolved against the day the reply arrived.
+//! "de retour le 5 janvier", "hasta el 7 de enero", "terug op 4 januari", "de volta a 6 de
+//! janeiro", "rientro il 7 gennaio", "check back in Q3", "après l'été", "mid-2027"), resolved
+//! against the day the reply arrived. Month and weekday names come from
+//! [`super::text::month_number`] (seven languages); words are compared with accents folded.
 //!
 //! A date without a year is in the year the reply arrived unless that puts it more than
 //! [`PAST_TOLERANCE_DAYS`] in the past, in which case it is next year (an away notice received
@@ -12,7 +15,7 @@ use chrono::{Datelike, Days, Months, NaiveDate};
 /// How far in the past a yearless date may lie before it is taken to mean next year.
 const PAST_TOLERANCE_DAYS: u64 = 30;
 
-/// Words right before a date that mark it as the return day.
+/// Words shortly before a date that mark it as the return day (accents folded).
 const RETURN_CUES: &[&str] = &[
     "back",
     "return",
@@ -26,27 +29,71 @@ const RETURN_CUES: &[&str] = &[
     "to",
     "resume",
     "from",
-    "zurück",
+    "zuruck",
+    "zurueck",
     "wieder",
     "ab",
     "bis",
     "retour",
     "jusqu'au",
-    "jusqu'à",
+    "jusqu'a",
+    "hasta",
+    "regreso",
+    "regresare",
+    "vuelvo",
+    "volvere",
+    "ate",
+    "volta",
+    "regresso",
+    "retorno",
+    "fino",
+    "rientro",
+    "rientrero",
+    "tot",
+    "terug",
+    "vanaf",
+    "weer",
 ];
-
 /// Words that make the following period the next one ("next quarter", "nächstes Jahr").
 const NEXT_WORDS: &[&str] = &[
     "next",
-    "nächstes",
-    "nächsten",
-    "nächste",
+    "nachstes",
+    "nachsten",
+    "nachste",
     "kommendes",
     "kommenden",
 ];
 
 /// Words right before a date that make it the last day away (return the day after).
-const INCLUSIVE_END_CUES: &[&str] = &["through", "thru", "to", "inclusive", "einschließlich"];
+const INCLUSIVE_END_CUES: &[&str] = &[
+    "through",
+    "thru",
+    "to",
+    "inclusive",
+    "einschliesslich",
+    "inklusive",
+    "met",
+];
+
+/// Words right after a date that make it the last day away ("27 novembre inclus", "9 dicembre
+/// compreso").
+const INCLUSIVE_AFTER: &[&str] = &[
+    "inclusive",
+    "incl",
+    "inclus",
+    "incluse",
+    "incluso",
+    "incluido",
+    "incluida",
+    "inclusivo",
+    "compreso",
+    "compresa",
+    "einschliesslich",
+    "inklusive",
+];
+
+/// How many words before a date a return cue may sit ("regreso el lunes 30 de noviembre").
+const CUE_WINDOW: usize = 3;
 
 /// A date found in text.
 #[derive(Debug, Clone, PartialEq)]
@@ -298,23 +345,43 @@ pub(crate) fn date_mentions(part: &Part, received: NaiveDate) -> Vec<DateMention
     all
 }
 
-/// The words right before byte `start` (up to two) and whether a dash sits right before it.
+/// The words right before byte `start` (up to [`CUE_WINDOW`]) and whether a dash sits right
+/// before it.
 fn words_before(part: &Part, start: usize) -> (Vec<&str>, bool) {
     let before: Vec<&Token> = part.tokens().iter().filter(|t| t.end <= start).collect();
     let words: Vec<&str> = before.iter().map(|t| t.text.as_str()).collect();
     let dash = before
         .last()
         .is_some_and(|t| part.norm()[t.end..start].contains('-'));
-    let from = words.len().saturating_sub(2);
+    let from = words.len().saturating_sub(CUE_WINDOW);
     (words[from..].to_vec(), dash)
+}
+
+/// Whether the word right after byte `end` makes the date inclusive ("27 novembre inclus").
+fn inclusive_after(part: &Part, end: usize) -> bool {
+    part.tokens()
+        .iter()
+        .find(|t| t.start >= end)
+        .is_some_and(|t| INCLUSIVE_AFTER.contains(&t.text.as_str()))
 }
 
 /// The day an away notice's writer is back, with the words that said so.
 ///
-/// Prefers dates right after a return cue ("back on", "until", "zurück am"), else the latest
-/// date written; explicit dates win over bare weekdays. A date that ends a range ("Dec 1 to
-/// Dec 6", "through Friday") is the last day away, so the return is the day after.
+/// Prefers dates right after a return cue ("back on", "until", "zurück am", "hasta el", "terug
+/// op"), else the latest date written; explicit dates win over bare weekdays. A date that ends
+/// a range ("Dec 1 to Dec 6", "through Friday", "bis einschließlich 12.01.", "tot en met 4
+/// december", "27 novembre inclus") is the last day away, so the return is the day after.
 pub(crate) fn return_date(part: &Part, received: NaiveDate) -> Option<(NaiveDate, String)> {
+    pick_return(part, received, false)
+}
+
+/// Like [`return_date`], but only a date after a return cue counts (for machine mail that has
+/// no away phrase, where a bare date may be anything).
+pub(crate) fn cued_return(part: &Part, received: NaiveDate) -> Option<(NaiveDate, String)> {
+    pick_return(part, received, true)
+}
+
+fn pick_return(part: &Part, received: NaiveDate, cue_needed: bool) -> Option<(NaiveDate, String)> {
     let mentions = date_mentions(part, received);
     let explicit: Vec<&DateMention> = mentions.iter().filter(|m| !m.weekday_only).collect();
     let pool: Vec<&DateMention> = if explicit.is_empty() {
@@ -330,6 +397,9 @@ pub(crate) fn return_date(part: &Part, received: NaiveDate) -> Option<(NaiveDate
             before.iter().any(|w| RETURN_CUES.contains(w))
         })
         .collect();
+    if cue_needed && cued.is_empty() {
+        return None;
+    }
     let chosen = if cued.is_empty() { &pool } else { &cued }
         .iter()
         .max_by_key(|m| m.date)
@@ -338,7 +408,7 @@ pub(crate) fn return_date(part: &Part, received: NaiveDate) -> Option<(NaiveDate
     let last_word_inclusive = before
         .last()
         .is_some_and(|w| INCLUSIVE_END_CUES.contains(w));
-    let date = if last_word_inclusive || dash {
+    let date = if last_word_inclusive || dash || inclusive_after(part, chosen.end) {
         chosen.date.checked_add_days(Days::new(1))?
     } else {
         chosen.date
@@ -347,6 +417,149 @@ pub(crate) fn return_date(part: &Part, received: NaiveDate) -> Option<(NaiveDate
         date,
         part.original_slice(chosen.start, chosen.end).to_string(),
     ))
+}
+
+/// Words before a month that make the deferral start after it ("after January").
+const AFTER_WORDS: &[&str] = &["after", "nach", "apres", "despues", "depois", "dopo", "na"];
+
+/// Words before a month (or a year) that make it a deferral's time ("in March", "Mitte
+/// Januar", "en janvier", "a finales de enero").
+const PERIOD_LEADS: &[&str] = &[
+    "in",
+    "until",
+    "by",
+    "early",
+    "mid",
+    "late",
+    "im",
+    "en",
+    "mitte",
+    "anfang",
+    "ende",
+    "em",
+    "de",
+    "a",
+    "ad",
+    "inizio",
+    "meta",
+    "fine",
+    "eind",
+    "begin",
+    "medio",
+    "mediados",
+    "principios",
+    "finales",
+    "meados",
+    "inicio",
+];
+
+/// Quarter nouns ("Q1" is read separately).
+const QUARTER_WORDS: &[&str] = &["quarter", "quartal", "trimestre", "kwartaal"];
+
+/// Ordinals of the four quarters, before or after the quarter noun ("first quarter", "ersten
+/// Quartal", "primeiro trimestre", "trimestre prochain" is read as "next").
+const QUARTER_ORDINALS: [&[&str]; 4] = [
+    &[
+        "first", "1st", "ersten", "erste", "premier", "primer", "primero", "primeiro", "primo",
+        "eerste",
+    ],
+    &[
+        "second", "2nd", "zweiten", "zweite", "deuxieme", "second", "segundo", "secondo", "tweede",
+    ],
+    &[
+        "third",
+        "3rd",
+        "dritten",
+        "dritte",
+        "troisieme",
+        "tercer",
+        "tercero",
+        "terceiro",
+        "terzo",
+        "derde",
+    ],
+    &[
+        "fourth",
+        "4th",
+        "vierten",
+        "vierte",
+        "quatrieme",
+        "cuarto",
+        "quarto",
+        "vierde",
+    ],
+];
+
+/// Seasons and the month they start in (accents folded; "l'ete", "l'estate" with the article).
+const SEASONS: &[(&str, u32)] = &[
+    ("spring", 3),
+    ("fruhling", 3),
+    ("fruhjahr", 3),
+    ("printemps", 3),
+    ("primavera", 3),
+    ("voorjaar", 3),
+    ("lente", 3),
+    ("summer", 6),
+    ("sommer", 6),
+    ("ete", 6),
+    ("l'ete", 6),
+    ("verano", 6),
+    ("verao", 6),
+    ("estate", 6),
+    ("l'estate", 6),
+    ("zomer", 6),
+    ("autumn", 9),
+    ("fall", 9),
+    ("herbst", 9),
+    ("automne", 9),
+    ("l'automne", 9),
+    ("otono", 9),
+    ("outono", 9),
+    ("autunno", 9),
+    ("l'autunno", 9),
+    ("najaar", 9),
+    ("herfst", 9),
+];
+
+/// How long a season lasts, for "after the summer".
+const SEASON_MONTHS: u32 = 3;
+
+/// "After the summer", "in autumn", "mid-2027", "in 2027": a season (after one of
+/// [`AFTER_WORDS`] or a period lead) or a year after a period lead, as a deferral.
+fn season_or_year(
+    tokens: &[Token],
+    i: usize,
+    received: NaiveDate,
+) -> Option<(NaiveDate, usize, usize)> {
+    let t = tokens[i].text.as_str();
+    let leads: Vec<&str> = tokens[i.saturating_sub(3)..i]
+        .iter()
+        .map(|t| t.text.as_str())
+        .collect();
+    if let Some((_, month)) = SEASONS.iter().find(|(name, _)| *name == t) {
+        let after = leads.iter().any(|w| AFTER_WORDS.contains(w));
+        let lead = leads.iter().any(|w| PERIOD_LEADS.contains(w));
+        if !(after || lead) || t == "fall" && !leads.contains(&"in") && !after {
+            return None;
+        }
+        let month = if after {
+            (month + SEASON_MONTHS - 1) % 12 + 1
+        } else {
+            *month
+        };
+        let d = next_start(received, |y| NaiveDate::from_ymd_opt(y, month, 1))?;
+        return Some((d, i.saturating_sub(leads.len()), i + 1));
+    }
+    let year = year_of(t)?;
+    let lead = *leads.last()?;
+    let month = match lead {
+        "mid" | "mitte" | "medio" | "mediados" | "meados" | "meta" => 7,
+        "late" | "ende" | "fine" | "eind" | "finales" => 10,
+        "in" | "early" | "anfang" | "principios" | "inicio" | "inizio" | "begin" | "en" => 1,
+        _ => return None,
+    };
+    let d = NaiveDate::from_ymd_opt(year, month, 1).filter(|d| *d > received)?;
+    Some((d, i - 1, i + 1))
 }
 
 fn quarter_start(year: i32, quarter: u32) -> Option<NaiveDate> {
@@ -388,9 +601,25 @@ pub(crate) fn deferral_date(part: &Part, received: NaiveDate) -> Option<(NaiveDa
             }
             continue;
         }
+        if QUARTER_WORDS.contains(&t) {
+            let ordinal = |w: &str| QUARTER_ORDINALS.iter().position(|o| o.contains(&w));
+            let q = ordinal(word(i.wrapping_sub(1))).or_else(|| ordinal(word(i + 1)));
+            if let Some(q) = q {
+                let month = q as u32 * 3 + 1;
+                if let Some(d) = next_start(received, |y| NaiveDate::from_ymd_opt(y, month, 1)) {
+                    let (first, end) = if ordinal(word(i.wrapping_sub(1))).is_some() {
+                        (i - 1, i + 1)
+                    } else {
+                        (i, i + 2)
+                    };
+                    found.push((d, first, end));
+                    continue;
+                }
+            }
+        }
         let next = i > 0 && NEXT_WORDS.contains(&word(i - 1));
         let t = match (t, word(i.wrapping_sub(1))) {
-            ("prochaine" | "prochain", "l'année" | "année") => "year",
+            ("prochaine" | "prochain", "l'annee" | "annee") => "year",
             ("prochain", "trimestre") => "quarter",
             ("prochain", "mois") => "month",
             ("jahr", _) => "year",
@@ -433,12 +662,8 @@ pub(crate) fn deferral_date(part: &Part, received: NaiveDate) -> Option<(NaiveDa
         }
         if let Some(month) = month_number(t) {
             let lead = word(i.wrapping_sub(1));
-            let after = lead == "after" || lead == "nach" || lead == "après";
-            let cue = after
-                || matches!(
-                    lead,
-                    "in" | "until" | "by" | "early" | "mid" | "late" | "im" | "en"
-                );
+            let after = AFTER_WORDS.contains(&lead);
+            let cue = after || PERIOD_LEADS.contains(&lead);
             let has_day = tokens.get(i + 1).is_some_and(|n| day_of(&n.text).is_some());
             if cue && !has_day && i > 0 {
                 let date = next_start(received, |y| {
@@ -453,6 +678,10 @@ pub(crate) fn deferral_date(part: &Part, received: NaiveDate) -> Option<(NaiveDa
                     found.push((d, i - 1, i + 1));
                 }
             }
+            continue;
+        }
+        if let Some(d) = season_or_year(tokens, i, received) {
+            found.push(d);
         }
     }
     for m in date_mentions(part, received)
@@ -549,6 +778,45 @@ mod tests {
     }
 
     #[test]
+    fn return_dates_in_seven_languages() {
+        let r = "2026-12-20";
+        assert_eq!(
+            back("Ich bin bis einschließlich 12.01. nicht im Büro", r),
+            Some(day("2027-01-13"))
+        );
+        assert_eq!(back("de retour le 5 janvier", r), Some(day("2027-01-05")));
+        assert_eq!(
+            back("Estoy de vacaciones hasta el 7 de enero", r),
+            Some(day("2027-01-07"))
+        );
+        assert_eq!(
+            back("Ik ben terug op 4 januari", r),
+            Some(day("2027-01-04"))
+        );
+        assert_eq!(
+            back("estarei de volta a 6 de janeiro", r),
+            Some(day("2027-01-06"))
+        );
+        assert_eq!(back("rientro il 7 gennaio", r), Some(day("2027-01-07")));
+        let r = "2026-11-23";
+        assert_eq!(
+            back("en congé jusqu'au vendredi 27 novembre inclus", r),
+            Some(day("2026-11-28"))
+        );
+        assert_eq!(
+            back("Ik ben tot en met 4 december afwezig", r),
+            Some(day("2026-12-05"))
+        );
+        assert_eq!(
+            back(
+                "fuera de la oficina del 23 al 27 de noviembre. Regreso el lunes 30 de noviembre",
+                r
+            ),
+            Some(day("2026-11-30"))
+        );
+    }
+
+    #[test]
     fn weekdays_only_when_no_date() {
         // 2026-11-24 is a Tuesday
         assert_eq!(
@@ -589,6 +857,38 @@ mod tests {
         assert_eq!(
             deferral("recontactez-moi l'année prochaine", r),
             Some(day("2027-01-01"))
+        );
+        assert_eq!(
+            deferral("Circle back in March.", r),
+            Some(day("2027-03-01"))
+        );
+        assert_eq!(
+            deferral("Maybe revisit mid-2027.", r),
+            Some(day("2027-07-01"))
+        );
+        assert_eq!(
+            deferral("lo retomamos después del verano", r),
+            Some(day("2027-09-01"))
+        );
+        assert_eq!(
+            deferral("Revenez vers moi en janvier", r),
+            Some(day("2027-01-01"))
+        );
+        assert_eq!(
+            deferral("am besten Mitte Januar", r),
+            Some(day("2027-01-01"))
+        );
+        assert_eq!(
+            deferral("no final do primeiro trimestre", r),
+            Some(day("2027-01-01"))
+        );
+        assert_eq!(
+            deferral("Ping me next quarter.", r),
+            Some(day("2027-01-01"))
+        );
+        assert_eq!(
+            deferral("ask me again in the fall", r),
+            Some(day("2027-09-01"))
         );
     }
 }

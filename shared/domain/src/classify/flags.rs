@@ -1,21 +1,31 @@
 //! Risk flags (any number, each with the evidence that raised it) and the human-only lane
 //! (at most one).
 //!
-//! Text flags come from the buyer's own words only; `duplicate_record` and `channel_switch` come
+//! Text flags come from the buyer's own words only (a capitalised word after another inside a
+//! sentence is a name: "Dr. Alan Price" raises no `pricing`); `duplicate_record` and `channel_switch` come
 //! from matching (earlier handoffs of the same contact), `existing_customer` from the configured
-//! account or from the buyer saying they use our product. `unclear_use_case` is raised by the
+//! account or from the buyer saying they use our product. A data-protection request (erasure,
+//! "I never consented", "where did you get my address", a regulator named) raises
+//! `legal_review` even on an unsubscribe: someone must answer it. `unclear_use_case` is raised by the
 //! qualification rules ([`super::inbound`], [`super::outbound`]).
 //!
-//! The lane is the decision a deal blocks on first: legal review, then security review, then
+//! `angry_buyer` is hostility towards us: anger at a competitor in the same sentence ("fed up
+//! with Clari") does not count; a stop request shouted with "!!" counts, weakly. A buyer asking
+//! whether they are a customer ("Are we already a customer?") is not `existing_customer`.
+//!
+//! The lane is the decision a deal blocks on first: legal review, then security review (but
+//! security review first when the legal flag only names a privacy rule beside a security ask,
+//! with no agreement or legal team to deal with: [`LEGAL_AGREEMENT`]), then
 //! procurement, then negotiation (discounts, multi-year, concessions), then custom packaging
 //! (bespoke bundles, partial modules, special pilots: packaging must be settled before a price
 //! can be quoted), then pricing.
 
 use super::lexicon::{
-    ANGRY, CUSTOM_PACKAGING, ENTERPRISE, EVALUATION, EXISTING_CUSTOMER, LEGAL, NEGOTIATION,
-    PRICING, PROCUREMENT, PRODUCT_USE_PREFIXES, PRODUCT_USE_SUFFIXES, SECURITY,
+    ANGRY, CUSTOM_PACKAGING, ENTERPRISE, EVALUATION, EXISTING_CUSTOMER, LEGAL, LEGAL_AGREEMENT,
+    NEGOTIATION, PRICING, PRIVACY_REQUEST, PROCUREMENT, PRODUCT_USE_PREFIXES, PRODUCT_USE_SUFFIXES,
+    SECURITY, STOP,
 };
-use super::text::{number_value, Doc, Part};
+use super::text::{number_value, Doc, Hit, Part};
 use super::{Flags, Found, Input};
 use crate::config::Rules;
 use crate::event::EventKind;
@@ -33,8 +43,8 @@ const EMPLOYEE_NOUNS: &[&str] = &[
     "mitarbeiter",
     "mitarbeitende",
     "mitarbeitern",
-    "salariés",
-    "employés",
+    "salaries",
+    "employes",
     "collaborateurs",
 ];
 const SEAT_NOUNS: &[&str] = &[
@@ -54,7 +64,7 @@ const SEAT_NOUNS: &[&str] = &[
     "licences",
     "utilisateurs",
 ];
-const COUNTRY_NOUNS: &[&str] = &["countries", "markets", "länder", "ländern", "pays"];
+const COUNTRY_NOUNS: &[&str] = &["countries", "markets", "lander", "landern", "pays"];
 const REGION_NOUNS: &[&str] = &["regions", "continents"];
 /// Countries (or markets) from which a rollout counts as enterprise.
 const ENTERPRISE_COUNTRIES: u32 = 5;
@@ -71,16 +81,21 @@ pub(crate) fn risk_flags(input: &Input) -> Flags {
         }
     };
     let found = |phrases: &[&str]| words.find(phrases).map(|h| h.found());
-    raise(
-        RiskFlag::Pricing,
-        found(PRICING).or_else(|| found(NEGOTIATION)),
-    );
+    let price = words
+        .find_all(PRICING)
+        .into_iter()
+        .find(|h| !surname(h))
+        .map(|h| h.found());
+    raise(RiskFlag::Pricing, price.or_else(|| found(NEGOTIATION)));
     raise(RiskFlag::Procurement, found(PROCUREMENT));
-    raise(RiskFlag::LegalReview, found(LEGAL));
+    raise(
+        RiskFlag::LegalReview,
+        found(LEGAL).or_else(|| found(PRIVACY_REQUEST)),
+    );
     raise(RiskFlag::SecurityReview, found(SECURITY));
     raise(RiskFlag::CompetitorEval, competitor(input));
     raise(RiskFlag::Enterprise, enterprise(input));
-    raise(RiskFlag::AngryBuyer, found(ANGRY));
+    raise(RiskFlag::AngryBuyer, angry(input));
     raise(RiskFlag::ExistingCustomer, existing_customer(input));
     let channel = input.event.channel;
     let open_same_channel = input
@@ -120,6 +135,67 @@ pub(crate) fn risk_flags(input: &Input) -> Flags {
     flags
 }
 
+/// Whether a one-word hit is a capitalised name inside a sentence ("Dr. Alan Price").
+fn surname(h: &Hit) -> bool {
+    let (s, _) = h.part.sentence_of(h.first);
+    h.end == h.first + 1
+        && h.first > s
+        && h.part.is_capitalised(h.first)
+        && h.part.is_capitalised(h.first - 1)
+}
+
+/// A hostile or threatening tone, except anger at a competitor ("we're fed up with Clari"):
+/// that is a reason to talk, not hostility towards us. A stop request shouted with a run of
+/// exclamation marks ("stop emailing me!!!") is hostile too, a weaker sign.
+fn angry(input: &Input) -> Option<Found> {
+    let competitors = &input.rules.org.competitors;
+    input
+        .words
+        .find_all(ANGRY)
+        .into_iter()
+        .find(|h| {
+            let (s, e) = h.part.sentence_of(h.first);
+            let sentence = Part::new("text", h.part.sentence_text(s, e));
+            Doc::from_part(sentence).find(competitors).is_none()
+        })
+        .map(|h| h.found())
+        .or_else(|| shouted_stop(&input.words))
+}
+
+/// A stop request whose sentence ends with two or more exclamation marks.
+fn shouted_stop(words: &Doc) -> Option<Found> {
+    words.find_all(STOP).into_iter().find_map(|h| {
+        let (_, e) = h.part.sentence_of(h.first);
+        let last = &h.part.tokens()[e - 1];
+        let tail_end = h
+            .part
+            .tokens()
+            .get(e)
+            .map_or(h.part.norm().len(), |t| t.start);
+        let tail = &h.part.norm()[last.end..tail_end];
+        (tail.matches('!').count() >= 2).then(|| {
+            let (s, _) = h.part.sentence_of(h.first);
+            Found::new(h.part.source(), h.part.excerpt(s, e)).with_confidence(SHOUTED)
+        })
+    })
+}
+
+/// The confidence of anger read from punctuation alone.
+const SHOUTED: u8 = 60;
+
+/// Whether a hit sits in a question that asks about it ("Are we already a customer?"): the
+/// buyer does not know, so it says nothing.
+fn asked_about(h: &Hit) -> bool {
+    let (s, e) = h.part.sentence_of(h.first);
+    h.part.is_question(e)
+        && h.part.tokens()[s..h.first].iter().any(|t| {
+            matches!(
+                t.text.as_str(),
+                "are" | "am" | "sind" | "sommes" | "somos" | "siamo" | "zijn"
+            )
+        })
+}
+
 /// A competing product named, or an ongoing evaluation.
 fn competitor(input: &Input) -> Option<Found> {
     let mut phrases: Vec<&str> = input
@@ -147,7 +223,12 @@ fn existing_customer(input: &Input) -> Option<Found> {
     }
     let mut phrases: Vec<String> = EXISTING_CUSTOMER.iter().map(|s| s.to_string()).collect();
     phrases.extend(product_use_phrases(input.rules));
-    input.words.find(&phrases).map(|h| h.found())
+    input
+        .words
+        .find_all(&phrases)
+        .into_iter()
+        .find(|h| !asked_about(h))
+        .map(|h| h.found())
 }
 
 /// Phrases that say the buyer already uses our product ("we already use Northwind",
@@ -285,8 +366,16 @@ pub(crate) fn human_lane(words: &Doc, flags: &Flags) -> Option<(HumanLane, Found
     let from_flag = |flag: RiskFlag, lane: HumanLane| flags.get(&flag).map(|f| (lane, f.clone()));
     let from_text =
         |phrases: &[&str], lane: HumanLane| words.find(phrases).map(|h| (lane, h.found()));
-    from_flag(RiskFlag::LegalReview, HumanLane::LegalReview)
-        .or_else(|| from_flag(RiskFlag::SecurityReview, HumanLane::SecurityReview))
+    let security_first =
+        flags.contains_key(&RiskFlag::SecurityReview) && words.find(LEGAL_AGREEMENT).is_none();
+    let legal = || from_flag(RiskFlag::LegalReview, HumanLane::LegalReview);
+    let security = || from_flag(RiskFlag::SecurityReview, HumanLane::SecurityReview);
+    let first = if security_first {
+        security().or_else(legal)
+    } else {
+        legal().or_else(security)
+    };
+    first
         .or_else(|| from_flag(RiskFlag::Procurement, HumanLane::Procurement))
         .or_else(|| from_text(NEGOTIATION, HumanLane::Negotiation))
         .or_else(|| from_text(CUSTOM_PACKAGING, HumanLane::CustomPackaging))

@@ -1,7 +1,9 @@
 //! Inbound events (form leads, AI-qualified leads, meetings): qualification, trigger, escalation.
 //!
 //! Qualification of a **form lead**:
-//! - an explicit disqualifier (student, job seeker, competitor research, personal use) → disqualified;
+//! - an explicit disqualifier (student, job seeker, competitor research, personal use, a vendor
+//!   pitching its own services, spam, a test submission) → disqualified, never escalated, and
+//!   for a vendor or spam without the `pricing` flag (their price list is not a pricing ask);
 //! - authority (role) + need + timeline stated, nothing ambiguous → qualified;
 //! - at least three of role, company size, need, timeline stated and a clear use case →
 //!   partially qualified;
@@ -18,27 +20,40 @@
 //!
 //! **Meetings**: booked with fit → qualified, cancelled or missed with fit → partially qualified,
 //! without a company → needs confirmation; a cancellation that declines or asks to stop →
-//! disqualified and handled by the automation.
+//! disqualified and handled by the automation; a cancellation that defers ("budget frozen until
+//! Q2") → needs confirmation, nurtured until the stated time.
 //!
 //! Trigger order: meeting events, then (unless disqualified) demo request, pricing request,
 //! legal/security/procurement review, qualification threshold (score ≥ `qualified_score` or all
 //! BANT met, or a qualified form), enterprise fit, else needs judgment. Every lead that is not
-//! disqualified is escalated. A disqualified lead is escalated only when a human lane applies
+//! disqualified is escalated, except one that needs judgment only because nothing qualifies it
+//! while the buyer says they just look around, want no call, need support, or wrote nothing
+//! (a content download, a chat left after "hi"): the automation nurtures it. A disqualified lead is escalated only when a human lane applies
 //! and the disqualifier is not explicit (a student asking for a price is not a deal).
 
-use super::bant::{ambiguous, authority, combined, disqualifier, need, timeline};
+use super::bant::{ambiguous, authority, combined, disqualifier, need, timeline, vendor_pitch};
+use super::dates::deferral_date;
 use super::flags::human_lane;
-use super::lexicon::{DECLINE, DEMO_REQUEST, PRICING_NOUNS, STOP, UNCLEAR_USE_CASE};
+use super::lexicon::{
+    CUSTOM_PACKAGING, DECLINE, DEFER, DEMO_REQUEST, LOW_INTENT, PRICING_NOUNS, STOP,
+    UNCLEAR_USE_CASE,
+};
 use super::reply::pricing_ask;
 use super::{Flags, Found, Handling, Input, Verdict};
 use crate::event::{Criterion, FormLead, MeetingEvent, MeetingStatus, QualifiedLead};
 use crate::package::{HumanLane, Motion, Qualification, RiskFlag, TriggerKind};
+
+/// Words that put a price on a bespoke package ("a paid pilot", "pilot pricing").
+const PRICED: &[&str] = &["paid", "pricing", "priced", "price", "discounted"];
 
 /// How far a lead qualifies, and why.
 struct Assessment {
     qualification: (Qualification, Found),
     /// Not a buyer at all (student, job seeker…): never escalated.
     explicit_disqualifier: bool,
+    /// The buyer's words that leave the use case unclear (the `unclear_use_case` flag). A need
+    /// that is missing or answered vaguely keeps the lead at needs confirmation but raises no
+    /// flag: nothing the buyer said is unclear.
     unclear_use_case: Option<Found>,
     /// Agent score ≥ threshold, all BANT met, or a qualified form.
     threshold: Option<Found>,
@@ -173,7 +188,9 @@ fn form_assessment(input: &Input, form: &FormLead) -> Assessment {
             }
         }
     };
-    a.unclear_use_case = unclear;
+    // The flag needs the buyer's words: a form that states no need is not an unclear use case
+    // (that only keeps it at needs confirmation).
+    a.unclear_use_case = unclear_phrase;
     a
 }
 
@@ -222,10 +239,8 @@ fn qualified_lead_assessment(input: &Input, lead: &QualifiedLead) -> Assessment 
         .find(|a| is_need(a.criterion) && a.met.is_none())
         .filter(|_| need_met.is_none())
         .map(|a| answer_found(a.criterion, &a.answer));
-    let unclear_use_case = words
-        .find(UNCLEAR_USE_CASE)
-        .map(|h| h.found())
-        .or(need_unclear);
+    let unclear_phrase = words.find(UNCLEAR_USE_CASE).map(|h| h.found());
+    let unclear_use_case = unclear_phrase.clone().or(need_unclear);
     let bant = [
         Criterion::Budget,
         Criterion::Authority,
@@ -306,7 +321,7 @@ fn qualified_lead_assessment(input: &Input, lead: &QualifiedLead) -> Assessment 
         )
     });
     Assessment {
-        unclear_use_case,
+        unclear_use_case: unclear_phrase,
         threshold,
         booked,
         ..Assessment::new(q, why)
@@ -329,6 +344,10 @@ fn judge_lead(input: &Input, mut flags: Flags, a: Assessment) -> Verdict {
     if let Some(u) = &a.unclear_use_case {
         flags.entry(RiskFlag::UnclearUseCase).or_insert(u.clone());
     }
+    if a.explicit_disqualifier && vendor_pitch(&input.words).is_some() {
+        // A vendor's or spammer's own price list or fee is not a pricing ask of ours.
+        flags.remove(&RiskFlag::Pricing);
+    }
     let words = &input.words;
     let lane = human_lane(words, &flags);
     let disqualified = a.qualification.0 == Qualification::Disqualified;
@@ -341,7 +360,14 @@ fn judge_lead(input: &Input, mut flags: Flags, a: Assessment) -> Verdict {
             .find(PRICING_NOUNS)
             .map(|h| h.found())
     });
-    if let (Some(p), true) = (&pricing, escalate) {
+    // A bespoke package or pilot ("a special pilot scoped to one module") is the
+    // custom-packaging lane's decision, not yet a price: it raises no pricing flag by itself.
+    let packaging_only = pricing.as_ref().is_some_and(|p| {
+        words.find(CUSTOM_PACKAGING).is_some_and(|h| {
+            h.excerpt() == p.excerpt && !h.words().iter().any(|w| PRICED.contains(w))
+        })
+    });
+    if let (Some(p), true, false) = (&pricing, escalate, packaging_only) {
         flags.entry(RiskFlag::Pricing).or_insert_with(|| p.clone());
     }
     let lane = lane
@@ -378,6 +404,30 @@ fn judge_lead(input: &Input, mut flags: Flags, a: Assessment) -> Verdict {
     } else {
         (TriggerKind::NeedsJudgment, a.qualification.1.clone())
     };
+    // Needs judgment only because nothing qualifies it, and the buyer says they only look
+    // around, wants no call, asks for support, or said nothing: the automation nurtures it.
+    let quiet = if escalate
+        && trigger.0 == TriggerKind::NeedsJudgment
+        && a.qualification.0 == Qualification::NeedsConfirmation
+    {
+        words
+            .find(LOW_INTENT)
+            .map(|h| h.found())
+            .or_else(|| said_nothing(words))
+    } else {
+        None
+    };
+    let (escalate, trigger, lane) = match quiet {
+        Some(q) => (
+            false,
+            (
+                TriggerKind::None,
+                Found::new("rule", format!("low intent: {}", q.excerpt)),
+            ),
+            None,
+        ),
+        None => (escalate, trigger, lane),
+    };
     let handling = if escalate {
         Handling::Escalate
     } else if a.explicit_disqualifier {
@@ -395,7 +445,21 @@ fn judge_lead(input: &Input, mut flags: Flags, a: Assessment) -> Verdict {
         escalate,
         handling,
         referral: None,
+        needs_confirmation: None,
+        objection_kind: None,
+        on_behalf: None,
     }
+}
+
+/// The buyer wrote nothing to judge: no message or answer longer than a greeting.
+fn said_nothing(words: &super::text::Doc) -> Option<Found> {
+    let own = |s: &str| s == "text" || s.starts_with("answer:");
+    words
+        .parts()
+        .iter()
+        .filter(|p| own(p.source()))
+        .all(|p| p.tokens().len() <= 2)
+        .then(|| Found::new("rule", "no message"))
 }
 
 /// Judges a web form lead.
@@ -464,22 +528,44 @@ pub(crate) fn meeting(
             Found::new("rule", "no company behind the address"),
         ),
     };
-    let escalate = closing.is_none() && disq.is_none();
+    // A cancellation that defers ("budget frozen until Q2, I'll reach out then"): the
+    // automation nurtures it and comes back at the stated time.
+    let deferred = (outcome == MeetingOutcome::Cancelled && closing.is_none() && disq.is_none())
+        .then(|| words.find(DEFER))
+        .flatten();
+    let qualification = match &deferred {
+        Some(_) if qualification.0 != Qualification::NeedsConfirmation => (
+            Qualification::NeedsConfirmation,
+            Found::new("rule", "a deferred meeting says nothing about fit"),
+        ),
+        _ => qualification,
+    };
+    let escalate = closing.is_none() && disq.is_none() && deferred.is_none();
     let lane = if escalate {
         human_lane(words, &flags)
     } else {
         None
     };
-    let trigger = if escalate {
-        (kind, event_found)
-    } else {
-        (
+    let trigger = match &deferred {
+        _ if escalate => (kind, event_found),
+        Some(d) => (
+            TriggerKind::None,
+            Found::new("rule", format!("{verb}, deferred: {}", d.excerpt())),
+        ),
+        None => (
             TriggerKind::None,
             Found::new("rule", format!("{verb}: {}", qualification.1.excerpt)),
-        )
+        ),
     };
     let handling = if escalate {
         Handling::Escalate
+    } else if deferred.is_some() {
+        Handling::Nurture {
+            resume_on: words
+                .parts()
+                .iter()
+                .find_map(|p| deferral_date(p, input.received)),
+        }
     } else if stop.is_some() && closing.is_some() {
         Handling::Suppress
     } else {
@@ -495,5 +581,8 @@ pub(crate) fn meeting(
         escalate,
         handling,
         referral: None,
+        needs_confirmation: None,
+        objection_kind: None,
+        on_behalf: None,
     }
 }

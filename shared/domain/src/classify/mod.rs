@@ -17,17 +17,20 @@
 //! - [`buyer`]: buyer context, problem statement, product line, motion fields.
 
 mod bant;
+pub mod blend;
 mod buyer;
 mod contact;
 mod dates;
 mod flags;
 mod inbound;
 mod lexicon;
+pub mod model;
 mod next_step;
 mod ooo;
 mod outbound;
 mod reply;
 mod text;
+pub mod training;
 
 use crate::config::Rules;
 use crate::event::{EventKind, IntakeEvent};
@@ -37,9 +40,11 @@ use crate::package::{
     RiskFlag, TriggerKind, CERTAIN,
 };
 use crate::ports::HandoffSummary;
+pub use blend::Judging;
 use chrono::NaiveDate;
 use contact::{Contact, Exclusions};
 use inbound::MeetingOutcome;
+pub use model::Model;
 use std::collections::BTreeMap;
 use text::Doc;
 
@@ -56,9 +61,23 @@ pub struct MatchContext {
     pub existing_customer: bool,
 }
 
-/// Classifies an event. Pure and deterministic.
+/// Classifies an event with the rules and the committed reply model. Pure and deterministic.
 pub fn classify(event: &IntakeEvent, ctx: &MatchContext, rules: &Rules) -> Classification {
-    let input = Input::new(event, ctx, rules);
+    classify_with(event, ctx, rules, Judging::Combined, model::committed())
+}
+
+/// Classifies an event, choosing who decides reply classes and with which model (`handoff
+/// eval` measures each judging, and a freshly trained model before it is committed).
+pub fn classify_with(
+    event: &IntakeEvent,
+    ctx: &MatchContext,
+    rules: &Rules,
+    judging: Judging,
+    model: &Model,
+) -> Classification {
+    let mut input = Input::new(event, ctx, rules);
+    input.judging = judging;
+    input.model = model;
     let flags = flags::risk_flags(&input);
     let verdict = match &event.kind {
         EventKind::EmailReply(reply) => outbound::judge(&input, reply, flags),
@@ -90,6 +109,12 @@ pub fn classify(event: &IntakeEvent, ctx: &MatchContext, rules: &Rules) -> Class
     if let Some((lane, found)) = &verdict.lane {
         evidence.push(found.supports(format!("human_decision:{lane}")));
     }
+    if let Some((kind, found)) = &verdict.objection_kind {
+        evidence.push(found.supports(format!("objection_kind:{kind}")));
+    }
+    if let Some(found) = &verdict.on_behalf {
+        evidence.push(found.supports("sender:on_behalf_of_contact".to_string()));
+    }
     let motion_fields = buyer::motion_fields(&input, &verdict, &next_step.detail);
     Classification {
         motion: verdict.motion,
@@ -105,7 +130,7 @@ pub fn classify(event: &IntakeEvent, ctx: &MatchContext, rules: &Rules) -> Class
         automation,
         product_line: buyer::product_line(&input, &verdict),
         evidence,
-        needs_confirmation: None,
+        needs_confirmation: verdict.needs_confirmation,
     }
 }
 
@@ -173,10 +198,14 @@ pub(crate) struct Input<'a> {
     pub words: Doc,
     /// Names and addresses that are never a referral.
     pub exclusions: Exclusions,
+    /// Who decides reply classes.
+    pub judging: Judging,
+    /// The reply model.
+    pub model: &'a Model,
 }
 
 impl<'a> Input<'a> {
-    fn new(event: &'a IntakeEvent, ctx: &'a MatchContext, rules: &'a Rules) -> Self {
+    pub(crate) fn new(event: &'a IntakeEvent, ctx: &'a MatchContext, rules: &'a Rules) -> Self {
         Self {
             event,
             ctx,
@@ -184,6 +213,8 @@ impl<'a> Input<'a> {
             received: event.received_at.date_naive(),
             words: buyer::buyer_words(event),
             exclusions: Exclusions::new(event.buyer(), rules),
+            judging: Judging::Combined,
+            model: model::committed(),
         }
     }
 
@@ -230,6 +261,8 @@ pub(crate) enum Handling {
     Close,
     /// Find the right person at the account.
     FindRightContact,
+    /// A product question with no buying signal: the sales agent answers it.
+    AgentAnswers,
 }
 
 /// The labels one motion's rules decided, each with its evidence.
@@ -245,6 +278,13 @@ pub(crate) struct Verdict {
     pub handling: Handling,
     /// The person a referral points to.
     pub referral: Option<Contact>,
+    /// Why the judgment needs a human to confirm it, when it does.
+    pub needs_confirmation: Option<String>,
+    /// Which push-back a reply makes (`bad_timing`, `no_budget`, `has_solution`, `no_need`,
+    /// `other`), for objections, deferrals and declines.
+    pub objection_kind: Option<(&'static str, Found)>,
+    /// The reply was written for the person emailed by someone else (an assistant, a deputy).
+    pub on_behalf: Option<Found>,
 }
 
 impl Verdict {

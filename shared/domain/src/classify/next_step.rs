@@ -200,8 +200,15 @@ fn meeting_time(input: &Input) -> Option<String> {
     Some(at.format("%Y-%m-%d %H:%M UTC").to_string())
 }
 
-/// Adds what the rep must know besides the step: existing customer, channel switch.
+/// Adds what the rep must know besides the step: who wrote the reply, existing customer,
+/// channel switch.
 fn with_context(input: &Input, v: &Verdict, mut detail: String) -> String {
+    if let Some(behalf) = &v.on_behalf {
+        detail.push_str(&format!(
+            " Written by someone answering for the contact (\"{}\"): reply to them and keep the contact in copy.",
+            behalf.excerpt
+        ));
+    }
     if v.has(RiskFlag::ExistingCustomer) {
         match &input.ctx.account_owner {
             Some(owner) => detail.push_str(&format!(
@@ -261,7 +268,7 @@ fn automated(input: &Input, v: &Verdict) -> Option<AutomationAction> {
                 format!("{name} asked to stop contact (\"{said}\"): suppress {email} in every sequence and the CRM.")
             };
             if let Some(legal) = v.flags.get(&RiskFlag::LegalReview) {
-                reason.push_str(&format!(" Hand the data-protection request (\"{}\") to the privacy owner.", legal.excerpt));
+                reason.push_str(&format!(" Hand the data-protection request (\"{}\") to the privacy owner; once confirmed, erase the buyer's data here with `handoff erase --email {email}` and in the CRM.", legal.excerpt));
             }
             automation(NextAction::Suppress, reason, None, None)
         }
@@ -283,6 +290,12 @@ fn automated(input: &Input, v: &Verdict) -> Option<AutomationAction> {
             };
             automation(NextAction::CloseThread, reason, None, None)
         }
+        Handling::AgentAnswers => automation(
+            NextAction::AnswerQuestion,
+            format!("{name} asked a product question (\"{said}\") with no buying signal and no legal, security or procurement need: the sales agent answers it; a human takes over if the answer leads to a meeting, pricing or a review."),
+            None,
+            None,
+        ),
         Handling::FindRightContact => automation(
             NextAction::FindRightContact,
             format!("{name} is not the right contact (\"{said}\"): find who owns this at {} and restart there.", input.company()),

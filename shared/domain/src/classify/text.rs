@@ -1,20 +1,23 @@
 //! Text normalisation, phrase matching and verbatim excerpts.
 //!
 //! Every textual judgment starts here. Text is normalised (curly quotes and dashes become ASCII,
-//! case is folded, whitespace collapsed) and split into word tokens, keeping a map back to the
+//! case and accents are folded, whitespace collapsed) and split into word tokens, keeping a map back to the
 //! original so evidence quotes the buyer verbatim. Phrases match whole tokens, so `price` never
 //! matches `priceless`, and [`Doc::find`] ignores a phrase a negation governs ("we don't need
 //! SOC 2", "SOC 2 is not required").
 //!
 //! Phrase syntax: words separated by spaces; a trailing `*` makes the last word a prefix
-//! (`unsubscrib*`); `#` is any one word; `<n>` a number, `<ord>` an ordinal, `<day>` a weekday,
-//! `<month>` a month name (English, German, French).
+//! (`unsubscrib*`); `#` is any one word; `^` and `$` anchor the phrase to the start or end of a
+//! sentence; `<n>` a number, `<ord>` an ordinal, `<time>` a clock time (`2pm`, `15h`), `<day>`
+//! a weekday, `<month>` a month name (English, German, French, Spanish, Portuguese, Italian,
+//! Dutch).
 
 use super::Found;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Words that negate the phrase they govern.
+/// Words that negate the phrase they govern. Not "without": "no trial without a signed BAA"
+/// requires the BAA.
 const NEGATORS: &[&str] = &[
     "no",
     "not",
@@ -25,7 +28,6 @@ const NEGATORS: &[&str] = &[
     "didn't",
     "didnt",
     "never",
-    "without",
     "isn't",
     "isnt",
     "aren't",
@@ -48,10 +50,23 @@ const NEGATORS: &[&str] = &[
     "keine",
     "keinen",
     "keinerlei",
-    "ohne",
+    "nie",
+    "niemals",
+    "nichts",
     "pas",
     "jamais",
-    "sans",
+    "rien",
+    "non",
+    "nunca",
+    "ni",
+    "nada",
+    "nao",
+    "nem",
+    "niente",
+    "nulla",
+    "niet",
+    "geen",
+    "nooit",
 ];
 
 /// Words right after a negator that cancel it ("no problem", "can't wait", "not only").
@@ -73,12 +88,16 @@ const NEGATED_REQUIREMENT: &[&str] = &[
 
 /// Conjunctions that end the scope of a negation.
 const CLAUSE_WORDS: &[&str] = &[
-    "but", "however", "although", "though", "aber", "mais", "except",
+    "but", "however", "although", "though", "except", "aber", "sondern", "mais", "pero", "porem",
+    "ma", "maar",
 ];
 
 /// How many words before a phrase a negation may sit.
 const NEGATION_WINDOW: usize = 4;
 
+/// Weekday names a `<day>` pattern matches (not the short forms that are also words: `mon`,
+/// `sat`, `sun`), in English, German, French, Spanish, Portuguese, Italian and Dutch, accents
+/// folded.
 const WEEKDAYS: &[&str] = &[
     "monday",
     "tuesday",
@@ -104,6 +123,26 @@ const WEEKDAYS: &[&str] = &[
     "mercredi",
     "jeudi",
     "vendredi",
+    "lunes",
+    "martes",
+    "miercoles",
+    "jueves",
+    "viernes",
+    "segunda",
+    "terca",
+    "quarta",
+    "quinta",
+    "sexta",
+    "lunedi",
+    "martedi",
+    "mercoledi",
+    "giovedi",
+    "venerdi",
+    "maandag",
+    "dinsdag",
+    "woensdag",
+    "donderdag",
+    "vrijdag",
 ];
 
 const NUMBER_WORDS: &[&str] = &[
@@ -126,36 +165,48 @@ const ORDINAL_WORDS: &[&str] = &[
     "nth",
 ];
 
-/// The month (1–12) a word names, in English, German or French, full or abbreviated.
+/// The month (1–12) a word names, full or abbreviated, in English, German, French, Spanish,
+/// Portuguese, Italian or Dutch (accents folded or not). Abbreviations that are also common
+/// words (`set`, `out`, `ago`, `gen`) are left out.
 pub(crate) fn month_number(word: &str) -> Option<u32> {
-    let m = match word.trim_end_matches('.') {
-        "january" | "jan" | "januar" | "jänner" | "janvier" | "janv" => 1,
-        "february" | "feb" | "februar" | "février" | "fevrier" | "févr" | "fevr" => 2,
-        "march" | "mar" | "märz" | "maerz" | "mär" | "mars" => 3,
-        "april" | "apr" | "avril" | "avr" => 4,
-        "may" | "mai" => 5,
-        "june" | "jun" | "juni" | "juin" => 6,
-        "july" | "jul" | "juli" | "juillet" | "juil" => 7,
-        "august" | "aug" | "août" | "aout" => 8,
-        "september" | "sep" | "sept" | "septembre" => 9,
-        "october" | "oct" | "oktober" | "okt" | "octobre" => 10,
-        "november" | "nov" | "novembre" => 11,
-        "december" | "dec" | "dezember" | "dez" | "décembre" | "decembre" | "déc" => 12,
+    let m = match fold(&word.trim_end_matches('.').to_lowercase()).as_str() {
+        "january" | "jan" | "januar" | "janner" | "janvier" | "janv" | "enero" | "ene"
+        | "janeiro" | "gennaio" | "januari" => 1,
+        "february" | "feb" | "februar" | "feber" | "fevrier" | "fevr" | "febrero" | "fevereiro"
+        | "fev" | "febbraio" | "februari" => 2,
+        "march" | "mar" | "marz" | "maerz" | "mars" | "marzo" | "marco" | "maart" | "mrt" => 3,
+        "april" | "apr" | "avril" | "avr" | "abril" | "abr" | "aprile" => 4,
+        "may" | "mai" | "mayo" | "maio" | "maggio" | "mei" => 5,
+        "june" | "jun" | "juni" | "juin" | "junio" | "junho" | "giugno" | "giu" => 6,
+        "july" | "jul" | "juli" | "juillet" | "juil" | "julio" | "julho" | "luglio" | "lug" => 7,
+        "august" | "aug" | "aout" | "agosto" | "augustus" => 8,
+        "september" | "sep" | "sept" | "septembre" | "septiembre" | "setiembre" | "setembro"
+        | "settembre" | "sett" => 9,
+        "october" | "oct" | "oktober" | "okt" | "octobre" | "octubre" | "outubro" | "ottobre"
+        | "ott" => 10,
+        "november" | "nov" | "novembre" | "noviembre" | "novembro" => 11,
+        "december" | "dec" | "dezember" | "dez" | "decembre" | "diciembre" | "dic" | "dezembro"
+        | "dicembre" => 12,
         _ => return None,
     };
     Some(m)
 }
 
-/// The weekday a word names (Monday = 0), English, German or French.
+/// The weekday a word names (Monday = 0), in the languages of [`month_number`].
 pub(crate) fn weekday_index(word: &str) -> Option<u32> {
-    let d = match word {
-        "monday" | "mon" | "montag" | "lundi" => 0,
-        "tuesday" | "tue" | "tues" | "dienstag" | "mardi" => 1,
-        "wednesday" | "wed" | "mittwoch" | "mercredi" => 2,
-        "thursday" | "thu" | "thur" | "thurs" | "donnerstag" | "jeudi" => 3,
-        "friday" | "fri" | "freitag" | "vendredi" => 4,
-        "saturday" | "samstag" | "samedi" => 5,
-        "sunday" | "sonntag" | "dimanche" => 6,
+    let d = match fold(&word.to_lowercase()).as_str() {
+        "monday" | "mon" | "montag" | "lundi" | "lunes" | "segunda" | "lunedi" | "maandag" => 0,
+        "tuesday" | "tue" | "tues" | "dienstag" | "mardi" | "martes" | "terca" | "martedi"
+        | "dinsdag" => 1,
+        "wednesday" | "wed" | "mittwoch" | "mercredi" | "miercoles" | "quarta" | "mercoledi"
+        | "woensdag" => 2,
+        "thursday" | "thu" | "thur" | "thurs" | "donnerstag" | "jeudi" | "jueves" | "quinta"
+        | "giovedi" | "donderdag" => 3,
+        "friday" | "fri" | "freitag" | "vendredi" | "viernes" | "sexta" | "venerdi" | "vrijdag" => {
+            4
+        }
+        "saturday" | "samstag" | "samedi" | "sabado" | "sabato" | "zaterdag" => 5,
+        "sunday" | "sonntag" | "dimanche" | "domingo" | "domenica" | "zondag" => 6,
         _ => return None,
     };
     Some(d)
@@ -170,6 +221,26 @@ pub(crate) fn number_value(word: &str) -> Option<u32> {
         .iter()
         .position(|w| *w == word)
         .map(|i| i as u32 + 1)
+}
+
+/// The hour of a clock-time token (`2pm`, `10am`, `14h`, `15h30`, `9uhr`), if it is one.
+pub(crate) fn time_value(word: &str) -> Option<u32> {
+    let digits_end = word.find(|c: char| !c.is_ascii_digit())?;
+    let (hour, rest) = word.split_at(digits_end);
+    if hour.is_empty() || hour.len() > 2 {
+        return None;
+    }
+    let hour: u32 = hour.parse().ok()?;
+    let ok = match rest {
+        "am" | "pm" => (1..=12).contains(&hour),
+        "h" | "hs" | "uhr" => hour <= 24,
+        _ => {
+            rest.strip_prefix('h')
+                .is_some_and(|m| m.len() == 2 && m.bytes().all(|b| b.is_ascii_digit()))
+                && hour <= 24
+        }
+    };
+    ok.then_some(hour)
 }
 
 /// The value of an ordinal token (`7th`, `1st`), if it is one.
@@ -197,7 +268,12 @@ enum Pat {
     Ordinal,
     Weekday,
     Month,
+    Time,
     Any,
+    /// `^`: the next word starts a sentence (zero-width).
+    Start,
+    /// `$`: the previous word ends a sentence (zero-width).
+    End,
 }
 
 impl Pat {
@@ -209,7 +285,9 @@ impl Pat {
             Pat::Ordinal => ordinal_value(word).is_some(),
             Pat::Weekday => WEEKDAYS.contains(&word),
             Pat::Month => month_number(word).is_some(),
+            Pat::Time => time_value(word).is_some(),
             Pat::Any => true,
+            Pat::Start | Pat::End => false,
         }
     }
 }
@@ -236,10 +314,13 @@ fn compile(phrase: &str) -> Vec<Pat> {
     for piece in phrase.split_whitespace() {
         match piece {
             "#" => pats.push(Pat::Any),
+            "^" => pats.push(Pat::Start),
+            "$" => pats.push(Pat::End),
             "<n>" => pats.push(Pat::Number),
             "<ord>" => pats.push(Pat::Ordinal),
             "<day>" => pats.push(Pat::Weekday),
             "<month>" => pats.push(Pat::Month),
+            "<time>" => pats.push(Pat::Time),
             _ => {
                 let prefix = piece.ends_with('*');
                 let (norm, _) = normalise(piece.trim_end_matches('*'));
@@ -266,7 +347,51 @@ pub(crate) struct Token {
     pub text: String,
 }
 
-/// Normalises text: ASCII quotes and dashes, lowercase, whitespace runs collapsed to one space
+/// A lowercase letter without its accent: one letter, or two for a ligature or `ß`.
+enum Folded {
+    One(char),
+    Two(char, char),
+}
+
+/// Drops diacritics from Latin letters (`é` → `e`, `ü` → `u`, `ñ` → `n`, `ß` → `ss`), so
+/// "einschliesslich" matches "einschließlich" and "Ca m'interesse" matches "ça m'intéresse":
+/// buyers type without accents as often as with them.
+fn fold_accent(c: char) -> Folded {
+    let plain = match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' => 'a',
+        'ç' | 'ć' | 'č' => 'c',
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ę' | 'ė' => 'e',
+        'ì' | 'í' | 'î' | 'ï' | 'ī' => 'i',
+        'ñ' | 'ń' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ō' => 'o',
+        'ù' | 'ú' | 'û' | 'ü' | 'ū' => 'u',
+        'ý' | 'ÿ' => 'y',
+        'ß' => return Folded::Two('s', 's'),
+        'œ' => return Folded::Two('o', 'e'),
+        'æ' => return Folded::Two('a', 'e'),
+        _ => c,
+    };
+    Folded::One(plain)
+}
+
+/// Folds the accents of a lowercase word (see [`normalise`]), for comparing a token with a
+/// written word.
+pub(crate) fn fold(word: &str) -> String {
+    let mut out = String::with_capacity(word.len());
+    for c in word.chars() {
+        match fold_accent(c) {
+            Folded::One(c) => out.push(c),
+            Folded::Two(a, b) => {
+                out.push(a);
+                out.push(b);
+            }
+        }
+    }
+    out
+}
+
+/// Normalises text: ASCII quotes and dashes, lowercase, accents folded (`é` → `e`, `ß` → `ss`),
+/// whitespace runs collapsed to one space
 /// (or one newline when the run held a line break). Returns the text and, for each of its
 /// bytes, the byte range of the original character it came from.
 pub(crate) fn normalise(original: &str) -> (String, Vec<(usize, usize)>) {
@@ -307,7 +432,13 @@ pub(crate) fn normalise(original: &str) -> (String, Vec<(usize, usize)>) {
             _ => ch,
         };
         for lower in mapped.to_lowercase() {
-            push(&mut norm, &mut origin, lower, (i, end));
+            match fold_accent(lower) {
+                Folded::One(c) => push(&mut norm, &mut origin, c, (i, end)),
+                Folded::Two(a, b) => {
+                    push(&mut norm, &mut origin, a, (i, end));
+                    push(&mut norm, &mut origin, b, (i, end));
+                }
+            }
         }
     }
     (norm, origin)
@@ -474,19 +605,34 @@ impl Part {
 
     /// Matches compiled `pats` at token `i`; returns the end token (exclusive).
     fn match_at(&self, pats: &[Pat], i: usize) -> Option<usize> {
-        if pats.is_empty() {
-            return None;
-        }
-        for (k, pat) in pats.iter().enumerate() {
-            let tok = self.tokens.get(i + k)?;
-            if k > 0 && self.sentence_break(i + k - 1, i + k) {
-                return None;
+        let mut k = i;
+        let mut words = 0;
+        for pat in pats {
+            match pat {
+                Pat::Start => {
+                    if k > 0 && !self.sentence_break(k - 1, k) {
+                        return None;
+                    }
+                }
+                Pat::End => {
+                    if k == i || (k < self.tokens.len() && !self.sentence_break(k - 1, k)) {
+                        return None;
+                    }
+                }
+                _ => {
+                    let tok = self.tokens.get(k)?;
+                    if words > 0 && self.sentence_break(k - 1, k) {
+                        return None;
+                    }
+                    if !pat.matches(&tok.text) {
+                        return None;
+                    }
+                    k += 1;
+                    words += 1;
+                }
             }
-            if !pat.matches(&tok.text) {
-                return None;
-            }
         }
-        Some(i + pats.len())
+        (words > 0).then_some(k)
     }
 
     /// Every match of any phrase, as token ranges sorted by position.
@@ -502,9 +648,16 @@ impl Part {
     }
 
     /// Whether a negation governs tokens `first..end`: a negator up to four words before in the
-    /// same clause, or a negated requirement after ("… is not required").
+    /// same clause (unless the phrase itself opens with a negator), or a negated requirement
+    /// after ("… is not required").
     pub fn negated(&self, first: usize, end: usize) -> bool {
-        let mut k = first;
+        // A phrase that is itself negative ("don't email me again") is not undone by an
+        // earlier negator governing something else ("not interested and please don't email me").
+        let negative = self
+            .tokens
+            .get(first)
+            .is_some_and(|t| NEGATORS.contains(&t.text.as_str()));
+        let mut k = if negative { 0 } else { first };
         let mut seen = 0;
         while k > 0 && seen < NEGATION_WINDOW {
             if self.clause_break(k - 1, k) {
@@ -518,7 +671,9 @@ impl Part {
             let cancelled = self
                 .tokens
                 .get(k + 1)
-                .is_some_and(|n| k + 1 < first && NEGATION_CANCELLERS.contains(&n.text.as_str()));
+                .is_some_and(|n| k + 1 < first && NEGATION_CANCELLERS.contains(&n.text.as_str()))
+                // a hyphenated compound ("non-profit", "no-code") is no negation
+                || (k + 1 < self.tokens.len() && self.gap(k, k + 1) == "-");
             if NEGATORS.contains(&word) && !cancelled {
                 return true;
             }
@@ -773,6 +928,9 @@ mod tests {
             .find(&["<day> at"])
             .is_some());
         assert!(doc("in 3 months").find(&["in <n> months"]).is_some());
+        assert!(doc("Thu 2pm works").find(&["<day> <time>"]).is_some());
+        assert!(doc("jeudi 15h30").find(&["<day> <time>"]).is_some());
+        assert!(doc("we have 2pms").find(&["<time>"]).is_none());
         assert!(doc("only the reporting module")
             .find(&["only the # module"])
             .is_some());
@@ -806,6 +964,46 @@ mod tests {
         // idioms that look negative
         assert!(doc("Can't wait to see the demo").find(&["demo"]).is_some());
         assert!(doc("No problem with a demo").find(&["demo"]).is_some());
+        // a negative phrase is not undone by a negator governing something else
+        assert!(doc("Not interested and please don't email me again")
+            .find(&["don't email me again"])
+            .is_some());
+        // a hyphenated compound is no negator
+        assert!(doc("Do you have a non-profit or small-team rate?")
+            .find(&["small team rate"])
+            .is_some());
+        assert!(doc("We have no team rate in mind")
+            .find(&["team rate"])
+            .is_none());
+    }
+
+    #[test]
+    fn accents_are_folded_and_excerpts_keep_them() {
+        let d = doc("Ça m'intéresse. Ich bin bis einschließlich 7. Dezember weg.");
+        assert_eq!(
+            d.find(&["ca m'interesse"]).unwrap().excerpt(),
+            "Ça m'intéresse"
+        );
+        assert!(d.find(&["ça m'intéresse"]).is_some());
+        assert!(d.find(&["einschliesslich"]).is_some());
+        assert_eq!(month_number("März"), Some(3));
+        assert_eq!(month_number("gennaio"), Some(1));
+        assert_eq!(month_number("dezembro"), Some(12));
+        assert_eq!(weekday_index("miércoles"), Some(2));
+        assert!(doc("Não temos interesse")
+            .find(&["temos interesse"])
+            .is_none());
+    }
+
+    #[test]
+    fn anchors() {
+        assert!(doc("Sure.").find(&["^ sure $"]).is_some());
+        assert!(doc("Hi, sure").find(&["^ sure $"]).is_none());
+        assert!(doc("Sure, because I have time")
+            .find(&["^ sure $"])
+            .is_none());
+        assert!(doc("We're good.").find(&["we're good $"]).is_some());
+        assert!(doc("We're good to go").find(&["we're good $"]).is_none());
     }
 
     #[test]

@@ -23,7 +23,7 @@ mod layers;
 mod role;
 mod round_robin;
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 #[cfg(test)]
 mod tests;
 

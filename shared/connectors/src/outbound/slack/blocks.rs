@@ -196,6 +196,9 @@ fn six_parts(p: &HandoffPackage, due: Option<&str>) -> Value {
             " · reply: {}",
             humanize(r.as_str()).to_lowercase()
         ));
+        if let Some(sure) = handoff_domain::render::reply_class_confidence(c) {
+            trigger.push_str(&format!(" ({sure} % sure)"));
+        }
     }
 
     let mut buyer = b
@@ -254,6 +257,9 @@ fn six_parts(p: &HandoffPackage, due: Option<&str>) -> Value {
             }
             qualification.push_str(&format!("\n{} touches so far", outreach_history.len()));
         }
+    }
+    if let Some(why) = &c.needs_confirmation {
+        qualification.push_str(&format!("\nNeeds confirmation: {why}"));
     }
 
     let next = format!(
