@@ -289,7 +289,7 @@ async fn run(command: Command) -> Result<()> {
         Command::Demo { config, keep } => {
             let rules = RulesChoice::from_arg(config);
             rules.load()?;
-            print!("{}", demo::run(rules, keep).await?);
+            emit(&demo::run(rules, keep).await?)?;
             Ok(())
         }
         Command::Classify {
@@ -319,8 +319,8 @@ async fn run(command: Command) -> Result<()> {
                 .map(|e| classify_cmd::package_for(e, &rules))
                 .collect();
             match packages.as_slice() {
-                [one] => println!("{}", serde_json::to_string_pretty(one)?),
-                many => println!("{}", serde_json::to_string_pretty(many)?),
+                [one] => emit(&format!("{}\n", serde_json::to_string_pretty(one)?))?,
+                many => emit(&format!("{}\n", serde_json::to_string_pretty(many)?))?,
             }
             Ok(())
         }
@@ -353,16 +353,16 @@ async fn run(command: Command) -> Result<()> {
         Command::Events {
             command: EventsCommand::Schema,
         } => {
-            println!("{}", provider_cmd::events_schema());
+            emit(&format!("{}\n", provider_cmd::events_schema()))?;
             Ok(())
         }
         Command::Rules { command } => match command {
             RulesCommand::Check { file } => {
-                print!("{}", rules_cmd::check(&file)?);
+                emit(&rules_cmd::check(&file)?)?;
                 Ok(())
             }
             RulesCommand::Schema => {
-                println!("{}", rules_cmd::schema());
+                emit(&format!("{}\n", rules_cmd::schema()))?;
                 Ok(())
             }
             RulesCommand::Push { file, table, aws } => push_rules(&file, &table, &aws).await,
@@ -394,11 +394,11 @@ async fn run(command: Command) -> Result<()> {
         } => {
             let rules = RulesChoice::from_arg(config).load()?;
             if train {
-                print!("{}", eval_cmd::train_command(&corpus, &rules, &model_out)?);
+                emit(&eval_cmd::train_command(&corpus, &rules, &model_out)?)?;
             } else {
                 let report =
                     eval_cmd::command(&corpus, split, &rules, model.as_deref(), detail, json)?;
-                print!("{report}");
+                emit(&report)?;
             }
             Ok(())
         }
@@ -423,7 +423,7 @@ async fn run(command: Command) -> Result<()> {
                 .audit(now - chrono::Duration::days(days), now)
                 .await
                 .context("audit failed")?;
-            println!("{}", serde_json::to_string_pretty(&report)?);
+            emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
             Ok(())
         }
         Command::Erase {
@@ -446,7 +446,7 @@ async fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Bench { events } => {
-            print!("{}", bench::run(events).await?);
+            emit(&bench::run(events).await?)?;
             Ok(())
         }
     }
@@ -509,5 +509,16 @@ async fn set_availability(
                 .context("cannot store the availability override")?;
             Ok(())
         }
+    }
+}
+
+/// Writes a command's output to stdout. A reader that went away (`handoff classify … | head`)
+/// ends the output quietly instead of with a panic.
+fn emit(text: &str) -> Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(Into::into),
     }
 }

@@ -78,3 +78,21 @@ fn sign_needs_the_secret_variable() {
     assert!(!ok);
     assert!(err.contains("HANDOFF_SECRET_TYPEFORM"), "{err}");
 }
+
+/// `handoff classify … | head`: a reader that has gone away ends the output quietly (exit 0, no
+/// panic message), as for any Unix tool.
+#[test]
+fn output_to_a_closed_pipe_ends_quietly() {
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_handoff"))
+        .args(["classify", "examples/events/03-positive-reply.json"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("run handoff");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
