@@ -15,15 +15,15 @@
 //!
 //! The lane is the decision a deal blocks on first: legal review, then security review (but
 //! security review first when the legal flag only names a privacy rule beside a security ask,
-//! with no agreement or legal team to deal with: [`LEGAL_AGREEMENT`]), then
+//! with no agreement or legal team to deal with: [`legal_agreement`]), then
 //! procurement, then negotiation (discounts, multi-year, concessions), then custom packaging
 //! (bespoke bundles, partial modules, special pilots: packaging must be settled before a price
 //! can be quoted), then pricing.
 
 use super::lexicon::{
-    ANGRY, CUSTOM_PACKAGING, ENTERPRISE, EVALUATION, EXISTING_CUSTOMER, LEGAL, LEGAL_AGREEMENT,
-    NEGOTIATION, PRICING, PRIVACY_REQUEST, PROCUREMENT, PRODUCT_USE_PREFIXES, PRODUCT_USE_SUFFIXES,
-    SECURITY, STOP,
+    legal_agreement, legal_review, ANGRY, CUSTOM_PACKAGING, ENTERPRISE, EVALUATION,
+    EXISTING_CUSTOMER, NEGOTIATION, PRICING, PRIVACY_REQUEST, PROCUREMENT, PRODUCT_USE_PREFIXES,
+    PRODUCT_USE_SUFFIXES, SECURITY, STOP,
 };
 use super::text::{number_value, Doc, Hit, Part};
 use super::{Flags, Found, Input};
@@ -90,7 +90,7 @@ pub(crate) fn risk_flags(input: &Input) -> Flags {
     raise(RiskFlag::Procurement, found(PROCUREMENT));
     raise(
         RiskFlag::LegalReview,
-        found(LEGAL).or_else(|| found(PRIVACY_REQUEST)),
+        found(legal_review()).or_else(|| found(PRIVACY_REQUEST)),
     );
     raise(RiskFlag::SecurityReview, found(SECURITY));
     raise(RiskFlag::CompetitorEval, competitor(input));
@@ -367,7 +367,7 @@ pub(crate) fn human_lane(words: &Doc, flags: &Flags) -> Option<(HumanLane, Found
     let from_text =
         |phrases: &[&str], lane: HumanLane| words.find(phrases).map(|h| (lane, h.found()));
     let security_first =
-        flags.contains_key(&RiskFlag::SecurityReview) && words.find(LEGAL_AGREEMENT).is_none();
+        flags.contains_key(&RiskFlag::SecurityReview) && words.find(legal_agreement()).is_none();
     let legal = || from_flag(RiskFlag::LegalReview, HumanLane::LegalReview);
     let security = || from_flag(RiskFlag::SecurityReview, HumanLane::SecurityReview);
     let first = if security_first {

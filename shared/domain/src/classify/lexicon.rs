@@ -7,6 +7,8 @@
 //! buyer talk ("cost", "contract", "report", Spanish "presupuesto", which is both budget and
 //! quote) creates false flags; anchor terse words to a whole sentence (`^ no $`).
 
+use std::sync::OnceLock;
+
 // ---- machine mail -----------------------------------------------------------------------
 
 /// Delivery failures: always an auto-reply.
@@ -3150,8 +3152,9 @@ pub(crate) const PROCUREMENT: &[&str] = &[
     "procedura di acquisto",
 ];
 
-/// Legal review (contract, MSA, DPA, BAA, redlines, GDPR or privacy obligations).
-pub(crate) const LEGAL: &[&str] = &[
+/// The agreements a deal must negotiate and the legal team itself (a DPA, an MSA, a BAA,
+/// redlines, counsel): part of both [`legal_review`] and [`legal_agreement`].
+pub(crate) const LEGAL_PARTIES: &[&str] = &[
     "legal review",
     "legal team",
     "our legal",
@@ -3174,6 +3177,30 @@ pub(crate) const LEGAL: &[&str] = &[
     "baa",
     "business associate agreement",
     "redline*",
+    "terms and conditions",
+    "liability",
+    "indemnif*",
+    "contract terms",
+    "standard contractual clauses",
+    "sccs",
+    "auftragsverarbeitung*",
+    "avv",
+    "rechtsabteilung",
+    "juridique",
+    "contrat",
+    "encargado del tratamiento",
+    "art 28",
+    "baas",
+    "contrato de tratamiento",
+    "acordo de tratamento",
+    "accordo sul trattamento",
+    "verwerkersovereenkomst",
+    "verwerkingsovereenkomst",
+];
+
+/// Legal obligations named without an agreement to negotiate (privacy law, regulators,
+/// processing terms): with [`LEGAL_PARTIES`] they raise `legal_review`.
+pub(crate) const LEGAL_OBLIGATIONS: &[&str] = &[
     "nda",
     "non-disclosure",
     "gdpr",
@@ -3185,13 +3212,9 @@ pub(crate) const LEGAL: &[&str] = &[
     "data protection",
     "dpo",
     "data protection officer",
-    "terms and conditions",
     "t&cs",
     "terms of service",
-    "liability",
-    "indemnif*",
     "your contract",
-    "contract terms",
     "contract review",
     "review the contract",
     "send the contract",
@@ -3202,19 +3225,9 @@ pub(crate) const LEGAL: &[&str] = &[
     "contract draft",
     "draft contract",
     "sign the contract",
-    "standard contractual clauses",
-    "sccs",
-    "auftragsverarbeitung*",
-    "avv",
-    "rechtsabteilung",
     "datenschutz*",
     "vertragsentwurf",
-    "juridique",
-    "contrat",
-    "encargado del tratamiento",
-    "art 28",
     "art. 28",
-    "baas",
     "phi",
     "protected health information",
     "de avg",
@@ -3228,9 +3241,6 @@ pub(crate) const LEGAL: &[&str] = &[
     "contrato marco",
     "acuerdo marco",
     "contrato de servicios",
-    "contrato de tratamiento",
-    "acordo de tratamento",
-    "accordo sul trattamento",
     "aviso de privacidad",
     "aviso de privacidade",
     "politica de privacidad",
@@ -3239,8 +3249,6 @@ pub(crate) const LEGAL: &[&str] = &[
     "privacidad",
     "privacidade",
     "privacyverklaring",
-    "verwerkersovereenkomst",
-    "verwerkingsovereenkomst",
     "dpia",
     "aipd",
     "dsfa",
@@ -3258,60 +3266,41 @@ pub(crate) const LEGAL: &[&str] = &[
     "gegevensbescherming",
 ];
 
-/// Legal work that is the buyer's own agreement to negotiate (a DPA, an MSA, a BAA, redlines, the
-/// legal team itself). When both legal and security review are raised, legal review is the lane
-/// only with one of these; a privacy regulation merely named beside a security ask (PHI, LGPD, a
-/// DPIA, an NDA for a report) is settled inside the security review.
-pub(crate) const LEGAL_AGREEMENT: &[&str] = &[
-    "legal review",
-    "legal team",
-    "our legal",
-    "legal department",
-    "legal will",
-    "legal needs",
-    "legal has",
-    "legal counsel",
-    "general counsel",
-    "counsel",
-    "lawyer*",
-    "attorney*",
-    "msa",
-    "master services agreement",
-    "master service agreement",
-    "master subscription agreement",
-    "dpa",
-    "data processing agreement",
-    "data processing addendum",
-    "baa",
-    "baas",
-    "business associate agreement",
-    "redline*",
-    "terms and conditions",
-    "liability",
-    "indemnif*",
+/// Legal review (contract, MSA, DPA, BAA, redlines, GDPR or privacy obligations): the phrases
+/// of [`LEGAL_PARTIES`] and [`LEGAL_OBLIGATIONS`], in the order they were written.
+pub(crate) fn legal_review() -> &'static [&'static str] {
+    static PHRASES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    PHRASES.get_or_init(|| {
+        let mut all: Vec<&str> = LEGAL_PARTIES.to_vec();
+        all.extend_from_slice(LEGAL_OBLIGATIONS);
+        all
+    })
+}
+
+/// Contract words that, with [`LEGAL_PARTIES`], are legal work of the buyer's own agreement
+/// ([`legal_agreement`]).
+pub(crate) const CONTRACT_WORDS: &[&str] = &[
     "contract",
-    "contract terms",
-    "standard contractual clauses",
-    "sccs",
-    "auftragsverarbeitung*",
-    "avv",
-    "rechtsabteilung",
     "vertrag*",
-    "juridique",
-    "contrat",
-    "encargado del tratamiento",
     "contrato*",
-    "art 28",
-    "verwerkersovereenkomst",
-    "verwerkingsovereenkomst",
     "contratto",
-    "accordo sul trattamento",
-    "acordo de tratamento",
-    "contrato de tratamiento",
     "juridisch*",
     "jurídico",
     "legale",
 ];
+
+/// Legal work that is the buyer's own agreement to negotiate (a DPA, an MSA, a BAA, redlines, the
+/// legal team itself). When both legal and security review are raised, legal review is the lane
+/// only with one of these ([`LEGAL_PARTIES`] and [`CONTRACT_WORDS`]); a privacy regulation merely named beside a security ask (PHI, LGPD, a
+/// DPIA, an NDA for a report) is settled inside the security review.
+pub(crate) fn legal_agreement() -> &'static [&'static str] {
+    static PHRASES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    PHRASES.get_or_init(|| {
+        let mut all: Vec<&str> = LEGAL_PARTIES.to_vec();
+        all.extend_from_slice(CONTRACT_WORDS);
+        all
+    })
+}
 
 /// Security review (SOC 2, ISO 27001, pen test, questionnaire, CISO, SSO/SAML, data residency).
 pub(crate) const SECURITY: &[&str] = &[
