@@ -1761,3 +1761,26 @@ fn a_reply_written_for_the_contact_says_so_and_the_rep_is_told() {
         got.next_step.detail
     );
 }
+
+/// A reply no rule matched is the model's; its evidence names the words the model weighed, and
+/// the next step quotes them once (never `(""word"")`), whatever class the model chose.
+#[test]
+fn a_model_decision_reads_cleanly_in_the_next_step() {
+    let rules = rules();
+    let case = Case::reply(
+        "unmatched_routing_test",
+        "Testing the forwarded and stored message routes :)",
+    );
+    let got = classify(&case.event, &case.ctx, &rules);
+    let class = got.reply_class.expect("a reply class");
+    let evidence = got
+        .evidence
+        .iter()
+        .find(|e| e.supports == format!("reply_class:{class}"))
+        .expect("class evidence");
+    assert_eq!(evidence.source, "model", "{evidence:?}");
+    assert!(evidence.confidence < 100, "{evidence:?}");
+    let detail = &got.next_step.detail;
+    assert!(!detail.contains("(\"\""), "{detail}");
+    assert!(detail.contains("the model weighed"), "{detail}");
+}

@@ -64,11 +64,22 @@ fn why(v: &Verdict) -> &Found {
         .map_or(&v.qualification.1, |(_, f)| f)
 }
 
+/// Evidence as a rep reads it in a sentence: the buyer's words in quotes, or the words the reply
+/// model weighed (already quoted one by one).
+fn quoted(found: &Found) -> String {
+    if found.source == "model" {
+        format!("the model weighed {}", found.excerpt)
+    } else {
+        format!("\"{}\"", found.excerpt)
+    }
+}
+
 /// The step for an escalated handoff, before anger and duplicates are considered.
 fn base_step(input: &Input, v: &Verdict) -> (NextAction, String) {
     let name = input.buyer_name();
     let company = input.company();
-    let said = &v.trigger.1.excerpt;
+    let said_raw = &v.trigger.1.excerpt;
+    let said = quoted(&v.trigger.1);
     match v.trigger.0 {
         TriggerKind::MeetingBooked => {
             let when = meeting_time(input).map_or_else(String::new, |t| format!(" on {t}"));
@@ -81,32 +92,32 @@ fn base_step(input: &Input, v: &Verdict) -> (NextAction, String) {
         TriggerKind::MeetingCancelled => {
             return (
                 NextAction::RescheduleMeeting,
-                format!("Reach {name} today to reschedule the cancelled meeting ({said}); offer two new times."),
+                format!("Reach {name} today to reschedule the cancelled meeting ({said_raw}); offer two new times."),
             )
         }
         TriggerKind::MeetingNoShow => {
             return (
                 NextAction::FollowUpNoShow,
-                format!("Follow up with {name} within the hour after the missed meeting ({said}): send a short note with two new times, then call."),
+                format!("Follow up with {name} within the hour after the missed meeting ({said_raw}): send a short note with two new times, then call."),
             )
         }
         TriggerKind::Referral => {
             let who = v.referral.as_ref().map_or_else(|| "the person named".to_string(), |c| c.display());
             return (
                 NextAction::ContactReferral,
-                format!("Contact {who}, referred by {name} (\"{said}\"): mention the referral and resend the context."),
+                format!("Contact {who}, referred by {name} ({said}): mention the referral and resend the context."),
             );
         }
         TriggerKind::MeetingRequest => {
             return (
                 NextAction::ProposeMeetingTimes,
-                format!("Confirm the time {name} asked for (\"{said}\") or send two slots, and send the invite today."),
+                format!("Confirm the time {name} asked for ({said}) or send two slots, and send the invite today."),
             )
         }
         TriggerKind::DemoRequest => {
             return (
                 NextAction::CallToday,
-                format!("Call {name} today and book the demo they asked for (\"{said}\")."),
+                format!("Call {name} today and book the demo they asked for ({said})."),
             )
         }
         _ => {}
@@ -144,31 +155,31 @@ fn base_step(input: &Input, v: &Verdict) -> (NextAction, String) {
     match v.trigger.0 {
         TriggerKind::PositiveReply => (
             NextAction::ProposeMeetingTimes,
-            format!("Reply to {name} with two times for a discovery call (\"{said}\")."),
+            format!("Reply to {name} with two times for a discovery call ({said})."),
         ),
         TriggerKind::StrategicAccountEngagement => (
             NextAction::ProposeMeetingTimes,
-            format!("Strategic account {company}: reply to {name} personally (\"{}\") with two times for a call.", why(v).excerpt),
+            format!("Strategic account {company}: reply to {name} personally ({}) with two times for a call.", quoted(why(v))),
         ),
         TriggerKind::ProductQuestion => (
             NextAction::AnswerQuestion,
-            format!("Answer {name}'s question today (\"{said}\") and offer a short call."),
+            format!("Answer {name}'s question today ({said}) and offer a short call."),
         ),
         TriggerKind::ComplexObjection => (
             NextAction::HandleObjection,
-            format!("Handle {name}'s objection (\"{said}\"): acknowledge it, share a relevant proof point, offer a call."),
+            format!("Handle {name}'s objection ({said}): acknowledge it, share a relevant proof point, offer a call."),
         ),
         TriggerKind::PricingRequest => (
             NextAction::SendPricing,
-            format!("Send {name} pricing today (\"{said}\")."),
+            format!("Send {name} pricing today ({said})."),
         ),
         TriggerKind::QualificationThreshold => (
             NextAction::CallToday,
-            format!("Call {name} today: qualified ({said})."),
+            format!("Call {name} today: qualified ({said_raw})."),
         ),
         TriggerKind::EnterpriseFit => (
             NextAction::RunDiscovery,
-            format!("Run discovery with {name} ({company}): enterprise fit ({said})."),
+            format!("Run discovery with {name} ({company}): enterprise fit ({said_raw})."),
         ),
         _ => match v.qualification.0 {
             Qualification::Qualified => (
@@ -181,7 +192,7 @@ fn base_step(input: &Input, v: &Verdict) -> (NextAction, String) {
             ),
             _ => (
                 NextAction::ConfirmQualification,
-                format!("Confirm {name}'s need, timeline and role before handing on (\"{}\").", why(v).excerpt),
+                format!("Confirm {name}'s need, timeline and role before handing on ({}).", quoted(why(v))),
             ),
         },
     }
@@ -230,14 +241,15 @@ fn with_context(input: &Input, v: &Verdict, mut detail: String) -> String {
 fn automated(input: &Input, v: &Verdict) -> Option<AutomationAction> {
     let name = input.buyer_name();
     let email = input.event.buyer().email.to_string();
-    let said = &why(v).excerpt;
+    let said_raw = &why(v).excerpt;
+    let said = quoted(why(v));
     let outbound = v.reply_class.is_some();
     let action = match &v.handling {
         Handling::Escalate => return None,
         Handling::PauseUntilReturn { resume_on, alternate } => {
             let mut reason = match resume_on {
                 Some((date, words)) => format!("{name} is away until {date} (\"{words}\"): pause the sequence and resume on {date}."),
-                None => format!("{name} is away (\"{said}\") with no return date written: pause the sequence and retry in a week."),
+                None => format!("{name} is away ({said}) with no return date written: pause the sequence and retry in a week."),
             };
             if let Some(c) = alternate {
                 reason.push_str(&format!(" Alternate contact: {}.", c.display()));
@@ -251,21 +263,21 @@ fn automated(input: &Input, v: &Verdict) -> Option<AutomationAction> {
         }
         Handling::IgnoreAutoReply { bounce: true } => automation(
             NextAction::IgnoreAutoReply,
-            format!("Delivery to {email} failed (\"{said}\"): stop sending to this address and verify the contact."),
+            format!("Delivery to {email} failed ({said}): stop sending to this address and verify the contact."),
             None,
             None,
         ),
         Handling::IgnoreAutoReply { bounce: false } => automation(
             NextAction::IgnoreAutoReply,
-            format!("Machine reply (\"{said}\"), not the buyer: ignore it; the sequence continues."),
+            format!("Machine reply ({said}), not the buyer: ignore it; the sequence continues."),
             None,
             None,
         ),
         Handling::Suppress => {
             let mut reason = if v.has(RiskFlag::AngryBuyer) && v.reply_class.as_ref().is_some_and(|(c, _)| *c == ReplyClass::NotInterested) {
-                format!("{name} declined in a hostile tone (\"{said}\"): suppress {email} everywhere and do not contact again.")
+                format!("{name} declined in a hostile tone ({said}): suppress {email} everywhere and do not contact again.")
             } else {
-                format!("{name} asked to stop contact (\"{said}\"): suppress {email} in every sequence and the CRM.")
+                format!("{name} asked to stop contact ({said}): suppress {email} in every sequence and the CRM.")
             };
             if let Some(legal) = v.flags.get(&RiskFlag::LegalReview) {
                 reason.push_str(&format!(" Hand the data-protection request (\"{}\") to the privacy owner; once confirmed, erase the buyer's data here with `handoff erase --email {email}` and in the CRM.", legal.excerpt));
@@ -274,31 +286,31 @@ fn automated(input: &Input, v: &Verdict) -> Option<AutomationAction> {
         }
         Handling::Nurture { resume_on } => {
             let reason = match (outbound, resume_on) {
-                (true, Some((date, words))) => format!("{name} deferred (\"{said}\"): move to nurture and follow up on {date} (\"{words}\")."),
-                (true, None) => format!("{name} deferred (\"{said}\") without a date: move to nurture."),
-                (false, _) => format!("Not qualified ({said}): move {name} to a nurture track."),
+                (true, Some((date, words))) => format!("{name} deferred ({said}): move to nurture and follow up on {date} (\"{words}\")."),
+                (true, None) => format!("{name} deferred ({said}) without a date: move to nurture."),
+                (false, _) => format!("Not qualified ({said_raw}): move {name} to a nurture track."),
             };
             automation(NextAction::Nurture, reason, resume_on.as_ref().map(|(d, _)| *d), None)
         }
         Handling::Close => {
             let reason = if outbound {
-                format!("{name} declined (\"{said}\"): close the thread and stop the sequence.")
+                format!("{name} declined ({said}): close the thread and stop the sequence.")
             } else if matches!(input.event.kind, EventKind::MeetingCancelled(_)) {
-                format!("{name} cancelled and declined (\"{said}\"): close without a handoff.")
+                format!("{name} cancelled and declined ({said}): close without a handoff.")
             } else {
-                format!("Not a buyer ({said}): close without a handoff.")
+                format!("Not a buyer ({said_raw}): close without a handoff.")
             };
             automation(NextAction::CloseThread, reason, None, None)
         }
         Handling::AgentAnswers => automation(
             NextAction::AnswerQuestion,
-            format!("{name} asked a product question (\"{said}\") with no buying signal and no legal, security or procurement need: the sales agent answers it; a human takes over if the answer leads to a meeting, pricing or a review."),
+            format!("{name} asked a product question ({said}) with no buying signal and no legal, security or procurement need: the sales agent answers it; a human takes over if the answer leads to a meeting, pricing or a review."),
             None,
             None,
         ),
         Handling::FindRightContact => automation(
             NextAction::FindRightContact,
-            format!("{name} is not the right contact (\"{said}\"): find who owns this at {} and restart there.", input.company()),
+            format!("{name} is not the right contact ({said}): find who owns this at {} and restart there.", input.company()),
             None,
             None,
         ),
