@@ -429,7 +429,7 @@ mod tests {
             trigger: TriggerKind::None,
             escalate: false,
             candidates: vec![(ReplyClass::NotNow, 55), (ReplyClass::Positive, 50)],
-            unsure_because: "the reply reads as not_now (55 %) or positive (50 %)".into(),
+            unsure_because: "the reply reads as not now (55 %) or positive (50 %)".into(),
             allowed: ReplyClass::ALL.to_vec(),
         }
     }

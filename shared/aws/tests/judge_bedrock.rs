@@ -77,7 +77,7 @@ fn unsure_case() -> Classification {
         alternate_contact: None,
     });
     c.needs_confirmation =
-        Some("the reply reads as not_now (52 %) or meeting_request (41 %)".into());
+        Some("the reply reads as not now (52 %) or meeting request (41 %)".into());
     c
 }
 
@@ -89,7 +89,7 @@ fn request() -> JudgeRequest {
         trigger: TriggerKind::None,
         escalate: false,
         candidates: vec![(ReplyClass::NotNow, 52), (ReplyClass::MeetingRequest, 41)],
-        unsure_because: "the reply reads as not_now (52 %) or meeting_request (41 %)".into(),
+        unsure_because: "the reply reads as not now (52 %) or meeting request (41 %)".into(),
         allowed: ReplyClass::ALL.to_vec(),
     }
 }

@@ -113,8 +113,11 @@ pub(crate) fn decide(
         } else {
             ""
         };
-        let second = runner_up.map_or(String::new(), |(c, p)| format!(" or {c} ({p} %)"));
-        format!("{unmatched}the reply reads as {class} ({confidence} %){second}")
+        let second = runner_up.map_or(String::new(), |(c, p)| format!(" or {} ({p} %)", prose(c)));
+        format!(
+            "{unmatched}the reply reads as {} ({confidence} %){second}",
+            prose(class)
+        )
     });
     Decision {
         class,
@@ -123,6 +126,11 @@ pub(crate) fn decide(
         runner_up,
         needs_confirmation,
     }
+}
+
+/// A reply class as a rep reads it: "not now", "pricing question".
+fn prose(class: ReplyClass) -> String {
+    class.as_str().replace('_', " ")
 }
 
 fn prediction_of(ranked: &[(ReplyClass, f64)], class: ReplyClass) -> f64 {
@@ -265,7 +273,7 @@ mod tests {
         );
         let why = close.needs_confirmation.expect("the top two are level");
         assert!(
-            why.contains("objection") && why.contains("not_now"),
+            why.contains("objection") && why.contains("not now"),
             "{why}"
         );
     }
