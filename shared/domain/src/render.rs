@@ -25,6 +25,28 @@ pub fn title(p: &HandoffPackage) -> String {
     )
 }
 
+/// An inbound lead's urgency as a rep reads it.
+pub fn urgency_text(urgency: &Urgency) -> &'static str {
+    match urgency {
+        Urgency::Unknown => "not stated",
+        Urgency::Low => "low",
+        Urgency::Medium => "medium",
+        Urgency::High => "high",
+    }
+}
+
+/// Where the meeting stands, as a rep reads it.
+pub fn meeting_text(status: &MeetingStatus) -> String {
+    match status {
+        MeetingStatus::NotOffered => "none offered yet".to_string(),
+        MeetingStatus::Offered => "offered, not booked".to_string(),
+        MeetingStatus::Booked { starts_at } => {
+            format!("booked for {}", starts_at.format("%Y-%m-%d %H:%M UTC"))
+        }
+        MeetingStatus::Declined => "declined".to_string(),
+    }
+}
+
 /// The six parts as plain text.
 /// How sure the classifier is of the reply class, in percent, when its evidence says so.
 pub fn reply_class_confidence(c: &Classification) -> Option<u8> {
@@ -77,20 +99,8 @@ pub fn package_text(p: &HandoffPackage) -> String {
             qualification_answers,
             ..
         } => {
-            let urgency = match urgency {
-                Urgency::Unknown => "not stated",
-                Urgency::Low => "low",
-                Urgency::Medium => "medium",
-                Urgency::High => "high",
-            };
-            let meeting = match meeting_status {
-                MeetingStatus::NotOffered => "none offered yet".to_string(),
-                MeetingStatus::Offered => "offered, not booked".to_string(),
-                MeetingStatus::Booked { starts_at } => {
-                    format!("booked for {}", starts_at.format("%Y-%m-%d %H:%M UTC"))
-                }
-                MeetingStatus::Declined => "declined".to_string(),
-            };
+            let urgency = urgency_text(urgency);
+            let meeting = meeting_text(meeting_status);
             let answers = match qualification_answers.len() {
                 0 => "no qualification answers".to_string(),
                 1 => "1 qualification answer".to_string(),

@@ -7,7 +7,6 @@
 //! control characters. Every length limit of Block Kit is respected by truncating with `…`.
 
 use handoff_domain::claim_link::ClaimAction;
-use handoff_domain::event::{MeetingStatus, Urgency};
 use handoff_domain::ids::HandoffId;
 use handoff_domain::package::{HandoffPackage, MotionFields};
 use handoff_domain::ports::Notification;
@@ -231,20 +230,8 @@ fn six_parts(p: &HandoffPackage, due: Option<&str>) -> Value {
             meeting_status,
             ..
         } => {
-            let urgency = match urgency {
-                Urgency::Unknown => "not stated",
-                Urgency::Low => "low",
-                Urgency::Medium => "medium",
-                Urgency::High => "high",
-            };
-            let meeting = match meeting_status {
-                MeetingStatus::NotOffered => "none offered yet".to_string(),
-                MeetingStatus::Offered => "offered, not booked".to_string(),
-                MeetingStatus::Booked { starts_at } => {
-                    format!("booked for {}", starts_at.format("%Y-%m-%d %H:%M UTC"))
-                }
-                MeetingStatus::Declined => "declined".to_string(),
-            };
+            let urgency = handoff_domain::render::urgency_text(urgency);
+            let meeting = handoff_domain::render::meeting_text(meeting_status);
             qualification.push_str(&format!("\nUrgency {urgency} · meeting {meeting}"));
         }
         MotionFields::Outbound {
