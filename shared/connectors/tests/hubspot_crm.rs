@@ -167,7 +167,7 @@ mod hubspot_requests {
         assert!(tp["hs_task_subject"]
             .as_str()
             .unwrap()
-            .starts_with("Handoff: [inbound] demo_request"));
+            .starts_with("Handoff: [inbound] demo request"));
         assert!(tp["hs_task_body"].as_str().unwrap().contains(&id));
         assert_eq!(tp["hs_task_status"], "NOT_STARTED");
         assert_eq!(tp["hs_task_priority"], "HIGH", "inbound/hot");
@@ -251,7 +251,7 @@ mod hubspot_requests {
         assert!(task
             .property("hs_task_subject")
             .unwrap()
-            .starts_with("Handoff: [outbound] positive_reply"));
+            .starts_with("Handoff: [outbound] positive reply"));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

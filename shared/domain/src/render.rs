@@ -4,7 +4,12 @@ use crate::event::{MeetingStatus, Urgency};
 use crate::package::{Classification, HandoffPackage, MotionFields};
 use std::fmt::Write;
 
-/// A one-line title: "[inbound] pricing_request — Dana Lee, Acme (qualified)".
+/// A label as a person reads it: `pricing_request` → "pricing request".
+pub fn prose(label: &str) -> String {
+    label.replace('_', " ")
+}
+
+/// A one-line title: "[inbound] pricing request — Dana Lee, Acme (qualified)".
 pub fn title(p: &HandoffPackage) -> String {
     let c = &p.classification;
     let who = c
@@ -21,7 +26,9 @@ pub fn title(p: &HandoffPackage) -> String {
     });
     format!(
         "[{}] {} — {who}, {company} ({})",
-        c.motion, c.trigger, c.qualification
+        c.motion,
+        prose(c.trigger.as_str()),
+        prose(c.qualification.as_str())
     )
 }
 
@@ -64,11 +71,11 @@ pub fn package_text(p: &HandoffPackage) -> String {
     let _ = writeln!(
         s,
         "1. Trigger: {}{}",
-        c.trigger,
+        prose(c.trigger.as_str()),
         c.reply_class
             .map(|r| match reply_class_confidence(c) {
-                Some(sure) => format!(" (reply: {r}, {sure} % sure)"),
-                None => format!(" (reply: {r})"),
+                Some(sure) => format!(" (reply: {}, {sure} % sure)", prose(r.as_str())),
+                None => format!(" (reply: {})", prose(r.as_str())),
             })
             .unwrap_or_default()
     );
@@ -119,14 +126,15 @@ pub fn package_text(p: &HandoffPackage) -> String {
             let _ = writeln!(s, "   Outreach so far: {} touches", outreach_history.len());
         }
     }
-    let _ = writeln!(s, "3. Qualification: {}", c.qualification);
+    let _ = writeln!(s, "3. Qualification: {}", prose(c.qualification.as_str()));
     if let Some(why) = &c.needs_confirmation {
         let _ = writeln!(s, "   Needs confirmation: {why}");
     }
     let _ = writeln!(
         s,
         "4. Next step: {} — {}",
-        c.next_step.action, c.next_step.detail
+        prose(c.next_step.action.as_str()),
+        c.next_step.detail
     );
     match (&p.owner, &p.sla) {
         (Some(o), Some(sla)) => {
@@ -143,7 +151,7 @@ pub fn package_text(p: &HandoffPackage) -> String {
             let _ = writeln!(s, "5. Owner: none (not escalated)");
         }
     }
-    let flags: Vec<&str> = c.risk_flags.iter().map(|f| f.as_str()).collect();
+    let flags: Vec<String> = c.risk_flags.iter().map(|f| prose(f.as_str())).collect();
     let _ = writeln!(
         s,
         "6. Risk flags: {}{}",
@@ -153,7 +161,7 @@ pub fn package_text(p: &HandoffPackage) -> String {
             flags.join(", ")
         },
         c.human_decision
-            .map(|l| format!(" · human-only decision: {l}"))
+            .map(|l| format!(" · human-only decision: {}", prose(l.as_str())))
             .unwrap_or_default()
     );
     s

@@ -909,7 +909,7 @@ mod tests {
         write.package.classification.human_decision = None;
         write.package.sla = None;
         assert_eq!(task_priority(&write.package), "MEDIUM");
-        assert!(task_subject(&write.package).starts_with("Handoff: [inbound] demo_request"));
+        assert!(task_subject(&write.package).starts_with("Handoff: [inbound] demo request"));
         write.package.classification.buyer.name = Some("x".repeat(300));
         assert_eq!(task_subject(&write.package).chars().count(), SUBJECT_MAX);
     }

@@ -130,7 +130,7 @@ pub(crate) fn decide(
 
 /// A reply class as a rep reads it: "not now", "pricing question".
 fn prose(class: ReplyClass) -> String {
-    class.as_str().replace('_', " ")
+    crate::render::prose(class.as_str())
 }
 
 fn prediction_of(ranked: &[(ReplyClass, f64)], class: ReplyClass) -> f64 {
