@@ -375,7 +375,9 @@ async fn run(command: Command) -> Result<()> {
             let value = handoff_domain::ports::AvailabilityOverride {
                 rep: handoff_domain::ids::RepId::parse(&rep)?,
                 available,
+                from: None,
                 until,
+                reason: None,
                 set_at: chrono::Utc::now(),
             };
             set_availability(&target, &value).await?;

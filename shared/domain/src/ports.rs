@@ -233,9 +233,17 @@ pub trait ThreadIndex: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AvailabilityOverride {
     pub rep: RepId,
-    /// `false`: treat the rep as out of office until `until` (or until cleared).
+    /// `false`: treat the rep as out of office from `from` until `until` (or until cleared).
     pub available: bool,
+    /// When it takes effect; `None`: at once, by whatever clock routing runs on (the server's,
+    /// including `serve --test-clock`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+    /// Why, as the person who set it wrote it ("dentist", "offsite"), shown by `rep list`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When it was set (the latest override of a rep is the one in force).
     pub set_at: DateTime<Utc>,
 }
 

@@ -275,7 +275,9 @@ fn build(specs: &[RepSpec], now: DateTime<Utc>) -> Roster {
             overrides.push(AvailabilityOverride {
                 rep: id,
                 available: false,
+                from: None,
                 until: until.map(|m| now + Duration::minutes(m)),
+                reason: None,
                 set_at: now - Duration::minutes(set_before),
             });
         }
@@ -555,7 +557,9 @@ proptest! {
         let overrides = vec![AvailabilityOverride {
             rep: rep_id(0),
             available: false,
+            from: None,
             until: Some(back),
+            reason: None,
             set_at: opening,
         }];
         let c = demo_request();

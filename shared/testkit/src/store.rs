@@ -653,13 +653,17 @@ pub async fn case_availability_set_overwrite_list(store: &dyn HandoffStore) {
     let away = AvailabilityOverride {
         rep: rep("lena"),
         available: false,
+        from: None,
         until: Some(at(24 * 60) + Duration::milliseconds(250)),
+        reason: None,
         set_at: t0(),
     };
     let back = AvailabilityOverride {
         rep: rep("max"),
         available: true,
+        from: None,
         until: None,
+        reason: None,
         set_at: at(1),
     };
     store.set_availability(&away).await.unwrap();
@@ -671,7 +675,9 @@ pub async fn case_availability_set_overwrite_list(store: &dyn HandoffStore) {
     let returned = AvailabilityOverride {
         rep: rep("lena"),
         available: true,
+        from: None,
         until: None,
+        reason: None,
         set_at: at(2),
     };
     store.set_availability(&returned).await.unwrap();

@@ -6,8 +6,8 @@
 //! inside their working hours and **available later** outside them (the round robin only uses
 //! the latter when nobody in the pool works now).
 //!
-//! Overrides: the most recent [`AvailabilityOverride`] of a rep (by `set_at`) applies while
-//! `until` is unset or in the future. `available: false` blocks the rep; `available: true`
+//! Overrides: the most recent [`AvailabilityOverride`] of a rep (by `set_at`) applies from
+//! `from` (at once when unset) while `until` is unset or in the future. `available: false` blocks the rep; `available: true`
 //! cancels the configured time-off period that contains today (up to the override's `until`
 //! date when it has one). Overrides do not change working hours or org holidays.
 
@@ -159,7 +159,7 @@ pub(crate) fn latest_override<'o>(
 }
 
 fn is_active_at(o: &AvailabilityOverride, now: DateTime<Utc>) -> bool {
-    o.until.is_none_or(|until| now < until)
+    o.from.is_none_or(|from| from <= now) && o.until.is_none_or(|until| now < until)
 }
 
 fn assess<'r>(rep: &'r Rep, inputs: &AvailabilityInputs<'r>) -> RepStatus<'r> {
@@ -317,7 +317,9 @@ mod tests {
         AvailabilityOverride {
             rep: rep_id(rep),
             available,
+            from: None,
             until: until.map(at),
+            reason: None,
             set_at: at(set_at),
         }
     }

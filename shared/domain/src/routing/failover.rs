@@ -182,7 +182,9 @@ mod tests {
         let away = [AvailabilityOverride {
             rep: rep_id("greta"),
             available: false,
+            from: None,
             until: None,
+            reason: None,
             set_at: at("2026-06-03T08:00:00Z"),
         }];
         let cases: &[ChainCase<'_>] = &[

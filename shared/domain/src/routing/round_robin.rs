@@ -347,7 +347,9 @@ mod tests {
         let overrides = [AvailabilityOverride {
             rep: rep_id("chloe"),
             available: false,
+            from: None,
             until: Some(at("2026-06-03T10:00:00Z")),
+            reason: None,
             set_at: at("2026-06-03T07:00:00Z"),
         }];
         let mut loads = vec![("jonas", 6), ("chloe", 0)];
