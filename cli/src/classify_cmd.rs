@@ -6,7 +6,7 @@ use handoff_domain::config::Rules;
 use handoff_domain::event::IntakeEvent;
 use handoff_domain::ids::HandoffId;
 use handoff_domain::package::HandoffPackage;
-use handoff_domain::routing::{route, RouteMode, RoutingInput};
+use handoff_domain::routing::{route, RouteMode, RoutingFacts, RoutingInput};
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::Path;
@@ -38,16 +38,20 @@ pub fn package_for(event: &IntakeEvent, rules: &Rules) -> HandoffPackage {
         let decision = route(&RoutingInput {
             rules,
             classification: &classification,
+            facts: RoutingFacts::of(rules, &classification, Some(event)),
             now: event.received_at,
             mode: RouteMode::Initial,
             existing_owner: None,
             account_owner,
             loads: BTreeMap::new(),
+            fairness: BTreeMap::new(),
             overrides: Vec::new(),
             exclude: Vec::new(),
             current_owner: None,
+            current_team: None,
             cursor: 0,
             failover_attempts: 0,
+            already_escalated: false,
         });
         (Some(decision.owner), Some(decision.sla), decision.trace)
     } else {

@@ -163,12 +163,21 @@ pub async fn run(rules: RulesChoice, keep: Option<std::path::PathBuf>) -> Result
         pipeline.drain().await?;
         for h in answer["handoffs"].as_array().into_iter().flatten() {
             let id = HandoffId::parse(h["handoff_id"].as_str().unwrap_or_default())?;
+            // Classification may have joined a new event to the buyer's open handoff.
+            let attached_to = pipeline
+                .services
+                .store
+                .get(&id)
+                .await?
+                .and_then(|r| r.attached_to);
             let how = if h["linked"] == true {
-                "joined the buyer's open handoff"
+                "joined the buyer's open handoff".to_string()
             } else if h["duplicate"] == true {
-                "duplicate"
+                "duplicate".to_string()
+            } else if let Some(open) = &attached_to {
+                format!("joined the buyer's open handoff {open} as a new touch")
             } else {
-                "opened a handoff"
+                "opened a handoff".to_string()
             };
             let _ = writeln!(out, "  {:<64} {status} {how} {id}", request.label);
             if !ids.iter().any(|(_, known)| *known == id) {
@@ -316,7 +325,13 @@ fn print_handoff(
     timeline: &[handoff_domain::lifecycle::TimelineEntry],
 ) {
     let _ = writeln!(out, "━━ {name} · {} · {}", record.id, record.state.as_str());
-    match record.package() {
+    if let Some(open) = &record.attached_to {
+        let _ = writeln!(
+            out,
+            "   Joined the buyer's open handoff {open} as a new touch; its owner heard the news there."
+        );
+    }
+    match record.package().filter(|_| record.attached_to.is_none()) {
         Some(p) => {
             let _ = writeln!(out, "{}", render::title(&p));
             let _ = write!(out, "{}", render::package_text(&p));
@@ -342,6 +357,7 @@ fn print_handoff(
                 }
             }
         }
+        None if record.attached_to.is_some() => {}
         None => {
             let _ = writeln!(out, "(not classified)");
         }

@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod rep_cmd;
+
 #[derive(Parser)]
 #[command(
     name = "handoff",
@@ -126,10 +128,11 @@ enum Command {
         #[arg(long, default_value_t = 7)]
         days: i64,
     },
-    /// Change a rep's availability without a redeploy or a rules change.
+    /// Change or list reps' availability without a redeploy or a rules change, by the clock
+    /// routing runs on.
     Rep {
         #[command(subcommand)]
-        command: RepCommand,
+        command: rep_cmd::RepCommand,
     },
     /// Erase a buyer's personal data (GDPR/CCPA deletion request): their handoffs, timelines,
     /// index entries and outbound threads (locally also queued messages, CRM files and
@@ -174,26 +177,7 @@ enum RulesCommand {
     },
 }
 
-#[derive(Subcommand)]
-enum RepCommand {
-    /// Mark a rep out of office now (until a time, or until `rep back`).
-    Away {
-        rep: String,
-        /// RFC 3339 time the override ends.
-        #[arg(long)]
-        until: Option<chrono::DateTime<chrono::Utc>>,
-        #[command(flatten)]
-        target: Target,
-    },
-    /// Mark a rep available again (also cancels configured time off for today).
-    Back {
-        rep: String,
-        #[command(flatten)]
-        target: Target,
-    },
-}
-
-/// Where an availability change goes: a local data directory, or a DynamoDB table.
+/// Where an operator command acts: a local data directory, or a DynamoDB table.
 #[derive(clap::Args)]
 struct Target {
     #[arg(long, default_value = ".handoff")]
@@ -367,23 +351,7 @@ async fn run(command: Command) -> Result<()> {
             }
             RulesCommand::Push { file, table, aws } => push_rules(&file, &table, &aws).await,
         },
-        Command::Rep { command } => {
-            let (rep, available, until, target) = match command {
-                RepCommand::Away { rep, until, target } => (rep, false, until, target),
-                RepCommand::Back { rep, target } => (rep, true, None, target),
-            };
-            let value = handoff_domain::ports::AvailabilityOverride {
-                rep: handoff_domain::ids::RepId::parse(&rep)?,
-                available,
-                from: None,
-                until,
-                reason: None,
-                set_at: chrono::Utc::now(),
-            };
-            set_availability(&target, &value).await?;
-            println!("{rep}: {}", if available { "available" } else { "away" });
-            Ok(())
-        }
+        Command::Rep { command } => rep_cmd::run(command).await,
         Command::Eval {
             split,
             corpus,
@@ -472,46 +440,6 @@ async fn push_rules(_file: &str, _table: &str, _aws: &AwsArgs) -> Result<()> {
     anyhow::bail!(
         "this build has no AWS support: run `cargo run --release --features aws -- rules push ...`"
     )
-}
-
-async fn set_availability(
-    target: &Target,
-    value: &handoff_domain::ports::AvailabilityOverride,
-) -> Result<()> {
-    match &target.table {
-        #[cfg(feature = "aws")]
-        Some(table) => {
-            handoff_cli::cloud_cmd::set_availability(
-                table,
-                value,
-                target.aws.profile.as_deref(),
-                target.aws.region.as_deref(),
-            )
-            .await
-        }
-        #[cfg(not(feature = "aws"))]
-        Some(_) => anyhow::bail!("this build has no AWS support: add --features aws"),
-        None => {
-            use handoff_domain::ports::HandoffStore;
-            anyhow::ensure!(
-                target.aws.profile.is_none() && target.aws.region.is_none(),
-                "--profile and --region apply to a deployed table: add --table"
-            );
-            let path = target.data.join("handoff.sqlite");
-            anyhow::ensure!(
-                path.exists(),
-                "no local store in {} (run `handoff serve` first)",
-                target.data.display()
-            );
-            let store =
-                handoff_local::SqliteStore::open(&path).context("cannot open the local store")?;
-            store
-                .set_availability(value)
-                .await
-                .context("cannot store the availability override")?;
-            Ok(())
-        }
-    }
 }
 
 /// Writes a command's output to stdout. A reader that went away (`handoff classify … | head`)

@@ -1,14 +1,38 @@
 //! `handoff rules check|schema`.
+//!
+//! `check` fails on an invalid file (file:line: key: message) and otherwise prints a summary,
+//! then the lint's warnings about routing rules (`file:line: warning: …`), which never fail it.
 
 use anyhow::{Context, Result};
-use handoff_domain::config::Rules;
+use handoff_domain::config::{entry_line, Rules};
+use handoff_domain::routing::condition::rule_condition;
+use handoff_domain::routing::lint::{lint, WarningKind};
 use std::fmt::Write;
 
-/// Validates a rules file and returns a summary of its teams and layers.
+/// Validates a rules file and returns a summary of its teams and layers, then any warnings.
 pub fn check(path: &str) -> Result<String> {
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {path}"))?;
     let rules = Rules::from_toml(path, &text)?;
-    Ok(summary(&rules))
+    let mut out = summary(&rules);
+    out.push_str(&warnings(path, &text, &rules));
+    Ok(out)
+}
+
+/// The lint's findings, one line each: `file:line: warning: …` (or `note:` for a check that was
+/// skipped); empty when there are none.
+pub fn warnings(path: &str, text: &str, rules: &Rules) -> String {
+    let mut s = String::new();
+    for w in lint(rules) {
+        let line = entry_line(text, "routing", w.rule, None).unwrap_or(1);
+        let label = match w.kind {
+            WarningKind::NotChecked => "note",
+            WarningKind::NeverMatches | WarningKind::Shadowed | WarningKind::EmptyTarget => {
+                "warning"
+            }
+        };
+        let _ = writeln!(s, "{path}:{line}: {label}: {}", w.message);
+    }
+    s
 }
 
 /// A readable summary of a valid configuration.
@@ -30,32 +54,68 @@ pub fn summary(rules: &Rules) -> String {
             .iter()
             .filter(|r| r.team == t.id)
             .map(|r| {
-                format!(
-                    "{} (w{}, cap {}/day, {})",
-                    r.id, r.weight, r.daily_cap, r.timezone
-                )
+                if r.failover_only {
+                    format!("{} (failover only, {})", r.id, r.timezone)
+                } else {
+                    format!(
+                        "{} (w{}, cap {}/day, {})",
+                        r.id, r.weight, r.daily_cap, r.timezone
+                    )
+                }
             })
             .collect();
+        let lead = t
+            .lead
+            .as_ref()
+            .map(|l| format!(", lead {l}"))
+            .unwrap_or_default();
+        let max_reps = match t.max_reps {
+            Some(1) => ", failover tries 1 more rep".to_string(),
+            Some(n) => format!(", failover tries up to {n} more reps"),
+            None => String::new(),
+        };
+        let queue = t
+            .queue
+            .as_ref()
+            .map(|q| {
+                let notify = t
+                    .queue_notify
+                    .as_deref()
+                    .unwrap_or(&rules.failover.shared_queue_notify);
+                format!(", queue {q:?} ({notify})")
+            })
+            .unwrap_or_default();
+        let territory = t
+            .territory
+            .as_deref()
+            .map(|x| format!(", {x}"))
+            .unwrap_or_default();
         let _ = writeln!(
             s,
-            "  {} [{:?}{}{}]: {}",
+            "  {} [{}{territory}{lead}{max_reps}{queue}]: {}",
             t.id,
-            t.role,
-            t.territory
-                .as_deref()
-                .map(|x| format!(", {x}"))
-                .unwrap_or_default(),
-            t.lead
-                .as_ref()
-                .map(|l| format!(", lead {l}"))
-                .unwrap_or_default(),
+            t.role.as_str(),
             reps.join(", ")
         );
     }
-    let _ = writeln!(s, "layers: escalation → rule (role) → existing owner → account owner → territory → segment → product line → round robin → owner + SLA → failover");
+    if !rules.pools.is_empty() {
+        let _ = writeln!(s, "pools:");
+        for p in &rules.pools {
+            let reps: Vec<&str> = p.reps.iter().map(|r| r.as_str()).collect();
+            let _ = writeln!(s, "  {} ({}): {}", p.id, p.name, reps.join(", "));
+        }
+    }
+    let _ = writeln!(s, "layers: escalation → rule (role, team or pool) → existing owner → account owner → human-only lane → territory → segment → product line → round robin → owner + SLA → failover");
     let _ = writeln!(s, "routing rules (first match wins):");
     for (i, r) in rules.routing.iter().enumerate() {
-        let _ = writeln!(s, "  {}. {} → {:?}", i + 1, r.name, r.role);
+        let target = r.target().map(|t| rules.target_text(t)).unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "  {}. {} ({}) → {target}",
+            i + 1,
+            r.name,
+            rule_condition(r).describe()
+        );
     }
     let _ = writeln!(
         s,
@@ -181,9 +241,103 @@ mod tests {
             "/../examples/handoff.toml"
         ))
         .unwrap();
-        assert!(out.contains("OK — 5 teams, 12 reps"), "{out}");
+        assert!(out.contains("OK — 5 teams, 13 reps"), "{out}");
+        assert!(
+            out.contains("amer-sdr [sdr, amer, lead harper, failover tries 1 more rep, queue \"amer-sdr-queue\" (slack:#amer-sdr)]: ava (w1, cap 30/day, America/New_York), diego (w1, cap 30/day, America/Chicago), harper (failover only, America/New_York)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("launch-desk (Launch desk): oliver, riley"),
+            "{out}"
+        );
+        assert!(
+            out.contains("3. inbound from AMER companies under 200 employees goes to the AMER SDRs (inbound; employees below 200; territory amer) → team AMER SDRs"),
+            "{out}"
+        );
+        assert!(
+            out.contains("2. campaign sign-ups go to the launch desk (inbound; form field utm_campaign is spring-launch or webinar) → pool Launch desk"),
+            "{out}"
+        );
+        assert!(
+            !out.contains("warning:"),
+            "the example is lint-clean: {out}"
+        );
         assert!(out.contains("failover: up to 2 more reps"), "{out}");
         assert!(out.contains("judge: none"), "{out}");
         assert!(!out.contains("cloud: warning"), "{out}");
+    }
+
+    /// The example with `block` appended, written to a temporary file: (dir, path, text).
+    fn example_with(block: &str) -> (tempfile::TempDir, String, String) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rules.toml");
+        let text = format!("{}\n{block}\n", include_str!("../../examples/handoff.toml"));
+        std::fs::write(&path, &text).unwrap();
+        (dir, path.to_str().unwrap().to_string(), text)
+    }
+
+    #[test]
+    fn check_prints_rule_warnings_after_ok_and_still_succeeds() {
+        let (_dir, path, text) = example_with(
+            "[[routing]]\nname = \"tiny inbound\"\nmotion = \"inbound\"\nwhen = { employees = { below = 50 } }\nrole = \"sdr\"\n\n[[routing]]\nname = \"impossible\"\nrole = \"ae\"\nwhen = { employees = { at_least = 500, below = 200 } }",
+        );
+        let out = super::check(&path).unwrap();
+        // The 0-based index of a rule's name line is the 1-based line of its [[routing]] header.
+        let line_of = |needle: &str| text.lines().position(|l| l == needle).unwrap();
+        let tiny = line_of("name = \"tiny inbound\"");
+        let impossible = line_of("name = \"impossible\"");
+        let ok = out.find(": OK —").expect("OK first");
+        let shadowed = format!("{path}:{tiny}: warning: rule 11 \"tiny inbound\" is shadowed: every handoff it matches is taken first by rule 1 ");
+        let never = format!("{path}:{impossible}: warning: rule 12 \"impossible\" can never match: no handoff meets its conditions (employees at least 500 and below 200)");
+        let at = out.find(&shadowed).unwrap_or_else(|| panic!("{out}"));
+        assert!(at > ok, "{out}");
+        assert!(out.contains(&never), "{out}");
+    }
+
+    #[test]
+    fn check_fails_on_a_bad_condition_naming_file_and_line() {
+        let (_dir, path, text) = example_with(
+            "[[routing]]\nname = \"probe\"\nrole = \"ae\"\nwhen = { employes = { below = 200 } }",
+        );
+        let err = super::check(&path).unwrap_err().to_string();
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("when = { employes"))
+            .unwrap()
+            + 1;
+        assert!(err.starts_with(&format!("{path}:{line}:")), "{err}");
+        assert!(
+            err.contains("unknown condition attribute `employes`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_example_sends_small_inbound_to_amer_sdrs_and_large_to_amer_aes() {
+        let rules = handoff_domain::config::Rules::from_toml(
+            "examples/handoff.toml",
+            include_str!("../../examples/handoff.toml"),
+        )
+        .unwrap();
+        for (employees, team, rule) in [
+            (150, "amer-sdr", "rule \"inbound from AMER companies under 200 employees goes to the AMER SDRs\" (inbound; 150 employees, below 200; country US in amer) → team AMER SDRs; 2 active reps have it"),
+            (5000, "amer-ae", "rule \"inbound from companies of 200 employees or more goes to an AE\" (inbound; 5000 employees, at least 200) → role ae; 6 active reps have it"),
+        ] {
+            let event: handoff_domain::event::IntakeEvent = serde_json::from_value(serde_json::json!({
+                "type": "form_lead", "source": "website", "channel": "web_form",
+                "provider_event_id": format!("split-{employees}"),
+                "received_at": "2026-06-03T15:00:00Z",
+                "buyer": { "email": "dana@harborview.io", "name": "Dana", "company": "Harborview",
+                           "country": "US", "employees": employees },
+                "message": "We'd like a demo of the dashboards next week; I own the budget."
+            }))
+            .unwrap();
+            let p = crate::classify_cmd::package_for(&event, &rules);
+            let owner = p.owner.expect("routed");
+            assert_eq!(owner.team.as_str(), team, "{employees}: {:?}", p.routing);
+            assert!(owner.rep.is_some(), "{employees}: a rep of the team, not the queue");
+            let step = p.routing.iter().find(|t| t.layer == "rule").unwrap();
+            assert_eq!(step.outcome, rule, "{employees}");
+        }
     }
 }

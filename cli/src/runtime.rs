@@ -278,12 +278,18 @@ impl LocalPipeline {
                     break;
                 }
                 match me.services.sweep(100, 8).await {
-                    Ok(r) if r.due > 0 => tracing::info!(
-                        due = r.due,
-                        rerouted = r.rerouted,
-                        escalated = r.escalated,
-                        "failover sweep"
-                    ),
+                    Ok(r) if r.due > 0 => {
+                        tracing::info!(
+                            due = r.due,
+                            rerouted = r.rerouted,
+                            escalated = r.escalated,
+                            failed = r.failed,
+                            "failover sweep"
+                        );
+                        for f in &r.failures {
+                            tracing::warn!(handoff_id = %f.handoff_id, fault = f.fault, error = %f.error, "failover failed; the handoff stays due");
+                        }
+                    }
                     Ok(_) => {}
                     Err(e) => tracing::error!(error = %e, "failover sweep failed"),
                 }

@@ -1,5 +1,11 @@
 //! `handoff serve`: HTTP intake and claims on 127.0.0.1, a worker per stage, the failover sweep
 //! on a timer — all on the embedded default.
+//!
+//! With `--test-clock` the server's time is a manual clock, and the data directory's
+//! [`TEST_CLOCK_FILE`] holds its current instant (written at start and on every move, removed at
+//! a normal shutdown) so that `handoff rep …` on the same directory judges "now" and "until" by
+//! the server's clock rather than the wall clock. A server started without `--test-clock`
+//! removes a stale file (from a test server that was killed) before it serves.
 
 use crate::runtime::{LocalOptions, LocalPipeline, RulesChoice};
 use anyhow::{Context, Result};
@@ -10,8 +16,8 @@ use chrono::{DateTime, Utc};
 use handoff_domain::ports::{Clock, ManualClock, SystemClock};
 use serde::Deserialize;
 use serde_json::json;
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Options of `handoff serve`.
@@ -55,9 +61,19 @@ pub async fn run(opts: ServeOptions) -> Result<()> {
         })
         .await?,
     );
+    let test_clock_file = match opts.test_clock {
+        Some(start) => write_test_clock(&opts.data_dir, start),
+        None => remove_test_clock(&opts.data_dir),
+    };
+    test_clock_file.with_context(|| {
+        format!(
+            "cannot update {}",
+            opts.data_dir.join(TEST_CLOCK_FILE).display()
+        )
+    })?;
     let mut app = handoff_api::local_router(pipeline.app.clone());
-    if let Some(manual) = manual {
-        app = app.merge(test_routes(manual, pipeline.clone()));
+    if let Some(manual) = &manual {
+        app = app.merge(test_routes(manual.clone(), pipeline.clone()));
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let workers = pipeline.spawn_workers(opts.sweep_every, stop_rx);
@@ -76,7 +92,69 @@ pub async fn run(opts: ServeOptions) -> Result<()> {
     for w in workers {
         let _ = w.await;
     }
+    if manual.is_some() {
+        if let Err(e) = remove_test_clock(&opts.data_dir) {
+            tracing::warn!(error = %e, "cannot remove the test clock file");
+        }
+    }
     Ok(())
+}
+
+/// The file in a data directory holding the current time of the `--test-clock` server on it
+/// (RFC 3339, one line).
+pub const TEST_CLOCK_FILE: &str = "test-clock";
+
+/// Serialises clock moves with their file writes, so the file never lags behind the clock.
+static TEST_CLOCK_WRITES: Mutex<()> = Mutex::new(());
+
+/// Replaces the test clock file atomically (a temporary file in the same directory, renamed over
+/// it): a reader sees the old instant or the new one, never a partial line.
+pub fn write_test_clock(data_dir: &Path, now: DateTime<Utc>) -> std::io::Result<()> {
+    use std::io::Write as _;
+    std::fs::create_dir_all(data_dir)?;
+    let tmp = data_dir.join(format!(".{TEST_CLOCK_FILE}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(
+            format!(
+                "{}\n",
+                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            )
+            .as_bytes(),
+        )?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, data_dir.join(TEST_CLOCK_FILE))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Removes the test clock file; no file is fine.
+pub fn remove_test_clock(data_dir: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(data_dir.join(TEST_CLOCK_FILE)) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// The current time of the `--test-clock` server on `data_dir`, if its file is there.
+pub fn read_test_clock(data_dir: &Path) -> Result<Option<DateTime<Utc>>> {
+    let path = data_dir.join(TEST_CLOCK_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let at = DateTime::parse_from_rfc3339(text.trim()).with_context(|| {
+        format!(
+            "{} does not hold an RFC 3339 time (remove it if no test server runs on {})",
+            path.display(),
+            data_dir.display()
+        )
+    })?;
+    Ok(Some(at.with_timezone(&Utc)))
 }
 
 /// Which providers have a secret in the environment, and how to sign a request for local tests.
@@ -108,15 +186,23 @@ fn test_routes(clock: Arc<ManualClock>, pipeline: Arc<LocalPipeline>) -> Router 
         .route(
             "/v1/test/clock",
             post(
-                |State((clock, _)): State<(Arc<ManualClock>, Arc<LocalPipeline>)>,
+                |State((clock, pipeline)): State<(Arc<ManualClock>, Arc<LocalPipeline>)>,
                  Json(m): Json<ClockMove>| async move {
+                    let _writing = TEST_CLOCK_WRITES.lock().unwrap_or_else(|p| p.into_inner());
                     if let Some(t) = m.now {
                         clock.set(t);
                     }
                     if let Some(min) = m.advance_minutes {
                         clock.advance(chrono::Duration::minutes(min));
                     }
-                    Json(json!({"now": clock.now()}))
+                    let now = clock.now();
+                    if let Err(e) = write_test_clock(&pipeline.data_dir, now) {
+                        return (
+                            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                            Json(json!({"error": "test_clock_file", "message": format!("the clock moved to {now} but its file could not be written: {e}")})),
+                        );
+                    }
+                    (axum::http::StatusCode::OK, Json(json!({"now": now})))
                 },
             ),
         )

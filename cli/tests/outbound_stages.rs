@@ -120,6 +120,7 @@ impl Notifier for FakeNotifier {
         let kind = match &n.kind {
             NotificationKind::Assigned => "assigned".to_string(),
             NotificationKind::MovedAway { to, .. } => format!("moved to {to}"),
+            NotificationKind::NewTouch { .. } => "news".to_string(),
         };
         let replaces = n.replaces.clone().unwrap_or_default();
         let c = self.0.record(format!(

@@ -186,6 +186,7 @@ async fn every_provider_fixture_becomes_a_notified_handoff_through_its_route() {
     // The two HubSpot Webhooks API fixtures name three contacts; the Calendly no-show and
     // cancellation join the booking's handoff.
     let mut automated = 0;
+    let mut joined_open: Vec<&str> = Vec::new();
     for (file, id) in &all {
         let s = &l.pipeline.services;
         let record = s.store.get(id).await.unwrap().unwrap();
@@ -212,6 +213,20 @@ async fn every_provider_fixture_becomes_a_notified_handoff_through_its_route() {
             automated += 1;
             continue;
         }
+        // A sample from a buyer whose handoff an earlier sample opened joins it as a new touch.
+        if record.state == State::Attached {
+            assert_eq!(timeline, ["received", "attached"], "{file}");
+            let open = record.attached_to.clone().unwrap();
+            assert!(all.iter().any(|(_, other)| *other == open), "{file}");
+            let open = s.store.get(&open).await.unwrap().unwrap();
+            assert!(
+                open.touches.iter().any(|t| &t.handoff_id == id),
+                "{file}: {:?}",
+                open.touches
+            );
+            joined_open.push(file);
+            continue;
+        }
         assert_eq!(record.state, State::Notified, "{file}: {timeline:?}");
         let crm = timeline.iter().position(|e| e == "crm_written");
         let notified = timeline.iter().position(|e| e == "notified");
@@ -232,6 +247,16 @@ async fn every_provider_fixture_becomes_a_notified_handoff_through_its_route() {
         automated <= 2,
         "{automated} of {} samples never reached a rep",
         all.len()
+    );
+    // SendGrid's three documented payloads are mails of one sender (test@example.com): the
+    // first opens a handoff, the other two join it.
+    assert_eq!(
+        joined_open,
+        [
+            "sendgrid_inbound_parse_raw_data.multipart.txt",
+            "sendgrid_inbound_parse_raw_data_with_attachments.multipart.txt"
+        ],
+        "samples that joined an open handoff"
     );
     let booking = all
         .iter()

@@ -901,6 +901,7 @@ async fn every_provider_fixture_through_the_intake_function_url_to_a_notified_ha
         "one handoff per contact the HubSpot webhooks name"
     );
     let mut automated = 0;
+    let mut joined_open: Vec<&str> = Vec::new();
     for (file, id) in &ids {
         let record = cloud.services.store.get(id).await.unwrap().unwrap();
         let events: Vec<String> = cloud
@@ -921,6 +922,15 @@ async fn every_provider_fixture_through_the_intake_function_url_to_a_notified_ha
             automated += 1;
             continue;
         }
+        // A sample from a buyer whose handoff an earlier sample opened joins it as a new touch.
+        if record.state == State::Attached {
+            assert_eq!(events, ["received", "attached"], "{file}");
+            let open = record.attached_to.clone().unwrap();
+            let open = cloud.services.store.get(&open).await.unwrap().unwrap();
+            assert!(open.touches.iter().any(|t| &t.handoff_id == id), "{file}");
+            joined_open.push(*file);
+            continue;
+        }
         assert_eq!(record.state, State::Notified, "{file}: {events:?}");
         let crm = events.iter().position(|e| e == "crm_written").unwrap();
         let notified = events.iter().position(|e| e == "notified").unwrap();
@@ -930,6 +940,15 @@ async fn every_provider_fixture_through_the_intake_function_url_to_a_notified_ha
         automated <= 2,
         "{automated} of {} samples never reached a rep",
         ids.len()
+    );
+    // SendGrid's three documented payloads are mails of one sender (test@example.com): the
+    // first opens a handoff, the other two join it.
+    assert_eq!(
+        joined_open,
+        [
+            "sendgrid_inbound_parse_raw_data.multipart.txt",
+            "sendgrid_inbound_parse_raw_data_with_attachments.multipart.txt"
+        ]
     );
     // Calendly's no-show and cancellation joined the booking's handoff (same buyer).
     let booking = &ids
@@ -1035,6 +1054,202 @@ async fn every_provider_fixture_through_the_intake_function_url_to_a_notified_ha
             .unwrap()
             .len(),
         before
+    );
+}
+
+/// An agent's event from the examples with its own provider event id, received at `at`.
+fn example_event(json: &str, provider_event_id: &str, at: DateTime<Utc>) -> Vec<u8> {
+    let mut e: Value = serde_json::from_str(json).unwrap();
+    e["provider_event_id"] = json!(provider_event_id);
+    e["received_at"] = json!(at);
+    e.to_string().into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_event_of_the_same_buyer_joins_the_open_handoff() {
+    let Some(cloud) = cloud().await else { return };
+    a_later_event_of_the_same_buyer_joins_the_open_handoff_on(&cloud).await;
+    assert_calls_granted(&cloud);
+}
+
+/// One open handoff per buyer on DynamoDB and SQS: Dana answers the outbound sequence, the
+/// handoff reaches its owner; eighteen minutes later she fills in the web form. The form's event
+/// joins the open handoff (channel switch, a tighter deadline): still one HubSpot contact, note
+/// and task (its due date moved), the owner told twice, one unit of their cap, and a replay of
+/// the form or of the stage batches changes nothing.
+async fn a_later_event_of_the_same_buyer_joins_the_open_handoff_on(cloud: &Cloud) {
+    const REPLY: &str = include_str!("../../examples/events/03-positive-reply.json");
+    const FORM: &str = include_str!("../../examples/events/09-channel-switch-form.json");
+    const DANA: &str = "dana.whitfield@harborview.io";
+    let (status, receipt) = intake(
+        cloud,
+        &example_event(REPLY, "e2e-join-reply", cloud.clock.now()),
+        false,
+    )
+    .await;
+    assert_eq!(status, 202, "{receipt}");
+    let open = HandoffId::parse(receipt["handoff_id"].as_str().unwrap()).unwrap();
+    drive_to_notified(cloud, &open).await;
+    let before = cloud.services.store.get(&open).await.unwrap().unwrap();
+    let owner = before.owner.clone().unwrap().rep.unwrap();
+
+    cloud.clock.advance(chrono::Duration::minutes(18));
+    let form_body = example_event(FORM, "e2e-join-form", cloud.clock.now());
+    let (status, receipt) = intake(cloud, &form_body, false).await;
+    assert_eq!(status, 202, "{receipt}");
+    let form = HandoffId::parse(receipt["handoff_id"].as_str().unwrap()).unwrap();
+    assert_ne!(form, open);
+    // The classify and assign functions as their SQS triggers run them, each batch twice.
+    for stage in [Stage::Classify, Stage::Assign] {
+        // (The assign queue may still hold the duplicate a replayed classify batch sent above.)
+        let (event, deliveries) = sqs_batch(&cloud.queue, stage).await;
+        assert!(!deliveries.is_empty(), "a {} message", stage.as_str());
+        assert!(run_sqs(cloud, stage, event.clone(), &deliveries)
+            .await
+            .is_empty());
+        let version = cloud
+            .services
+            .store
+            .get(&open)
+            .await
+            .unwrap()
+            .unwrap()
+            .version;
+        let again = sqs::handle_batch(cloud.stage(stage), stage, event).await;
+        assert!(again.batch_item_failures.is_empty());
+        assert_eq!(
+            cloud
+                .services
+                .store
+                .get(&open)
+                .await
+                .unwrap()
+                .unwrap()
+                .version,
+            version,
+            "a replayed {} batch changed the handoff",
+            stage.as_str()
+        );
+    }
+
+    let joined = cloud.services.store.get(&form).await.unwrap().unwrap();
+    assert_eq!(joined.state, State::Attached);
+    assert_eq!(joined.attached_to.as_ref(), Some(&open));
+    let record = cloud.services.store.get(&open).await.unwrap().unwrap();
+    assert_eq!(record.state, State::Notified);
+    assert_eq!(record.touches.len(), 1);
+    let told = record.touches[0].told.clone().unwrap_or_default();
+    assert!(
+        told.starts_with("slack:") || told.starts_with("email:"),
+        "the owner was told where they work: {told}"
+    );
+    let classification = record.classification.clone().unwrap();
+    assert!(classification.has_flag(handoff_domain::package::RiskFlag::ChannelSwitch));
+    let sla = record.sla.clone().unwrap();
+    assert!(
+        sla.deadline < before.sla.clone().unwrap().deadline,
+        "{sla:?}"
+    );
+    let events: Vec<String> = cloud
+        .services
+        .store
+        .timeline(&open)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event)
+        .collect();
+    assert!(
+        events.ends_with(&[
+            "new_touch".to_string(),
+            // The touch's note in HubSpot, then the task's due date.
+            "crm_progress".to_string(),
+            "crm_synced".to_string(),
+            "owner_told_of_touch".to_string()
+        ]),
+        "{events:?}"
+    );
+
+    // HubSpot: one contact, one package note, one task, its due date moved to the new deadline,
+    // and one note saying what the new touch brought; nothing for the form's own record.
+    let seen = cloud.hubspot.seen(&open);
+    assert_eq!(
+        (seen.packages, seen.tasks, seen.change_notes),
+        (1, 1, 1),
+        "{seen:?}"
+    );
+    let touch_note = cloud
+        .hubspot
+        .notes_for(DANA)
+        .into_iter()
+        .filter_map(|n| n.property("hs_note_body").map(str::to_string))
+        .find(|b| b.contains("New touch:"))
+        .expect("a note for the new touch");
+    assert!(touch_note.contains("channel switch"), "{touch_note}");
+    let nothing = cloud.hubspot.seen(&form);
+    assert_eq!((nothing.packages, nothing.tasks), (0, 0), "{nothing:?}");
+    let tasks = cloud.hubspot.tasks_for(DANA);
+    assert_eq!(tasks.len(), 1);
+    assert_eq!(
+        tasks[0].property("hs_timestamp"),
+        Some(
+            sla.deadline
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                .as_str()
+        )
+    );
+    // The owner heard twice: assigned, then the news (on Slack after the HubSpot update).
+    if told.starts_with("slack:") {
+        assert_eq!(cloud.slack.deliveries_for(open.as_str()), 2);
+        let calls = cloud.calls.calls();
+        let last_hubspot = calls
+            .iter()
+            .rposition(|c| c.starts_with("hubspot "))
+            .unwrap();
+        let last_slack = calls.iter().rposition(|c| c.starts_with("slack ")).unwrap();
+        assert!(last_hubspot < last_slack, "CRM before the news: {calls:?}");
+    }
+    assert_eq!(cloud.slack.deliveries_for(form.as_str()), 0);
+    // One unit of the owner's daily cap.
+    let rules = cloud.services.rules.current().await.unwrap();
+    let tz = rules.rep(&owner).unwrap().timezone;
+    let day = cloud.clock.now().with_timezone(&tz).date_naive();
+    assert_eq!(cloud.services.store.rep_load(&owner, day).await.unwrap(), 1);
+
+    // The provider delivers the form again: a duplicate, nothing enqueued, nothing changed.
+    let (status, again) = intake(cloud, &form_body, false).await;
+    assert_eq!(status, 202);
+    assert_eq!(again["duplicate"], true);
+    for stage in Stage::ALL {
+        let left = cloud
+            .queue
+            .receive(stage, 10, Duration::from_secs(1))
+            .await
+            .unwrap();
+        for d in &left {
+            // Duplicates a replayed batch sent: each must be a no-op.
+            assert!(
+                d.body.contains(open.as_str()),
+                "{}: {}",
+                stage.as_str(),
+                d.body
+            );
+            assert!(matches!(
+                cloud.stage(stage).handle_message(stage, &d.body).await,
+                handoff_domain::service::delivery::Disposition::Ack(_)
+            ));
+        }
+    }
+    assert_eq!(
+        cloud
+            .services
+            .store
+            .get(&open)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        record.version
     );
 }
 

@@ -1,6 +1,6 @@
 //! [`EmailNotifier`] and [`SmtpSender`]: the MIME structure of the mails (multipart/alternative,
 //! claim links in both parts), header injection and HTML escaping of buyer text, the moved
-//! notice, and — against the local SMTP sink — delivery, the notifier conformance case and the
+//! notice, the news of a new touch, and — against the local SMTP sink — delivery, the notifier conformance case and the
 //! transient/permanent split of SMTP failures.
 //!
 //! The sink tests need `HANDOFF_TEST_SMTP` (`host:port`) and `HANDOFF_TEST_SMTP_DIR` (where the
@@ -335,6 +335,48 @@ async fn moved_notice_is_short_and_answers_the_earlier_mail() {
     let in_reply_to = parsed.headers.get("in-reply-to").unwrap();
     assert_eq!(in_reply_to, format!("<{}>", mail.in_reply_to.unwrap()));
     assert!(parsed.parts[1].text.contains("Moved to max (EMEA AE):"));
+}
+
+#[tokio::test]
+async fn news_of_a_touch_carries_the_package_and_answers_the_earlier_mail() {
+    let (notifier, recorder) = recorder_notifier();
+    let id = fixtures::handoff_id("mail-news");
+    let first = notifier
+        .notify(&fixtures::notification(
+            &id,
+            "email:lena@emea.example",
+            "crm",
+        ))
+        .await
+        .unwrap();
+    let mut news = fixtures::news_notification(
+        &id,
+        "email:lena@emea.example",
+        "crm",
+        "an email reply via email from postmark: pricing request <b>now</b>\r\nBcc: x@evil.com",
+    );
+    news.replaces = Some(first.clone());
+    notifier.notify(&news).await.unwrap();
+    let mail = recorder.0.lock().unwrap()[1].clone();
+    assert_eq!(mail.subject, news.title.replace("\r\n", " "));
+    assert!(mail.subject.starts_with("News on "), "{}", mail.subject);
+    assert_eq!(mail.in_reply_to.as_deref(), first.strip_prefix("email:"));
+    let parsed = parse(&formatted(&mail));
+    assert_eq!(parsed.headers.get("x-handoff-event"), Some("news"));
+    assert!(parsed.headers.get("bcc").is_none());
+    let (text, html) = (&parsed.parts[0].text, &parsed.parts[1].text);
+    assert!(
+        text.contains("New touch: an email reply via email from postmark: pricing request"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Claim: https://handoff.example/claim/"),
+        "{text}"
+    );
+    assert!(text.contains("1. Trigger:"), "the updated package: {text}");
+    assert!(html.contains("<strong>New touch:</strong>"), "{html}");
+    assert!(html.contains("&lt;b&gt;now&lt;/b&gt;"), "escaped: {html}");
+    assert!(!html.contains("<b>now</b>"));
 }
 
 #[tokio::test]

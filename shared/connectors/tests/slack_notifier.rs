@@ -1,6 +1,7 @@
 //! The Slack notifier against the local Slack Web API stand-in: the notifier conformance suite,
 //! the Block Kit layout (six parts, flags and lane, deadline, three buttons), mrkdwn escaping of
-//! hostile buyer text, in-place updates when a handoff moves, and Slack's failure shapes
+//! hostile buyer text, in-place updates when a handoff moves, the news of a new touch, and
+//! Slack's failure shapes
 //! (`ok:false` codes, HTTP 429 with `Retry-After`).
 
 use handoff_connectors::outbound::http::HttpPolicy;
@@ -367,6 +368,61 @@ async fn moved_away_updates_the_earlier_message_in_place() {
             "slack POST /api/chat.update"
         ]
     );
+}
+
+#[tokio::test]
+async fn news_of_a_touch_is_a_new_message_with_the_touch_escaped() {
+    let s = subject().await;
+    let id = fixtures::handoff_id("slack-news");
+    let first = s
+        .notify(&fixtures::notification(&id, "slack:@lena", "crm:n"))
+        .await
+        .unwrap();
+    let mut news = fixtures::news_notification(
+        &id,
+        "slack:@lena",
+        "crm:n",
+        "an email reply via email from postmark: pricing request <!channel> *now*",
+    );
+    news.replaces = Some(first.clone());
+    let receipt = s.notify(&news).await.unwrap();
+    assert_ne!(
+        receipt, first,
+        "a new message, the first one stays as it is"
+    );
+
+    let all = standin(&s).messages();
+    assert_eq!(all.len(), 2);
+    let m = &all[1];
+    assert_eq!(m.updates(), 0);
+    let text = m.all_text();
+    assert!(
+        text.contains("News on Demo request: Dana Scully, Acme"),
+        "{text}"
+    );
+    assert!(text.contains("Due Mon 07 Jan 11:00 CET"), "{text}");
+    assert!(text.contains(&format!("Handoff `{id}`")), "{text}");
+    assert_eq!(
+        m.action_ids(),
+        vec![ACTION_CLAIM, ACTION_WRONG_OWNER, ACTION_REQUALIFY],
+        "still unclaimed: the buttons come along"
+    );
+    for t in mrkdwn_texts(m) {
+        assert!(!t.contains("<!channel>"), "buyer text is escaped: {t}");
+    }
+    assert!(
+        mrkdwn_texts(m)
+            .iter()
+            .any(|t| t.contains("pricing request &lt;!channel&gt; *now*")),
+        "{:?}",
+        mrkdwn_texts(m)
+    );
+
+    // Claimed already: the news comes without buttons.
+    news.actions.clear();
+    s.notify(&news).await.unwrap();
+    let all = standin(&s).messages();
+    assert!(all[2].action_ids().is_empty());
 }
 
 #[tokio::test]

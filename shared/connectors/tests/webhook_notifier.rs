@@ -205,6 +205,33 @@ async fn moved_notice_names_the_new_owner_and_the_reason() {
 }
 
 #[tokio::test]
+async fn news_of_a_touch_carries_the_summary_and_the_updated_package() {
+    let (r, url) = receiver(SECRET).await;
+    let hooks = notifier(&url, &[("webhook_secret", SECRET)]);
+    let id = fixtures::handoff_id("hook-news");
+    hooks
+        .notify(&fixtures::notification(&id, "webhook", "crm"))
+        .await
+        .unwrap();
+    let news = fixtures::news_notification(&id, "webhook", "crm", "a web form: demo request");
+    hooks.notify(&news).await.unwrap();
+
+    let got = r.accepted();
+    assert_eq!(got.len(), 2);
+    let body = got[1].json();
+    assert_eq!(body["type"], "handoff.new_touch");
+    assert_eq!(body["summary"], "a web form: demo request");
+    assert_eq!(body["title"], news.title.as_str());
+    assert_eq!(
+        body["package"],
+        serde_json::to_value(&news.package).unwrap()
+    );
+    assert_eq!(body["actions"].as_object().unwrap().len(), 3);
+    assert!(body.get("moved_to").is_none());
+    assert!(got[1].event_id.starts_with(&format!("{id}.new_touch.")));
+}
+
+#[tokio::test]
 async fn a_503_is_retried_under_the_same_event_id_then_succeeds() {
     let (r, url) = receiver(SECRET).await;
     r.faults.push(Fault::unavailable());

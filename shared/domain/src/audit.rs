@@ -11,10 +11,13 @@
 //!   action by the end of the window;
 //! - samples of the messy cases (ambiguous qualification, duplicates, pricing, enterprise,
 //!   angry buyers, channel switches).
+//!
+//! An event that joined the buyer's open handoff as a new touch (state `attached`) is no handoff:
+//! it is counted apart (`attached`) and in none of the rates; its meetings still count.
 
 use crate::event::EventKind;
 use crate::ids::HandoffId;
-use crate::lifecycle::{Actor, HandoffRecord, TimelineEntry};
+use crate::lifecycle::{Actor, HandoffRecord, State, TimelineEntry};
 use crate::package::{Motion, Qualification, ReplyClass, RiskFlag, TriggerKind};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -26,6 +29,9 @@ pub struct AuditReport {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
     pub handoffs: usize,
+    /// Events that joined the buyer's open handoff as a new touch instead of opening one (not
+    /// in `handoffs`).
+    pub attached: usize,
     /// Reached an owner at least once.
     pub owned: usize,
     pub closed_without_handoff: usize,
@@ -174,10 +180,15 @@ impl AuditReport {
         let mut meetings = 0;
         let mut no_shows = 0;
         let mut samples: BTreeMap<String, Vec<HandoffId>> = BTreeMap::new();
+        let mut attached = 0;
         for (record, timeline) in handoffs {
             let (m, n) = meeting_outcomes(record);
             meetings += m;
             no_shows += n;
+            if record.state == State::Attached {
+                attached += 1;
+                continue;
+            }
             let has = |label: &str| timeline.iter().any(|e| e.event == label);
             if has("closed_without_handoff") {
                 closed += 1;
@@ -245,7 +256,8 @@ impl AuditReport {
         Self {
             from,
             to,
-            handoffs: handoffs.len(),
+            handoffs: handoffs.len() - attached,
+            attached,
             owned,
             closed_without_handoff: closed,
             acceptance_rate: ratio(accepted, owned),
@@ -320,6 +332,18 @@ mod tests {
             "",
         );
         assert_eq!(meeting_outcomes(&booked_then_missed), (1, 1));
+        // An event that joined an open handoff is counted apart, not as a handoff.
+        let (mut joined, entry) = HandoffRecord::received(event.clone(), at);
+        joined
+            .apply(
+                crate::lifecycle::Transition::Attach,
+                Actor::System("t".into()),
+                at,
+                "",
+            )
+            .unwrap();
+        let r = AuditReport::compute(at, at, &[(joined, vec![entry])]);
+        assert_eq!((r.handoffs, r.attached, r.owned), (0, 1, 0));
         assert_eq!(meeting_outcomes(&rescheduled), (1, 0));
         let r = AuditReport::compute(
             at,

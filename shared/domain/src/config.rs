@@ -1,10 +1,11 @@
-//! Rules and roster: one TOML document (teams, reps, territories, segments, routing rules,
+//! Rules and roster: one TOML document (teams, reps, pools, territories, segments, routing rules,
 //! SLAs, failover chain), parsed and checked into [`Rules`].
 //!
 //! Loading errors name the file, the line and the key. [`Rules::json_schema`] describes the format.
 
 use crate::ids::{CompanyDomain, RepId, TeamId};
 use crate::package::{HumanLane, Motion, Qualification, RiskFlag, TriggerKind};
+use crate::routing::condition::Condition;
 use chrono::{NaiveDate, NaiveTime, Weekday};
 use chrono_tz::Tz;
 use schemars::JsonSchema;
@@ -47,6 +48,17 @@ pub enum Role {
     Closer,
 }
 
+impl Role {
+    /// The label as written in the rules: `sdr`, `ae`, `closer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Sdr => "sdr",
+            Role::Ae => "ae",
+            Role::Closer => "closer",
+        }
+    }
+}
+
 /// Company size segments, by employee count.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
@@ -80,10 +92,13 @@ pub struct Rules {
     pub segments: SegmentBounds,
     pub teams: Vec<Team>,
     pub reps: Vec<Rep>,
+    /// Named groups of reps a routing rule can send to (`pool = "<id>"`).
+    #[serde(default)]
+    pub pools: Vec<Pool>,
     /// Named accounts and their owners (seed; owners learned from accepted handoffs add to these).
     #[serde(default)]
     pub accounts: Vec<Account>,
-    /// Which role takes which handoff; first match wins.
+    /// Which role, team or pool takes which handoff; first match wins.
     pub routing: Vec<RouteRule>,
     pub sla: SlaPolicy,
     pub failover: Failover,
@@ -444,9 +459,18 @@ pub struct Team {
     /// The territory it covers; `None` for a global team.
     #[serde(default)]
     pub territory: Option<String>,
-    /// Who takes what the whole team missed.
+    /// Who takes what the whole team missed (may be a `failover_only` rep outside any pool).
     #[serde(default)]
     pub lead: Option<RepId>,
+    /// How many more reps of this team's pool to try before the lead; `failover.max_reps` when unset.
+    #[serde(default)]
+    pub max_reps: Option<u32>,
+    /// The team's own shared queue, last stop of its chain; `failover.shared_queue` when unset.
+    #[serde(default)]
+    pub queue: Option<String>,
+    /// Where the team's queue is notified; `failover.shared_queue_notify` when unset.
+    #[serde(default)]
+    pub queue_notify: Option<String>,
 }
 
 /// Weekly working hours in the rep's time zone.
@@ -537,6 +561,10 @@ pub struct Rep {
     /// The rep's Slack member id, `U…` (needed for a `slack:@…` target when `[notify.slack]` is set).
     #[serde(default)]
     pub slack_user_id: Option<String>,
+    /// Takes handoffs only as a team `lead` (the failover target): never part of a role, team
+    /// or pool for round robin.
+    #[serde(default)]
+    pub failover_only: bool,
 }
 
 fn one() -> u32 {
@@ -562,7 +590,8 @@ pub struct Account {
     pub customer: bool,
 }
 
-/// Which role takes a handoff. All given conditions must hold; the first matching rule wins.
+/// Who takes a handoff. All given conditions (the top-level keys and the `when` table) must
+/// hold; the first matching rule wins. The target is exactly one of `role`, `team` or `pool`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteRule {
@@ -579,7 +608,52 @@ pub struct RouteRule {
     /// Matches when any of these flags is raised.
     #[serde(default)]
     pub flags: Vec<RiskFlag>,
-    pub role: Role,
+    /// Any other condition on the handoff (README "Routing conditions"), ANDed with the keys above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub when: Option<Condition>,
+    /// Send to every active rep of the teams with this role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// Send to this team's active reps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<TeamId>,
+    /// Send to this `[[pools]]` entry's active reps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+}
+
+impl RouteRule {
+    /// The rule's target, when it names exactly one (validation makes sure it does).
+    pub fn target(&self) -> Option<RuleTarget<'_>> {
+        match (&self.role, &self.team, &self.pool) {
+            (Some(role), None, None) => Some(RuleTarget::Role(*role)),
+            (None, Some(team), None) => Some(RuleTarget::Team(team)),
+            (None, None, Some(pool)) => Some(RuleTarget::Pool(pool)),
+            _ => None,
+        }
+    }
+}
+
+/// Where a routing rule sends a handoff, before the human-lane, territory, segment and product
+/// line layers narrow it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleTarget<'a> {
+    /// Every active rep of the teams with this role.
+    Role(Role),
+    /// The team's active reps.
+    Team(&'a TeamId),
+    /// The pool's active reps.
+    Pool(&'a str),
+}
+
+/// A named group of reps, across teams, that a routing rule can send to. Its reps share one
+/// role (continuity and escalation need it) and none is `failover_only`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Pool {
+    pub id: String,
+    pub name: String,
+    pub reps: Vec<RepId>,
 }
 
 /// SLA minutes per motion and tier, in business minutes on the owner's calendar.
@@ -664,6 +738,13 @@ impl Rules {
                 key,
                 message,
             })?;
+        rules.validate_entries().map_err(|p| RulesError::Invalid {
+            file: file.to_string(),
+            line: entry_line(text, p.table, p.index, Some(p.key))
+                .unwrap_or_else(|| line_of_key(text, p.key, &p.message)),
+            key: p.key.to_string(),
+            message: p.message,
+        })?;
         Ok(rules)
     }
 
@@ -685,6 +766,53 @@ impl Rules {
     /// The role of a rep (through their team).
     pub fn role_of(&self, rep: &Rep) -> Option<Role> {
         self.team(&rep.team).map(|t| t.role)
+    }
+
+    /// The pool with this id.
+    pub fn pool(&self, id: &str) -> Option<&Pool> {
+        self.pools.iter().find(|p| p.id == id)
+    }
+
+    /// The reps a routing target starts from, before the layers: active and not
+    /// `failover_only`, in roster order.
+    pub fn target_reps(&self, target: RuleTarget<'_>) -> Vec<&Rep> {
+        let in_target = |r: &Rep| match target {
+            RuleTarget::Role(role) => self.role_of(r) == Some(role),
+            RuleTarget::Team(team) => &r.team == team,
+            RuleTarget::Pool(id) => self.pool(id).is_some_and(|p| p.reps.contains(&r.id)),
+        };
+        self.reps
+            .iter()
+            .filter(|r| r.active && !r.failover_only && in_target(r))
+            .collect()
+    }
+
+    /// The role a target stands for (owner continuity and escalation go by role): the role
+    /// itself, the team's role, or the role the pool's reps share.
+    pub fn target_role(&self, target: RuleTarget<'_>) -> Option<Role> {
+        match target {
+            RuleTarget::Role(role) => Some(role),
+            RuleTarget::Team(team) => self.team(team).map(|t| t.role),
+            RuleTarget::Pool(id) => self
+                .pool(id)
+                .and_then(|p| p.reps.iter().find_map(|r| self.rep(r)))
+                .and_then(|r| self.role_of(r)),
+        }
+    }
+
+    /// A target as a person reads it: "role sdr", "team AMER SDRs", "pool Launch desk".
+    pub fn target_text(&self, target: RuleTarget<'_>) -> String {
+        match target {
+            RuleTarget::Role(role) => format!("role {}", role.as_str()),
+            RuleTarget::Team(team) => match self.team(team) {
+                Some(t) => format!("team {}", t.name),
+                None => format!("team {team}"),
+            },
+            RuleTarget::Pool(id) => match self.pool(id) {
+                Some(p) => format!("pool {}", p.name),
+                None => format!("pool {id}"),
+            },
+        }
     }
 
     /// The territory id of a country code, or the default territory.
@@ -796,6 +924,21 @@ impl Rules {
                     );
                 }
             }
+            if let Some(target) = t.queue_notify.as_deref().filter(|n| !valid_notify(n)) {
+                return err(
+                    "queue_notify",
+                    format!(
+                        "team {:?}: {target:?} is not a valid notification target",
+                        t.id.as_str()
+                    ),
+                );
+            }
+            if t.queue.as_deref().is_some_and(|q| q.trim().is_empty()) {
+                return err(
+                    "queue",
+                    format!("team {:?}: the queue name is empty", t.id.as_str()),
+                );
+            }
         }
         for a in &self.accounts {
             if !rep_ids.contains(&a.owner) {
@@ -821,21 +964,6 @@ impl Rules {
         }
         if self.routing.is_empty() {
             return err("routing", "at least one routing rule is needed".into());
-        }
-        for rule in &self.routing {
-            let has_role = self
-                .reps
-                .iter()
-                .any(|r| r.active && self.role_of(r) == Some(rule.role));
-            if !has_role {
-                return err(
-                    "role",
-                    format!(
-                        "routing rule {:?} sends to role {:?} but no active rep has it",
-                        rule.name, rule.role
-                    ),
-                );
-            }
         }
         let requalify = self.failover.requalify_role;
         if !self
@@ -921,6 +1049,189 @@ impl Rules {
             }
         }
         Ok(())
+    }
+}
+
+/// A problem in one entry of an array of tables: the `index`-th `[[table]]`, at `key`.
+struct EntryProblem {
+    table: &'static str,
+    index: usize,
+    key: &'static str,
+    message: String,
+}
+
+impl Rules {
+    /// Checks `[[pools]]` and each `[[routing]]` rule's target and conditions.
+    fn validate_entries(&self) -> Result<(), EntryProblem> {
+        for (index, pool) in self.pools.iter().enumerate() {
+            if let Some((key, message)) = self.pool_problem(index, pool) {
+                return Err(EntryProblem {
+                    table: "pools",
+                    index,
+                    key,
+                    message,
+                });
+            }
+        }
+        for (index, rule) in self.routing.iter().enumerate() {
+            if let Some((key, message)) = self.rule_problem(rule) {
+                return Err(EntryProblem {
+                    table: "routing",
+                    index,
+                    key,
+                    message,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// What is wrong with a pool: `(key, message)`.
+    fn pool_problem(&self, index: usize, pool: &Pool) -> Option<(&'static str, String)> {
+        let id = pool.id.as_str();
+        if id.trim().is_empty() {
+            return Some(("id", "a pool id is empty".into()));
+        }
+        if self.pools[..index].iter().any(|p| p.id == pool.id) {
+            return Some(("id", format!("pool {id:?} is defined twice")));
+        }
+        if pool.reps.is_empty() {
+            return Some(("reps", format!("pool {id:?} lists no reps")));
+        }
+        let mut first_role: Option<(&Rep, Role)> = None;
+        for (i, rep_id) in pool.reps.iter().enumerate() {
+            let name = rep_id.as_str();
+            let Some(rep) = self.rep(rep_id) else {
+                return Some(("reps", format!("pool {id:?} names unknown rep {name:?}")));
+            };
+            if pool.reps[..i].contains(rep_id) {
+                return Some(("reps", format!("pool {id:?} lists rep {name:?} twice")));
+            }
+            if rep.failover_only {
+                return Some(("reps", format!(
+                    "pool {id:?} lists failover-only rep {name:?}; such a rep takes handoffs only as a team lead"
+                )));
+            }
+            let role = self.role_of(rep)?;
+            match first_role {
+                None => first_role = Some((rep, role)),
+                Some((first, shared)) if shared != role => {
+                    return Some(("reps", format!(
+                        "pool {id:?} mixes roles: {:?} is {} but {name:?} is {}; a pool's reps must share one role, which owner continuity and escalation use",
+                        first.id.as_str(), shared.as_str(), role.as_str()
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        None
+    }
+
+    /// What is wrong with a routing rule's target or conditions: `(key, message)`.
+    fn rule_problem(&self, rule: &RouteRule) -> Option<(&'static str, String)> {
+        let name = rule.name.as_str();
+        let named: Vec<&'static str> = [
+            ("role", rule.role.is_some()),
+            ("team", rule.team.is_some()),
+            ("pool", rule.pool.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(key, set)| set.then_some(key))
+        .collect();
+        match named.as_slice() {
+            [] => {
+                return Some((
+                    "name",
+                    format!(
+                    "routing rule {name:?} names no target; give exactly one of role, team or pool"
+                ),
+                ))
+            }
+            [_] => {}
+            [.., last] => {
+                return Some((
+                    *last,
+                    format!(
+                        "routing rule {name:?} names {}; give exactly one of role, team or pool",
+                        named.join(" and ")
+                    ),
+                ))
+            }
+        }
+        match rule.target()? {
+            RuleTarget::Role(role) => {
+                let has_role = self
+                    .reps
+                    .iter()
+                    .any(|r| r.active && self.role_of(r) == Some(role));
+                if !has_role {
+                    return Some((
+                        "role",
+                        format!(
+                            "routing rule {name:?} sends to role {:?} but no active rep has it",
+                            role.as_str()
+                        ),
+                    ));
+                }
+            }
+            RuleTarget::Team(team) if self.team(team).is_none() => {
+                return Some((
+                    "team",
+                    format!(
+                        "routing rule {name:?} sends to unknown team {:?}",
+                        team.as_str()
+                    ),
+                ));
+            }
+            RuleTarget::Pool(pool) if self.pool(pool).is_none() => {
+                return Some((
+                    "pool",
+                    format!("routing rule {name:?} sends to unknown pool {pool:?}"),
+                ));
+            }
+            _ => {}
+        }
+        let mut problem = None;
+        if let Some(when) = &rule.when {
+            when.visit(&mut |clause| {
+                if problem.is_none() {
+                    problem = self.clause_problem(name, clause);
+                }
+            });
+        }
+        problem
+    }
+
+    /// A condition naming a territory or product line the rules do not have.
+    fn clause_problem(
+        &self,
+        rule: &str,
+        clause: &crate::routing::condition::Clause,
+    ) -> Option<(&'static str, String)> {
+        use crate::routing::condition::Clause;
+        match clause {
+            Clause::Territory(ids) => ids
+                .values()
+                .iter()
+                .find(|id| !self.territories.iter().any(|t| &&t.id == id))
+                .map(|id| {
+                    (
+                        "territory",
+                        format!("routing rule {rule:?} names unknown territory {id:?}"),
+                    )
+                }),
+            Clause::ProductLine(lines) if !self.org.product_lines.is_empty() => lines
+                .values()
+                .iter()
+                .find(|l| !self.org.product_lines.contains_key(*l))
+                .map(|l| {
+                    (
+                        "product_line",
+                        format!("routing rule {rule:?} names unknown product line {l:?}"),
+                    )
+                }),
+            _ => None,
+        }
     }
 }
 
@@ -1028,6 +1339,11 @@ impl Rules {
             "failover.shared_queue_notify".into(),
             self.failover.shared_queue_notify.as_str(),
         ));
+        for t in &self.teams {
+            if let Some(target) = &t.queue_notify {
+                targets.push((format!("team {:?} queue_notify", t.id.as_str()), target));
+            }
+        }
         for (who, target) in targets {
             let missing = match NotifyChannel::of(target) {
                 Some(NotifyChannel::Slack) if self.notify.slack.is_none() => Some("[notify.slack]"),
@@ -1090,6 +1406,48 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
         .unwrap_or(0)
         + 1;
     (line, column)
+}
+
+/// The line of `key` inside the `index`-th `[[table]]` entry (its sub-tables included), else
+/// the entry's `[[table]]` line; `None` when the array is not written with `[[table]]` headers.
+pub fn entry_line(text: &str, table: &str, index: usize, key: Option<&str>) -> Option<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let header = format!("[[{table}]]");
+    let is_header = |l: &str| {
+        let code = l.split('#').next().unwrap_or_default();
+        code.chars()
+            .filter(|c| !c.is_whitespace())
+            .collect::<String>()
+            == header
+    };
+    let start = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| is_header(l))
+        .nth(index)?
+        .0;
+    let inside = |l: &str| {
+        let t = l.trim_start();
+        !t.starts_with('[')
+            || t.starts_with(&format!("[{table}."))
+            || t.starts_with(&format!("[[{table}."))
+    };
+    let end = lines[start + 1..]
+        .iter()
+        .position(|l| !inside(l))
+        .map_or(lines.len(), |i| start + 1 + i);
+    let assigns = |l: &str| {
+        let t = l.trim_start();
+        key.is_some_and(|k| {
+            t.strip_prefix(k)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+                || t.contains(&format!(" {k} ="))
+                || t.contains(&format!("{{{k} ="))
+                || t.starts_with(&format!("[{table}.{k}]"))
+        })
+    };
+    let found = (start..end).find(|&i| assigns(lines[i]));
+    Some(found.unwrap_or(start) + 1)
 }
 
 /// The line that assigns `key` (`key =` or `[key]`), preferring one that holds a value quoted in

@@ -6,11 +6,12 @@
 //!     └─close─▶ closed ◀───┘                  │   └──────── reroute (sla miss / wrong owner) ◀┤
 //!                                             └── requalification_requested ◀──── requalify ◀┘
 //!                                  escalated (team lead / shared queue) is an assigned state too
+//!     └─attach─▶ attached   (the buyer already has an open handoff: the event joined it as a touch)
 //! ```
 
-use crate::event::IntakeEvent;
-use crate::ids::{CompanyDomain, EmailAddress, HandoffId, RepId};
-use crate::package::{Classification, HandoffPackage, Owner, Sla, TraceStep};
+use crate::event::{Channel, IntakeEvent};
+use crate::ids::{CompanyDomain, EmailAddress, HandoffId, RepId, SourceName};
+use crate::package::{Classification, HandoffPackage, Owner, Sla, TraceStep, TriggerKind};
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,9 @@ pub enum State {
     Escalated,
     /// The automation handled it; no human handoff.
     ClosedWithoutHandoff,
+    /// The buyer already had an open handoff: this event joined it as a new touch
+    /// ([`HandoffRecord::attached_to`]) instead of opening a second one.
+    Attached,
 }
 
 impl State {
@@ -48,6 +52,7 @@ impl State {
             State::RequalificationRequested => "requalification_requested",
             State::Escalated => "escalated",
             State::ClosedWithoutHandoff => "closed_without_handoff",
+            State::Attached => "attached",
         }
     }
 
@@ -65,7 +70,10 @@ impl State {
 
     /// Terminal states.
     pub fn is_final(self) -> bool {
-        matches!(self, State::Accepted | State::ClosedWithoutHandoff)
+        matches!(
+            self,
+            State::Accepted | State::ClosedWithoutHandoff | State::Attached
+        )
     }
 }
 
@@ -93,6 +101,8 @@ pub enum Transition {
     RequestRequalification,
     /// Every rep in the chain missed it: hand it to the team lead / shared queue.
     Escalate,
+    /// The buyer already has an open handoff: the event joins it as a new touch.
+    Attach,
 }
 
 impl Transition {
@@ -113,6 +123,7 @@ impl Transition {
             } => "rerouted_wrong_owner",
             Transition::RequestRequalification => "requalification_requested",
             Transition::Escalate => "escalated",
+            Transition::Attach => "attached",
         }
     }
 }
@@ -132,6 +143,7 @@ pub fn next_state(from: State, transition: Transition) -> Result<State, IllegalT
     let to = match (from, transition) {
         (S::Received, T::Classify) => S::Classified,
         (S::Received | S::Classified, T::Close) => S::ClosedWithoutHandoff,
+        (S::Received, T::Attach) => S::Attached,
         (S::Classified, T::Assign) => S::Assigned,
         (S::Assigned | S::RequalificationRequested | S::Escalated, T::RecordCrmWrite) => {
             S::CrmWritten
@@ -208,6 +220,11 @@ pub struct HandoffRecord {
     /// How many times the owner changed after the first assignment.
     #[serde(default)]
     pub reroutes: u32,
+    /// How many reps got it through failover (an SLA miss or a wrong-owner reroute that landed
+    /// on a rep chosen by the layers, not on a team lead or the shared queue); the first owner
+    /// does not count. Compared to `max_reps`.
+    #[serde(default)]
+    pub failover_reps: u32,
     /// The CRM's id for the record written, once written.
     #[serde(default)]
     pub crm_ref: Option<String>,
@@ -218,6 +235,14 @@ pub struct HandoffRecord {
     /// (a meeting booked, rescheduled, cancelled or missed), oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub linked: Vec<LinkedEvent>,
+    /// Later events of the same buyer that joined this open handoff as new touches instead of
+    /// opening a second handoff (a form after an email thread, the same person on chat), oldest
+    /// first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub touches: Vec<AttachedTouch>,
+    /// For an `attached` event: the open handoff it joined.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attached_to: Option<HandoffId>,
     /// What handoff wrote to the CRM for this handoff (ids recorded step by step).
     #[serde(default)]
     pub crm: crate::ports::CrmRefs,
@@ -305,6 +330,27 @@ pub struct LinkedEvent {
     pub at: DateTime<Utc>,
 }
 
+/// A later event of the same buyer that joined an open handoff (see [`HandoffRecord::touch`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct AttachedTouch {
+    /// `<source>␟<provider event id>`: a provider's retry of the same event is recognised.
+    pub key: String,
+    /// The record the event itself became (in state `attached`).
+    pub handoff_id: HandoffId,
+    pub at: DateTime<Utc>,
+    pub source: SourceName,
+    pub channel: Channel,
+    /// The new event's trigger.
+    pub trigger: TriggerKind,
+    /// One line for the owner: what arrived, via which channel and source, when, and the new
+    /// trigger.
+    pub summary: String,
+    /// Set once the owner knows: the receipt of the "news" notification, a phrase when the
+    /// owner's first notification carried the touch, or when there was nobody to tell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub told: Option<String>,
+}
+
 impl HandoffRecord {
     /// A fresh record for an event that just arrived.
     pub fn received(event: IntakeEvent, now: DateTime<Utc>) -> (Self, TimelineEntry) {
@@ -324,9 +370,12 @@ impl HandoffRecord {
             routing: Vec::new(),
             missed_by: Vec::new(),
             reroutes: 0,
+            failover_reps: 0,
             crm_ref: None,
             notification_ref: None,
             linked: Vec::new(),
+            touches: Vec::new(),
+            attached_to: None,
             crm: Default::default(),
             reassignments: Vec::new(),
         };
@@ -391,6 +440,30 @@ impl HandoffRecord {
         Some(self.progress(&event, actor, now, note))
     }
 
+    /// Records a later event of the same buyer that joins this open handoff: bumps the version,
+    /// keeps the state, and returns the `new_touch` timeline entry. The caller changes the other
+    /// fields first (the flag and its evidence, a tighter SLA) and persists both with a
+    /// conditional update on `version - 1`. Returns `None` when the same event (same key) joined
+    /// before: a provider retry changes nothing.
+    pub fn touch(
+        &mut self,
+        touch: AttachedTouch,
+        actor: Actor,
+        note: impl Into<String>,
+    ) -> Option<TimelineEntry> {
+        if self.has_touch(&touch.key) {
+            return None;
+        }
+        let now = touch.at;
+        self.touches.push(touch);
+        Some(self.progress("new_touch", actor, now, note))
+    }
+
+    /// Whether the event with this key already joined as a touch.
+    pub fn has_touch(&self, key: &str) -> bool {
+        self.touches.iter().any(|t| t.key == key)
+    }
+
     /// Records progress that does not change the state (a CRM step, a "moved" notice): bumps
     /// the version and returns the timeline entry (`event`); the caller persists both with a
     /// conditional update on `version - 1`.
@@ -416,8 +489,10 @@ impl HandoffRecord {
         }
     }
 
-    /// What the CRM must reflect: the owner (a rep id or `queue`) and how many owner changes.
-    /// The CRM is in sync when [`crate::ports::CrmRefs::synced`] equals this.
+    /// What the CRM must reflect: the owner (a rep id or `queue`), how many owner changes and,
+    /// once a touch joined, how many touches (`<owner>#<changes>#<touches>`; without touches the
+    /// key is `<owner>#<changes>` as before, so records synced earlier stay in sync). The CRM is
+    /// in sync when [`crate::ports::CrmRefs::synced`] equals this.
     pub fn crm_sync_key(&self) -> String {
         let owner = self
             .owner
@@ -425,7 +500,10 @@ impl HandoffRecord {
             .and_then(|o| o.rep.as_ref())
             .map(|r| r.to_string())
             .unwrap_or_else(|| "queue".into());
-        format!("{owner}#{}", self.reassignments.len())
+        match self.touches.len() {
+            0 => format!("{owner}#{}", self.reassignments.len()),
+            touches => format!("{owner}#{}#{touches}", self.reassignments.len()),
+        }
     }
 
     /// Whether the CRM lags behind the handoff (a write never finished, or the owner changed
@@ -490,7 +568,7 @@ impl HandoffRecord {
 mod tests {
     use super::*;
 
-    const ALL_STATES: [State; 9] = [
+    const ALL_STATES: [State; 10] = [
         State::Received,
         State::Classified,
         State::Assigned,
@@ -500,6 +578,7 @@ mod tests {
         State::RequalificationRequested,
         State::Escalated,
         State::ClosedWithoutHandoff,
+        State::Attached,
     ];
 
     fn all_transitions() -> Vec<Transition> {
@@ -518,6 +597,7 @@ mod tests {
             },
             Transition::RequestRequalification,
             Transition::Escalate,
+            Transition::Attach,
         ]
     }
 
@@ -538,7 +618,11 @@ mod tests {
 
     #[test]
     fn final_states_accept_nothing() {
-        for s in [State::Accepted, State::ClosedWithoutHandoff] {
+        for s in [
+            State::Accepted,
+            State::ClosedWithoutHandoff,
+            State::Attached,
+        ] {
             for t in all_transitions() {
                 let err = next_state(s, t).unwrap_err();
                 assert_eq!(err.from, s);
@@ -556,8 +640,9 @@ mod tests {
                 }
             }
         }
-        // 1 classify + 2 close + 1 assign + 3 crm + 1 notify + 5 accept + 2×4 reroute + 3 requalify + 5 escalate
-        assert_eq!(legal, 29);
+        // 1 classify + 2 close + 1 attach + 1 assign + 3 crm + 1 notify + 5 accept + 2×4 reroute
+        // + 3 requalify + 5 escalate
+        assert_eq!(legal, 30);
     }
 
     #[test]
@@ -597,6 +682,84 @@ mod tests {
             .link(link, Actor::System("intake".into()), "again")
             .is_none());
         assert_eq!(r.version, 2);
+    }
+
+    fn form_record() -> HandoffRecord {
+        let json = r#"{"source":"website","channel":"web_form","provider_event_id":"f-1",
+            "received_at":"2026-11-24T10:00:00Z","type":"form_lead",
+            "buyer":{"email":"dana@acme.com"},"message":"demo please"}"#;
+        let event: IntakeEvent = serde_json::from_str(json).unwrap();
+        HandoffRecord::received(event.clone(), event.received_at).0
+    }
+
+    fn a_touch(key: &str) -> AttachedTouch {
+        AttachedTouch {
+            key: key.into(),
+            handoff_id: HandoffId::parse("h_00000000000000000000000000000001").unwrap(),
+            at: "2026-11-24T11:00:00Z".parse().unwrap(),
+            source: SourceName::parse("postmark").unwrap(),
+            channel: Channel::Email,
+            trigger: TriggerKind::PricingRequest,
+            summary: "an email reply".into(),
+            told: None,
+        }
+    }
+
+    #[test]
+    fn a_touch_keeps_the_state_and_is_recorded_once() {
+        let mut r = form_record();
+        let entry = r
+            .touch(
+                a_touch("postmark\u{1f}m-1"),
+                Actor::System("classify".into()),
+                "news",
+            )
+            .unwrap();
+        assert_eq!(
+            (entry.event.as_str(), entry.from, entry.to, entry.version),
+            ("new_touch", Some(State::Received), State::Received, 2)
+        );
+        assert_eq!(entry.at, a_touch("x").at);
+        assert!(r.has_touch("postmark\u{1f}m-1"));
+        assert!(r
+            .touch(
+                a_touch("postmark\u{1f}m-1"),
+                Actor::System("classify".into()),
+                "again"
+            )
+            .is_none());
+        assert_eq!((r.version, r.touches.len()), (2, 1));
+        r.touch(
+            a_touch("postmark\u{1f}m-2"),
+            Actor::System("classify".into()),
+            "more",
+        )
+        .unwrap();
+        assert_eq!((r.version, r.touches.len()), (3, 2));
+    }
+
+    #[test]
+    fn the_crm_sync_key_counts_touches_once_there_are_some() {
+        let mut r = form_record();
+        assert_eq!(r.crm_sync_key(), "queue#0", "unchanged without touches");
+        r.touch(a_touch("k"), Actor::System("classify".into()), "")
+            .unwrap();
+        assert_eq!(r.crm_sync_key(), "queue#0#1");
+        r.crm.synced = Some("queue#0".into());
+        assert!(r.crm_stale(), "a touch makes the CRM stale");
+    }
+
+    #[test]
+    fn attached_is_terminal_and_reached_from_received_only() {
+        for s in ALL_STATES {
+            let attach = next_state(s, Transition::Attach);
+            assert_eq!(attach.is_ok(), s == State::Received, "{}", s.as_str());
+        }
+        assert!(State::Attached.is_final() && !State::Attached.awaits_owner());
+        assert_eq!(State::Attached.as_str(), "attached");
+        assert_eq!(Transition::Attach.label(), "attached");
+        let json = serde_json::to_string(&State::Attached).unwrap();
+        assert_eq!(json, "\"attached\"");
     }
 
     #[test]

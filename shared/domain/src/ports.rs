@@ -8,6 +8,7 @@ use crate::ids::{CompanyDomain, EmailAddress, HandoffId, RepId};
 use crate::lifecycle::{HandoffRecord, State, TimelineEntry};
 use crate::package::{HandoffPackage, Motion, ReplyClass, TriggerKind};
 use crate::privacy::Erasure;
+use crate::routing::{FairShare, FairnessCounters};
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -74,7 +75,8 @@ pub struct DueHandoff {
     pub due_at: DateTime<Utc>,
 }
 
-/// A short view of an open handoff, for duplicate and channel-switch matching.
+/// A short view of a handoff, for duplicate and channel-switch matching and for finding the
+/// buyer's open handoff a new event joins.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HandoffSummary {
     pub id: HandoffId,
@@ -83,6 +85,12 @@ pub struct HandoffSummary {
     pub channel: crate::event::Channel,
     pub source: crate::ids::SourceName,
     pub owner: Option<RepId>,
+    /// The buyer's name and phone as the event gave them (the same person on another channel is
+    /// recognised by phone, or by name at the same company domain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
 }
 
 impl HandoffSummary {
@@ -95,8 +103,20 @@ impl HandoffSummary {
             channel: r.event.channel,
             source: r.event.source.clone(),
             owner: r.owner.as_ref().and_then(|o| o.rep.clone()),
+            name: r.event.buyer().name.clone(),
+            phone: r.event.buyer().phone.clone(),
         }
     }
+}
+
+/// What [`HandoffStore::record_assignment`] adds for one new owner.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Assignment {
+    /// The rep whose daily load grows by one, with their local date (`None`: a shared queue).
+    pub load: Option<(RepId, NaiveDate)>,
+    /// The round-robin decision's shares and winner (`None` when continuity or the failover
+    /// chain chose the owner: those count against the daily cap only).
+    pub fair_share: Option<FairShare>,
 }
 
 /// Durable handoff state.
@@ -165,8 +185,24 @@ pub trait HandoffStore: Send + Sync {
         }
         Ok(out)
     }
-    /// Atomically adds one to the rep's load for `day`; returns the new count.
-    async fn add_rep_load(&self, rep: &RepId, day: NaiveDate) -> Result<u32, StoreError>;
+    /// Atomically adds one to the rep's load for `day`; returns the new count. The same as a
+    /// [`record_assignment`](Self::record_assignment) with a load and no fair share.
+    async fn add_rep_load(&self, rep: &RepId, day: NaiveDate) -> Result<u32, StoreError> {
+        let assignment = Assignment {
+            load: Some((rep.clone(), day)),
+            fair_share: None,
+        };
+        Ok(self.record_assignment(&assignment).await?.unwrap_or(0))
+    }
+    /// The round robin's fairness counters of several reps, in the order asked (zeros for a rep
+    /// never counted); one read where the backend can.
+    async fn fairness(&self, reps: &[RepId]) -> Result<Vec<FairnessCounters>, StoreError>;
+    /// Records one assignment: one more handoff on the rep's load for the day, and what the
+    /// round-robin decision adds to the fairness counters (every candidate's share to `owed`,
+    /// one to the winner's `won`). Each part is a commutative addition, atomic on its own
+    /// (no read, no condition: concurrent assignments never conflict and none is lost); the
+    /// two parts need not be one transaction. Returns the new load (`None` without a load).
+    async fn record_assignment(&self, assignment: &Assignment) -> Result<Option<u32>, StoreError>;
     /// Atomically increments a named counter (round-robin cursor) and returns the new value.
     async fn next_counter(&self, name: &str) -> Result<u64, StoreError>;
     /// Availability overrides set at run time (out of office now / back), by rep.
@@ -369,7 +405,8 @@ pub struct CrmRefs {
     /// How many of the handoff's owner changes already have their note.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub change_notes: u32,
-    /// Set by the domain when the CRM matched the handoff: `<owner>#<changes>`; the CRM needs
+    /// Set by the domain when the CRM matched the handoff: `<owner>#<changes>`, plus
+    /// `#<touches>` once a later event joined it; the CRM needs
     /// another sync whenever this differs from [`crate::lifecycle::HandoffRecord::crm_sync_key`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub synced: Option<String>,
@@ -442,7 +479,8 @@ pub struct CrmWrite {
     pub owner_ids: ExternalIds,
     /// The owner's name, for task subjects and notes.
     pub owner_display: String,
-    /// Every change of owner so far, oldest first; each needs one note.
+    /// Every change of owner and every new touch (a later event that joined the handoff) so
+    /// far, oldest first; each needs one note.
     pub changes: Vec<OwnerChangeNote>,
     /// The package as readable text and as HTML (the note / task description).
     pub text: String,
@@ -478,6 +516,9 @@ pub enum NotificationKind {
     Assigned,
     /// The recipient had it; it moved to someone else (`to`), for `reason`.
     MovedAway { to: String, reason: String },
+    /// The recipient owns it and the buyer got in touch again: a later event joined the handoff
+    /// (`summary`: what arrived, via which channel, the new trigger); the package is updated.
+    NewTouch { summary: String },
 }
 
 /// What a rep is told.

@@ -650,6 +650,8 @@ impl Case {
             channel,
             source,
             owner: None,
+            name: None,
+            phone: None,
         });
         self
     }

@@ -62,7 +62,21 @@ pub async fn sweep(
         stopped_early = report.stopped_early,
         "failover sweep finished"
     );
+    log_failures(&report);
     Ok(report)
+}
+
+/// One warning per handoff the sweep could not fail over, with the cause (ids and reasons only).
+pub fn log_failures(report: &SweepReport) {
+    for f in &report.failures {
+        tracing::warn!(handoff_id = %f.handoff_id, fault = f.fault, error = %f.error, "failover failed; the handoff stays due");
+    }
+    if report.failed > report.failures.len() {
+        tracing::warn!(
+            more = report.failed - report.failures.len(),
+            "more failovers failed than are listed"
+        );
+    }
 }
 
 /// The sweep's metrics, all with the dimension set `[["stage"]]` (the template's alarms on
@@ -180,6 +194,7 @@ mod tests {
             escalated: 1,
             skipped: 1,
             failed: 1,
+            failures: Vec::new(),
             items_read: 7,
             pages: 1,
             stopped_early: false,

@@ -17,12 +17,14 @@ use chrono::{DateTime, NaiveDate, Utc};
 use handoff_domain::ids::{CompanyDomain, EmailAddress, HandoffId, RepId};
 use handoff_domain::lifecycle::{HandoffRecord, TimelineEntry, Transition};
 use handoff_domain::package::TriggerKind;
+use handoff_domain::ports::Assignment;
 use handoff_domain::ports::{
     AvailabilityOverride, CreateOutcome, DeliveryError, DuePage, HandoffStore, HandoffSummary,
     Judge, JudgeError, JudgeOpinion, JudgeRequest, Notification, NotificationKind, Notifier,
     RulesSource, StoreError,
 };
 use handoff_domain::privacy::Erasure;
+use handoff_domain::routing::FairnessCounters;
 use handoff_domain::service::Services;
 use std::sync::{Arc, Mutex};
 
@@ -133,6 +135,7 @@ impl Notifier for CountingNotifier {
         let kind = match notification.kind {
             NotificationKind::Assigned => "assigned",
             NotificationKind::MovedAway { .. } => "moved_away",
+            NotificationKind::NewTouch { .. } => "new_touch",
         };
         self.tally
             .add(Metric::count("Notifications", 1).by("kind", kind));
@@ -221,6 +224,12 @@ impl HandoffStore for CountingStore {
     }
     async fn add_rep_load(&self, rep: &RepId, day: NaiveDate) -> Result<u32, StoreError> {
         self.inner.add_rep_load(rep, day).await
+    }
+    async fn fairness(&self, reps: &[RepId]) -> Result<Vec<FairnessCounters>, StoreError> {
+        self.inner.fairness(reps).await
+    }
+    async fn record_assignment(&self, assignment: &Assignment) -> Result<Option<u32>, StoreError> {
+        self.inner.record_assignment(assignment).await
     }
     async fn next_counter(&self, name: &str) -> Result<u64, StoreError> {
         self.inner.next_counter(name).await

@@ -23,7 +23,8 @@ pub struct CrmRecord {
     /// The CRM fields as a real CRM would get them (inbound and outbound differ).
     #[serde(default)]
     pub fields: std::collections::BTreeMap<String, String>,
-    /// One note per change of owner, oldest first.
+    /// One note per change of owner and per later event that joined the handoff (a new
+    /// touch), oldest first.
     #[serde(default)]
     pub owner_changes: Vec<String>,
 }

@@ -4,7 +4,9 @@ use crate::fsutil::{append_line, write_atomic};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use handoff_domain::ids::HandoffId;
-use handoff_domain::ports::{Clock, DeliveryError, Notification, Notifier, SystemClock};
+use handoff_domain::ports::{
+    Clock, DeliveryError, Notification, NotificationKind, Notifier, SystemClock,
+};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -37,8 +39,9 @@ pub struct NotificationErasure {
 /// Appends one JSON line per notification to `<dir>/notifications.jsonl` and writes the latest
 /// notification of each handoff, readable, to `<dir>/notifications/<handoff_id>.txt`.
 ///
-/// Idempotent per (handoff, target, CRM reference): a retry returns the same receipt and
-/// appends nothing. Meant for one process per data directory (the local engine).
+/// Idempotent per (handoff, target, CRM reference) — and, for news of a new touch, its summary:
+/// a retry returns the same receipt and appends nothing, while each touch is its own message.
+/// Meant for one process per data directory (the local engine).
 #[derive(Clone)]
 pub struct LogNotifier {
     inner: Arc<Inner>,
@@ -159,6 +162,14 @@ impl LogNotifier {
             h.update(part.as_bytes());
             h.update([0x1f]);
         }
+        // News of a touch goes to the owner already told about the handoff (same target and
+        // CRM reference): the touch's summary (which names when it arrived) tells them apart.
+        if let NotificationKind::NewTouch { summary } = &n.kind {
+            for part in ["new_touch", summary.as_str()] {
+                h.update(part.as_bytes());
+                h.update([0x1f]);
+            }
+        }
         let digest = hex::encode(h.finalize());
         format!("local-notify:{}:{}", n.handoff_id, &digest[..16])
     }
@@ -274,6 +285,29 @@ mod tests {
         assert_eq!(again.logged().unwrap().len(), 1);
         let text = std::fs::read_to_string(dir.path().join("notifications.jsonl")).unwrap();
         assert_eq!(text.lines().count(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn each_new_touch_is_its_own_message_and_a_retry_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let notifier = LogNotifier::new(dir.path()).unwrap();
+        let id = fixtures::handoff_id("news-1");
+        let assigned = fixtures::notification(&id, "slack:@lena", "local-crm:x");
+        let first =
+            fixtures::news_notification(&id, "slack:@lena", "local-crm:x", "a reply at 10:42");
+        let second =
+            fixtures::news_notification(&id, "slack:@lena", "local-crm:x", "a form at 11:05");
+        let mut receipts = Vec::new();
+        for n in [&assigned, &first, &second] {
+            receipts.push(notifier.notify(n).await.unwrap());
+        }
+        receipts.dedup();
+        assert_eq!(receipts.len(), 3, "{receipts:?}");
+        assert_eq!(notifier.notify(&first).await.unwrap(), receipts[1]);
+        assert_eq!(notifier.logged_for(&id).unwrap().len(), 3);
+        let text = std::fs::read_to_string(notifier.text_path(&id)).unwrap();
+        assert!(text.contains("News on "), "{text}");
+        assert!(text.contains("a form at 11:05"), "{text}");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -5,7 +5,9 @@
 //! lookups need; `due_at` is set only while the record awaits its owner and a partial index
 //! over it is the sweep's sparse index. `timeline` is keyed by (handoff, version). `update` is
 //! one transaction: a conditional `UPDATE … WHERE id = ? AND version = ?` and the timeline
-//! insert, so the two are never apart.
+//! insert, so the two are never apart. `record_assignment` adds to the rep's daily load and to
+//! the round robin's fairness counters (table `fairness`: shares owed and decisions won per rep)
+//! in one transaction.
 //!
 //! The same store is also the [`ThreadIndex`] (table `threads`: one row per normalised key) and
 //! the [`OnceTokens`] ledger (table `once_tokens`: an upsert that takes over only expired rows).
@@ -21,11 +23,13 @@ use chrono::{DateTime, NaiveDate, Utc};
 use handoff_connectors::once::{OnceError, OnceTokens};
 use handoff_domain::ids::{CompanyDomain, EmailAddress, HandoffId, RepId};
 use handoff_domain::lifecycle::{HandoffRecord, State, TimelineEntry};
+use handoff_domain::ports::Assignment;
 use handoff_domain::ports::{
     thread_key, AvailabilityOverride, CreateOutcome, DueHandoff, DuePage, HandoffStore,
     HandoffSummary, OutboundThread, StoreError, ThreadIndex,
 };
 use handoff_domain::privacy::{Erasure, Retention};
+use handoff_domain::routing::FairnessCounters;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 use std::path::Path;
 
@@ -143,6 +147,12 @@ impl Row {
 fn to_i64(version: u64) -> Result<i64, StoreError> {
     i64::try_from(version)
         .map_err(|_| StoreError::Corrupt(format!("version {version} is out of range")))
+}
+
+/// A stored fairness counter (never negative: they only grow).
+fn counter_of(rep: &str, value: i64) -> Result<u64, DbError> {
+    u64::try_from(value)
+        .map_err(|_| DbError::Corrupt(format!("fairness counter {value} of {rep} is negative")))
 }
 
 fn encode_entry(entry: &TimelineEntry) -> Result<String, StoreError> {
@@ -465,16 +475,73 @@ impl HandoffStore for SqliteStore {
         .await
     }
 
-    async fn add_rep_load(&self, rep: &RepId, day: NaiveDate) -> Result<u32, StoreError> {
-        let (rep, day) = (rep.to_string(), day_key(day));
+    async fn fairness(&self, reps: &[RepId]) -> Result<Vec<FairnessCounters>, StoreError> {
+        let reps: Vec<String> = reps.iter().map(RepId::to_string).collect();
         self.run(move |conn| {
-            Ok(conn.query_row(
-                "INSERT INTO rep_load (rep, day, count) VALUES (?1, ?2, 1)
-                 ON CONFLICT (rep, day) DO UPDATE SET count = count + 1
-                 RETURNING count",
-                params![rep, day],
-                |r| r.get(0),
-            )?)
+            let mut stmt = conn.prepare_cached("SELECT owed, won FROM fairness WHERE rep = ?1")?;
+            let mut out = Vec::with_capacity(reps.len());
+            for rep in &reps {
+                let row: Option<(i64, i64)> = stmt
+                    .query_row([rep], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                out.push(match row {
+                    Some((owed, won)) => FairnessCounters {
+                        owed: counter_of(rep, owed)?,
+                        won: counter_of(rep, won)?,
+                    },
+                    None => FairnessCounters::default(),
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn record_assignment(&self, assignment: &Assignment) -> Result<Option<u32>, StoreError> {
+        let load = assignment
+            .load
+            .as_ref()
+            .map(|(rep, day)| (rep.to_string(), day_key(*day)));
+        let fair_share = match &assignment.fair_share {
+            Some(f) => {
+                let shares = f
+                    .shares
+                    .iter()
+                    .map(|(rep, share)| Ok((rep.to_string(), to_i64(*share)?)))
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                Some((shares, f.winner.to_string()))
+            }
+            None => None,
+        };
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let count = match &load {
+                Some((rep, day)) => Some(tx.query_row(
+                    "INSERT INTO rep_load (rep, day, count) VALUES (?1, ?2, 1)
+                     ON CONFLICT (rep, day) DO UPDATE SET count = count + 1
+                     RETURNING count",
+                    params![rep, day],
+                    |r| r.get(0),
+                )?),
+                None => None,
+            };
+            if let Some((shares, winner)) = &fair_share {
+                let mut owe = tx.prepare_cached(
+                    "INSERT INTO fairness (rep, owed, won) VALUES (?1, ?2, 0)
+                     ON CONFLICT (rep) DO UPDATE SET owed = owed + excluded.owed",
+                )?;
+                for (rep, share) in shares {
+                    owe.execute(params![rep, share])?;
+                }
+                drop(owe);
+                tx.execute(
+                    "INSERT INTO fairness (rep, owed, won) VALUES (?1, 0, 1)
+                     ON CONFLICT (rep) DO UPDATE SET won = won + 1",
+                    [winner],
+                )?;
+            }
+            tx.commit()?;
+            Ok(count)
         })
         .await
     }
@@ -602,6 +669,46 @@ mod tests {
             store.due(at(0), 10, Some("garbage".into())).await,
             Err(StoreError::Corrupt(_))
         ));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_file_from_before_the_fairness_counters_gains_them_and_keeps_its_loads() {
+        use handoff_domain::routing::FairShare;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("before-fairness.sqlite");
+        let day = NaiveDate::from_ymd_opt(2030, 1, 7).unwrap();
+        {
+            let conn = rusqlite::Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE rep_load (
+                     rep TEXT NOT NULL, day TEXT NOT NULL, count INTEGER NOT NULL,
+                     PRIMARY KEY (rep, day)
+                 ) WITHOUT ROWID;
+                 INSERT INTO rep_load VALUES ('lena', '2030-01-07', 4);",
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let lena = fixtures::rep("lena");
+        assert_eq!(
+            store.fairness(std::slice::from_ref(&lena)).await.unwrap(),
+            vec![FairnessCounters::default()]
+        );
+        let assignment = Assignment {
+            load: Some((lena.clone(), day)),
+            fair_share: Some(FairShare {
+                shares: vec![(lena.clone(), 1_000_000)],
+                winner: lena.clone(),
+            }),
+        };
+        assert_eq!(store.record_assignment(&assignment).await.unwrap(), Some(5));
+        assert_eq!(
+            store.fairness(std::slice::from_ref(&lena)).await.unwrap(),
+            vec![FairnessCounters {
+                owed: 1_000_000,
+                won: 1
+            }]
+        );
     }
 }
 

@@ -42,6 +42,16 @@ CREATE TABLE IF NOT EXISTS rep_load (
     PRIMARY KEY (rep, day)
 ) WITHOUT ROWID;
 
+-- The round robin's fairness counters (HandoffStore::record_assignment), only ever added to:
+-- per rep, the fair shares of the round-robin decisions they competed in (millionths of a
+-- handoff) and the decisions they won. A file written by an older version gets the table when
+-- opened (this script runs on every open); a missing row is a rep at zero.
+CREATE TABLE IF NOT EXISTS fairness (
+    rep   TEXT PRIMARY KEY NOT NULL,
+    owed  INTEGER NOT NULL,
+    won   INTEGER NOT NULL
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS counters (
     name  TEXT PRIMARY KEY NOT NULL,
     value INTEGER NOT NULL

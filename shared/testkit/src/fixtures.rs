@@ -94,6 +94,22 @@ pub fn event_from(
     }
 }
 
+/// A web-form demo request from a buyer with this email, name and phone (`None`: none given),
+/// received at `received_at`: for matching the same person across addresses and channels.
+pub fn event_of_person(
+    provider_event_id: &str,
+    buyer_email: &str,
+    name: &str,
+    phone: Option<&str>,
+    received_at: DateTime<Utc>,
+) -> IntakeEvent {
+    let mut e = event_from(provider_event_id, buyer_email, received_at);
+    let buyer = e.kind.buyer_mut();
+    buyer.name = Some(name.to_string());
+    buyer.phone = phone.map(str::to_string);
+    e
+}
+
 /// A freshly received record (version 1) and its first timeline entry, for [`event`].
 pub fn record(provider_event_id: &str) -> (HandoffRecord, TimelineEntry) {
     HandoffRecord::received(event(provider_event_id), t0())
@@ -237,6 +253,7 @@ pub fn path_to(state: State) -> Vec<Transition> {
         ],
         State::RequalificationRequested => vec![T::Classify, T::Assign, T::RequestRequalification],
         State::Escalated => vec![T::Classify, T::Assign, T::Escalate],
+        State::Attached => vec![T::Attach],
     }
 }
 
@@ -452,6 +469,23 @@ pub fn moved_notification(
     n
 }
 
+/// The "news" notice to the owner of `handoff` at `target`: a later event of the buyer
+/// (`summary`) joined it after the CRM write `crm_ref`.
+pub fn news_notification(
+    handoff: &HandoffId,
+    target: &str,
+    crm_ref: &str,
+    summary: &str,
+) -> Notification {
+    let mut n = notification(handoff, target, crm_ref);
+    n.kind = NotificationKind::NewTouch {
+        summary: summary.into(),
+    };
+    n.title = format!("News on {}: {summary}", n.title);
+    n.body = format!("New touch: {summary}\n\n{}", n.body);
+    n
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -468,6 +502,7 @@ mod tests {
             State::Accepted,
             State::RequalificationRequested,
             State::Escalated,
+            State::Attached,
         ] {
             let (mut r, _) = record("path");
             for t in path_to(state) {

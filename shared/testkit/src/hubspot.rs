@@ -435,7 +435,8 @@ impl HubspotStandIn {
 
     /// What HubSpot holds for one handoff, for the CRM conformance cases. Fixture handoffs share
     /// the buyer's contact, so notes and tasks are told apart by the handoff id in their body:
-    /// `packages` are such notes, `change_notes` those starting with "Moved from", `tasks`
+    /// `packages` are such notes, `change_notes` those starting with "Moved from" or "New
+    /// touch:", `tasks`
     /// such tasks, `owner` the last such task's `hubspot_owner_id`, and `contacts` the contacts
     /// whose `handoff_handoff_id` is the id or that those notes and tasks are associated with.
     pub fn seen(&self, id: &HandoffId) -> CrmSeen {
@@ -456,6 +457,9 @@ impl HubspotStandIn {
             strip_tags(n.property("hs_note_body").unwrap_or_default())
                 .trim_start()
                 .starts_with("Moved from")
+                || strip_tags(n.property("hs_note_body").unwrap_or_default())
+                    .trim_start()
+                    .starts_with("New touch:")
         };
         let change_notes = notes.iter().filter(is_change).count();
         let mut contacts: BTreeSet<&str> = store

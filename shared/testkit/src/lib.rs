@@ -42,6 +42,7 @@ extern crate self as handoff_testkit;
 pub mod bedrock;
 pub mod delivery;
 pub mod emulator;
+pub mod faulty_store;
 pub mod fixtures;
 pub mod hubspot;
 mod join;
@@ -103,9 +104,14 @@ macro_rules! store_conformance {
                 case_rep_load_per_rep_and_day,
                 case_rep_loads_batch_matches_single_reads,
                 case_rep_load_atomic_under_concurrency,
+                case_fairness_counters_add_up_with_the_load,
+                case_fairness_counters_exact_under_concurrency,
+                case_fairness_of_a_large_roster,
                 case_counter_sequential_and_per_name,
                 case_counter_atomic_under_concurrency,
                 case_availability_set_overwrite_list,
+                case_summaries_carry_the_buyers_name_and_phone,
+                case_attached_records_and_touches_round_trip,
             );
         }
     };

@@ -17,6 +17,8 @@
 //! - `by_contact` / `by_domain` return summaries of the *current* records, newest first.
 //! - `created_between` returns current records in any order.
 //! - Counters and rep loads start at 0; the first increment returns 1.
+//! - Fairness counters read as zeros for a rep never counted; `record_assignment` adds every
+//!   share and win exactly once under concurrency and returns the new load (`None` without one).
 //!
 //! Erasure and retention have their own suite, [`privacy`] (`store_privacy_conformance!`).
 
@@ -684,4 +686,217 @@ pub async fn case_availability_set_overwrite_list(store: &dyn HandoffStore) {
     let mut list = store.availability().await.unwrap();
     list.sort_by(|a, b| a.rep.cmp(&b.rep));
     assert_eq!(list, vec![returned, back]);
+}
+
+// ---- One open handoff per buyer (a later event joins the buyer's open handoff) ----------------
+
+/// Summaries carry the buyer's name and phone as the event gave them, through both lookups (the
+/// classify stage recognises the same person at the same company by them); a buyer who gave
+/// neither has none.
+pub async fn case_summaries_carry_the_buyers_name_and_phone(store: &dyn HandoffStore) {
+    let dana = fixtures::event_of_person(
+        "person-dana",
+        "dana@acme.com",
+        "Dana Scully",
+        Some("+49 30 1234567"),
+        at(1),
+    );
+    let mut sam = fixtures::event_from("person-sam", "sam@acme.com", at(2));
+    sam.kind.buyer_mut().name = None;
+    let mut records = Vec::new();
+    for (event, created) in [(dana, at(1)), (sam, at(2))] {
+        let (record, entry) = HandoffRecord::received(event, created);
+        store.create(&record, &entry).await.unwrap();
+        records.push(record);
+    }
+    let by_contact = store.by_contact(&email("dana@acme.com"), 10).await.unwrap();
+    assert_eq!(by_contact, summaries(&[&records[0]]));
+    assert_eq!(by_contact[0].name.as_deref(), Some("Dana Scully"));
+    assert_eq!(by_contact[0].phone.as_deref(), Some("+49 30 1234567"));
+    let acme = CompanyDomain::parse("acme.com").unwrap();
+    let by_domain = store.by_domain(&acme, 10).await.unwrap();
+    assert_eq!(by_domain, summaries(&[&records[1], &records[0]]));
+    assert_eq!(
+        (by_domain[0].name.clone(), by_domain[0].phone.clone()),
+        (None, None)
+    );
+}
+
+/// `attached` is stored like any other state: the event's record keeps the handoff it joined,
+/// the lookups report it, it is never due, a replayed create reports it; the joined handoff
+/// keeps its touches and its `new_touch` timeline entry.
+pub async fn case_attached_records_and_touches_round_trip(store: &dyn HandoffStore) {
+    use handoff_domain::lifecycle::{Actor, AttachedTouch};
+    let mut open = fixtures::seed_in_state(
+        store,
+        "join-open",
+        "dana@acme.com",
+        at(0),
+        State::Notified,
+        at(60),
+    )
+    .await;
+    let (mut joining, entry) = fixtures::record_from("join-new", "dana@acme.com", at(5));
+    store.create(&joining, &entry).await.unwrap();
+    joining.attached_to = Some(open.id.clone());
+    fixtures::advance(store, &mut joining, Transition::Attach, at(6)).await;
+    let touch = AttachedTouch {
+        key: "website\u{1f}join-new".into(),
+        handoff_id: joining.id.clone(),
+        at: at(6),
+        source: joining.event.source.clone(),
+        channel: joining.event.channel,
+        trigger: handoff_domain::package::TriggerKind::DemoRequest,
+        summary: "a web form via web form from website".into(),
+        told: None,
+    };
+    let touched = open
+        .touch(touch, Actor::System("classify".into()), "new touch")
+        .expect("a first touch");
+    store.update(&open, &touched).await.unwrap();
+
+    assert_eq!(store.get(&joining.id).await.unwrap(), Some(joining.clone()));
+    assert_eq!(store.get(&open.id).await.unwrap(), Some(open.clone()));
+    let lookups = store.by_contact(&email("dana@acme.com"), 10).await.unwrap();
+    assert_eq!(lookups, summaries(&[&joining, &open]));
+    assert_eq!(lookups[0].state, State::Attached);
+    assert_eq!(
+        store.due(at(500), 10, None).await.unwrap().items,
+        vec![due_of(&open)],
+        "an attached record is never due"
+    );
+    let last = store.timeline(&open.id).await.unwrap().pop().unwrap();
+    assert_eq!(
+        (last.event.as_str(), last.version),
+        ("new_touch", open.version)
+    );
+    assert_eq!(
+        store.create(&joining, &entry).await.unwrap(),
+        CreateOutcome::AlreadyExists(State::Attached)
+    );
+}
+
+// ---- Round-robin fairness counters, recorded with the load --------------------------------------
+
+/// One round-robin decision among `candidates` (rep, share in millionths) won by `winner`, with
+/// the winner's load on `on`.
+fn assignment(
+    candidates: &[(&str, u64)],
+    winner: &str,
+    on: Option<NaiveDate>,
+) -> handoff_domain::ports::Assignment {
+    handoff_domain::ports::Assignment {
+        load: on.map(|d| (rep(winner), d)),
+        fair_share: Some(handoff_domain::routing::FairShare {
+            shares: candidates.iter().map(|(r, s)| (rep(r), *s)).collect(),
+            winner: rep(winner),
+        }),
+    }
+}
+
+fn counters(owed: u64, won: u64) -> handoff_domain::routing::FairnessCounters {
+    handoff_domain::routing::FairnessCounters { owed, won }
+}
+
+/// Fairness counters start at zero, come back in the order asked (repeats included), add up
+/// every share and win, and move only with a fair share; `record_assignment` returns the new
+/// load, or `None` without one, and counts it on the same item `rep_load` and `add_rep_load` use.
+pub async fn case_fairness_counters_add_up_with_the_load(store: &dyn HandoffStore) {
+    let (lena, max, omar) = (rep("lena"), rep("max"), rep("omar"));
+    assert_eq!(
+        store.fairness(&[lena.clone(), max.clone()]).await.unwrap(),
+        vec![counters(0, 0); 2]
+    );
+    assert_eq!(store.fairness(&[]).await.unwrap(), vec![]);
+    let two_to_one = [("lena", 666_667), ("max", 333_333)];
+    let first = assignment(&two_to_one, "lena", Some(day(7)));
+    assert_eq!(store.record_assignment(&first).await.unwrap(), Some(1));
+    let second = assignment(&two_to_one, "max", Some(day(7)));
+    assert_eq!(store.record_assignment(&second).await.unwrap(), Some(1));
+    assert_eq!(store.record_assignment(&first).await.unwrap(), Some(2));
+    // Alone after hours: the whole handoff is owed to the one candidate, who wins it.
+    let alone = assignment(&[("omar", 1_000_000)], "omar", None);
+    assert_eq!(store.record_assignment(&alone).await.unwrap(), None);
+    // Continuity and escalations count the load only.
+    let load_only = handoff_domain::ports::Assignment {
+        load: Some((max.clone(), day(8))),
+        fair_share: None,
+    };
+    assert_eq!(store.record_assignment(&load_only).await.unwrap(), Some(1));
+    assert_eq!(store.add_rep_load(&max, day(8)).await.unwrap(), 2);
+    assert_eq!(
+        store
+            .fairness(&[
+                omar.clone(),
+                lena.clone(),
+                rep("nobody"),
+                max.clone(),
+                lena.clone()
+            ])
+            .await
+            .unwrap(),
+        vec![
+            counters(1_000_000, 1),
+            counters(2_000_001, 2),
+            counters(0, 0),
+            counters(999_999, 1),
+            counters(2_000_001, 2),
+        ]
+    );
+    assert_eq!(store.rep_load(&lena, day(7)).await.unwrap(), 2);
+    assert_eq!(store.rep_load(&max, day(7)).await.unwrap(), 1);
+    assert_eq!(store.rep_load(&max, day(8)).await.unwrap(), 2);
+    assert_eq!(store.rep_load(&omar, day(7)).await.unwrap(), 0);
+}
+
+/// Twenty-four assignments recorded at once from as many futures: every share, win and load is
+/// counted exactly once, and the deficits still sum to zero.
+pub async fn case_fairness_counters_exact_under_concurrency(store: &dyn HandoffStore) {
+    let candidates = [("lena", 500_000), ("max", 333_333), ("omar", 166_667)];
+    // Of every six: lena 3, max 2, omar 1.
+    let winners = ["lena", "max", "lena", "omar", "lena", "max"];
+    let assignments: Vec<_> = (0..24)
+        .map(|i| assignment(&candidates, winners[i % winners.len()], Some(day(7))))
+        .collect();
+    let results = join_all(assignments.iter().map(|a| store.record_assignment(a))).await;
+    let mut loads: Vec<u32> = results.into_iter().map(|r| r.unwrap().unwrap()).collect();
+    loads.sort_unstable();
+    let mut expected: Vec<u32> = (1..=12).chain(1..=8).chain(1..=4).collect();
+    expected.sort_unstable();
+    assert_eq!(loads, expected, "every load increment seen exactly once");
+    let reps = [rep("lena"), rep("max"), rep("omar")];
+    let got = store.fairness(&reps).await.unwrap();
+    assert_eq!(
+        got,
+        vec![
+            counters(12_000_000, 12),
+            counters(7_999_992, 8),
+            counters(4_000_008, 4),
+        ]
+    );
+    let deficits: i128 = got.iter().map(|c| c.deficit()).sum();
+    assert_eq!(deficits, 0);
+    for (r, n) in reps.iter().zip([12, 8, 4]) {
+        assert_eq!(store.rep_load(r, day(7)).await.unwrap(), n);
+    }
+}
+
+/// A roster larger than one backend batch (130 reps) is read in one call, in order.
+pub async fn case_fairness_of_a_large_roster(store: &dyn HandoffStore) {
+    let reps: Vec<_> = (0..130).map(|i| format!("rep-{i}")).collect();
+    let shares: Vec<(&str, u64)> = reps
+        .iter()
+        .map(|r| (r.as_str(), if r == "rep-0" { 6_700 } else { 7_700 }))
+        .collect();
+    assert_eq!(shares.iter().map(|(_, s)| s).sum::<u64>(), 1_000_000);
+    store
+        .record_assignment(&assignment(&shares, "rep-129", None))
+        .await
+        .unwrap();
+    let ids: Vec<_> = reps.iter().map(|r| rep(r)).collect();
+    let got = store.fairness(&ids).await.unwrap();
+    assert_eq!(got.len(), 130);
+    assert_eq!(got[0], counters(6_700, 0));
+    assert_eq!(got[1], counters(7_700, 0));
+    assert_eq!(got[129], counters(7_700, 1));
 }

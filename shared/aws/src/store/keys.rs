@@ -170,6 +170,21 @@ pub fn counter_pk(name: &str) -> String {
     format!("CTR#{name}")
 }
 
+/// The partition (and sort key) of the one item holding every rep's fairness counters.
+pub const FAIRNESS_PK: &str = "FAIR";
+/// The sort key of the fairness item.
+pub const FAIRNESS_SK: &str = "FAIR";
+
+/// `O#<rep>`: the attribute of the fairness item holding a rep's owed shares (millionths).
+pub fn owed_attr(rep: &RepId) -> String {
+    format!("O#{rep}")
+}
+
+/// `W#<rep>`: the attribute of the fairness item holding a rep's round-robin wins.
+pub fn won_attr(rep: &RepId) -> String {
+    format!("W#{rep}")
+}
+
 /// Attribute of a thread item: the `OutboundThread` as JSON text.
 pub const THREAD: &str = "thread";
 /// The sort key of a thread item.

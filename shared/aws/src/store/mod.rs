@@ -11,6 +11,7 @@
 //! | account owner | `A#<domain>` | `OWNER` | `rep` |
 //! | rep load | `L#<rep>` | `<yyyy-mm-dd>` | `n` (N, `ADD`), `expires_at` |
 //! | counter | `CTR#<name>` | `CTR` | `n` (N, `ADD`) |
+//! | fairness counters | `FAIR` | `FAIR` | per rep `O#<rep>` (N, shares owed in millionths) and `W#<rep>` (N, round-robin wins), all `ADD` |
 //! | availability | `AVAIL` | `<rep>` | `value` (JSON) |
 //! | rules version | `RULES` | `V#<version, 6+ digits>` | `toml`, `pushed_at` (see [`crate::rules`]) |
 //! | current rules | `RULES` | `CURRENT` | `n` (N) |
@@ -47,6 +48,16 @@
 //! timeline put (conditional on `attribute_not_exists(PK)`). Counters and loads are `UpdateItem`
 //! with `ADD`. Nothing here ever scans.
 //!
+//! `record_assignment` is two such updates, sent together: `ADD` one to the rep-day load item,
+//! and one `ADD` on the fairness item for every candidate's share and the winner's win. Neither
+//! reads or checks anything, so concurrent assignments never conflict and none is lost; they are
+//! not one transaction (a transaction on the one fairness item would cancel concurrent ones with
+//! `TransactionConflict`), so a failure between them can lose one decision's fair share, which
+//! the deficit model absorbs (the deficits still sum to zero). One item for every rep keeps a
+//! decision at one write and the read at one `GetItem`: two numbers of some 30 bytes per rep,
+//! so a roster of 100 is about 3 KB (3 write units), and the partition's 1,000 write units a
+//! second allow some 300 round-robin decisions a second.
+//!
 //! # Personal data
 //!
 //! With a retention ([`DynamoStore::with_retention`]) a `META` written in a final state gets
@@ -58,7 +69,7 @@
 //!
 //! # Consistency
 //!
-//! Reads on the table (`get`, `timeline`, `account_owner`, `rep_load`, `availability`) are
+//! Reads on the table (`get`, `timeline`, `account_owner`, `rep_load`, `fairness`, `availability`) are
 //! strongly consistent. GSI queries (`due`, `by_contact`, `by_domain`, `created_between`) are
 //! eventually consistent on DynamoDB (usually well under a second); the emulator shows writes
 //! immediately.
@@ -84,10 +95,12 @@ use codec::{get_n, get_s, key, n, s, sdk_error, Item, ShardCursor};
 use handoff_domain::ids::{CompanyDomain, EmailAddress, HandoffId, RepId};
 use handoff_domain::lifecycle::{HandoffRecord, TimelineEntry};
 use handoff_domain::ports::{
-    AvailabilityOverride, CreateOutcome, DuePage, HandoffStore, HandoffSummary, StoreError,
+    Assignment, AvailabilityOverride, CreateOutcome, DuePage, HandoffStore, HandoffSummary,
+    StoreError,
 };
 use handoff_domain::privacy::{Erasure, Retention};
-use std::collections::HashMap;
+use handoff_domain::routing::{FairShare, FairnessCounters};
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 /// Default number of `due` index partitions (see the module docs for when to raise it).
@@ -293,6 +306,59 @@ impl DynamoStore {
         }
         out.truncate(limit);
         Ok(out)
+    }
+
+    /// Adds one to a rep's load for `day` (the item expires [`LOAD_RETENTION_DAYS`] after it);
+    /// the new count.
+    async fn add_load(&self, rep: &RepId, day: NaiveDate) -> Result<u32, StoreError> {
+        let expires = day
+            .checked_add_days(Days::new(LOAD_RETENTION_DAYS))
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc().timestamp())
+            .unwrap_or(i64::MAX);
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::load_pk(rep), keys::day_sk(day))))
+            .update_expression("ADD #n :one SET #exp = :exp")
+            .expression_attribute_names("#n", keys::N)
+            .expression_attribute_names("#exp", keys::EXPIRES_AT)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":exp", n(expires))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| sdk_error("UpdateItem load", e))?;
+        get_n(&out.attributes.unwrap_or_default(), keys::N)
+    }
+
+    /// Adds one decision's shares to the owed counters and one win to the winner's, in one
+    /// `UpdateItem ADD` on the fairness item (created by the first).
+    async fn add_fair_share(&self, share: &FairShare) -> Result<(), StoreError> {
+        let mut amounts: BTreeMap<String, u64> = BTreeMap::new();
+        for (rep, owed) in &share.shares {
+            *amounts.entry(keys::owed_attr(rep)).or_default() += owed;
+        }
+        *amounts.entry(keys::won_attr(&share.winner)).or_default() += 1;
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(keys::FAIRNESS_PK, keys::FAIRNESS_SK)));
+        let mut terms = Vec::with_capacity(amounts.len());
+        for (i, (attribute, amount)) in amounts.into_iter().enumerate() {
+            terms.push(format!("#a{i} :a{i}"));
+            update = update
+                .expression_attribute_names(format!("#a{i}"), attribute)
+                .expression_attribute_values(format!(":a{i}"), n(amount));
+        }
+        update
+            .update_expression(format!("ADD {}", terms.join(", ")))
+            .send()
+            .await
+            .map_err(|e| sdk_error("UpdateItem fairness", e))?;
+        Ok(())
     }
 
     /// Reads `META` items by id with `BatchGetItem` (100 keys per call, unprocessed keys retried).
@@ -704,27 +770,47 @@ impl HandoffStore for DynamoStore {
             .collect())
     }
 
-    async fn add_rep_load(&self, rep: &RepId, day: NaiveDate) -> Result<u32, StoreError> {
-        let expires = day
-            .checked_add_days(Days::new(LOAD_RETENTION_DAYS))
-            .and_then(|d| d.and_hms_opt(0, 0, 0))
-            .map(|t| t.and_utc().timestamp())
-            .unwrap_or(i64::MAX);
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key(keys::load_pk(rep), keys::day_sk(day))))
-            .update_expression("ADD #n :one SET #exp = :exp")
-            .expression_attribute_names("#n", keys::N)
-            .expression_attribute_names("#exp", keys::EXPIRES_AT)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":exp", n(expires))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(|e| sdk_error("UpdateItem load", e))?;
-        get_n(&out.attributes.unwrap_or_default(), keys::N)
+    async fn fairness(&self, reps: &[RepId]) -> Result<Vec<FairnessCounters>, StoreError> {
+        let item = self
+            .get_item(
+                keys::FAIRNESS_PK.to_string(),
+                keys::FAIRNESS_SK,
+                "GetItem fairness",
+            )
+            .await?
+            .unwrap_or_default();
+        let counter = |name: String| -> Result<u64, StoreError> {
+            if item.contains_key(&name) {
+                get_n(&item, &name)
+            } else {
+                Ok(0)
+            }
+        };
+        reps.iter()
+            .map(|rep| {
+                Ok(FairnessCounters {
+                    owed: counter(keys::owed_attr(rep))?,
+                    won: counter(keys::won_attr(rep))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn record_assignment(&self, assignment: &Assignment) -> Result<Option<u32>, StoreError> {
+        let load = async {
+            match &assignment.load {
+                Some((rep, day)) => self.add_load(rep, *day).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let fairness = async {
+            match &assignment.fair_share {
+                Some(share) => self.add_fair_share(share).await,
+                None => Ok(()),
+            }
+        };
+        let (count, ()) = tokio::try_join!(load, fairness)?;
+        Ok(count)
     }
 
     async fn next_counter(&self, name: &str) -> Result<u64, StoreError> {

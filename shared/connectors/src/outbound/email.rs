@@ -13,6 +13,11 @@
 //! - `MovedAway`: a short "Moved to X: reason" mail to the previous owner. When the earlier mail
 //!   was sent over SMTP (its receipt names its `Message-ID`) the notice answers it
 //!   (`In-Reply-To`/`References`), so mail clients show it in the same thread.
+//! - `NewTouch`: the buyer got in touch again and the event joined the owner's handoff. The
+//!   subject is the notification's title ("News on …: what arrived"); the parts are those of
+//!   `Assigned` (the updated package, the deadline, the claim links while unclaimed) with a
+//!   "New touch: …" line first. It answers the owner's earlier mail when the receipt names its
+//!   `Message-ID`, like `MovedAway`.
 //!
 //! Buyer text never reaches a header unfiltered: everything that goes into a header (the
 //! subject above all, which contains the buyer's name) is reduced to one line with every control
@@ -20,7 +25,7 @@
 //! words. In the HTML part every value is escaped ([`render::escape_html`]) and only `http(s)`
 //! links become anchors.
 //!
-//! Every mail carries `X-Handoff-Id`, `X-Handoff-Event` (`assigned` / `moved`) and
+//! Every mail carries `X-Handoff-Id`, `X-Handoff-Event` (`assigned` / `moved` / `news`) and
 //! `Auto-Submitted: auto-generated` (RFC 3834: auto-responders stay quiet). The receipt is
 //! `email:<message id>`: the `Message-ID` handoff set (SMTP) or the SES `MessageId`.
 //!
@@ -112,7 +117,7 @@ impl EmailNotifier {
                     n.title.clone()
                 };
                 let subject = header_safe(&subject, MAX_SUBJECT_CHARS);
-                let (text, html) = assigned_parts(n, &subject);
+                let (text, html) = package_parts(n, &subject, None);
                 ("assigned", subject, text, html)
             }
             NotificationKind::MovedAway {
@@ -127,6 +132,16 @@ impl EmailNotifier {
                 let subject = header_safe(&subject, MAX_SUBJECT_CHARS);
                 let (text, html) = moved_parts(n, &subject, moved_to, reason);
                 ("moved", subject, text, html)
+            }
+            NotificationKind::NewTouch { summary } => {
+                let subject = if n.title.trim().is_empty() {
+                    format!("News on {}: {summary}", render::title(&n.package))
+                } else {
+                    n.title.clone()
+                };
+                let subject = header_safe(&subject, MAX_SUBJECT_CHARS);
+                let (text, html) = package_parts(n, &subject, Some(summary));
+                ("news", subject, text, html)
             }
         };
         let message_id = format!(
@@ -201,7 +216,10 @@ fn action_label(action: &str) -> String {
     }
 }
 
-fn assigned_parts(n: &Notification, subject: &str) -> (String, String) {
+/// The parts of a mail that carries the package (`Assigned`, and `NewTouch` with its `news`
+/// line first).
+fn package_parts(n: &Notification, subject: &str, news: Option<&str>) -> (String, String) {
+    let news = news.map(|s| header_safe(s, 1000)).filter(|s| !s.is_empty());
     let package_text = body_safe(&render::package_text(&n.package));
     let deadline = n
         .deadline_local
@@ -217,6 +235,9 @@ fn assigned_parts(n: &Notification, subject: &str) -> (String, String) {
 
     let mut text = String::new();
     let _ = writeln!(text, "{subject}\n");
+    if let Some(news) = &news {
+        let _ = writeln!(text, "New touch: {news}\n");
+    }
     text.push_str(&package_text);
     if !package_text.ends_with('\n') {
         text.push('\n');
@@ -236,6 +257,13 @@ fn assigned_parts(n: &Notification, subject: &str) -> (String, String) {
     let _ = writeln!(text, "\nHandoff {}", n.handoff_id);
 
     let mut html = html_open(subject);
+    if let Some(news) = &news {
+        let _ = write!(
+            html,
+            "<p><strong>New touch:</strong> {}</p>",
+            render::escape_html(news)
+        );
+    }
     html.push_str(&render::package_html(&n.package));
     if let Some(d) = &deadline {
         let _ = write!(

@@ -6,6 +6,8 @@
 //!   opens the DM with the bot); `slack:#name` or `slack:#C0123…` goes to that channel.
 //! - The receipt is `slack:<channel id>:<ts>`: a later "it moved" notice updates that message in
 //!   place (`chat.update`, buttons removed) instead of posting a new one.
+//! - News (the buyer got in touch again and the event joined the handoff) is a new message to
+//!   the owner: the touch, the deadline, the flags, and the buttons while it is unclaimed.
 //! - Every call goes through [`super::http::send`]: Slack answers HTTP 200 with
 //!   `{"ok":false,"error":"…"}` on failure, sorted by [`slack_verdict`] into transient
 //!   (`ratelimited`, `internal_error`, …; HTTP 429 honours `Retry-After`) and permanent errors
@@ -20,9 +22,9 @@ pub mod blocks;
 pub mod interactivity;
 
 pub use blocks::{
-    action_id, action_of, assigned_blocks, assigned_text, button_value, escape_mrkdwn,
-    resolved_blocks, resolved_text, ButtonValue, Resolution, ACTIONS_BLOCK_ID, ACTION_CLAIM,
-    ACTION_REQUALIFY, ACTION_WRONG_OWNER,
+    action_id, action_of, assigned_blocks, assigned_text, button_value, escape_mrkdwn, news_blocks,
+    news_text, resolved_blocks, resolved_text, ButtonValue, Resolution, ACTIONS_BLOCK_ID,
+    ACTION_CLAIM, ACTION_REQUALIFY, ACTION_WRONG_OWNER,
 };
 pub use interactivity::{
     parse_interaction, sign_request, verify_request, Click, Interaction, MAX_AGE_SECS,
@@ -357,6 +359,13 @@ impl Notifier for SlackNotifier {
                 let channel = channel_for(n)?;
                 let blocks = blocks::moved_notice_blocks(n, to, reason);
                 Ok(self.post_message(&channel, &text, &blocks).await?.receipt())
+            }
+            NotificationKind::NewTouch { summary } => {
+                let channel = channel_for(n)?;
+                let posted = self
+                    .post_message(&channel, &news_text(n), &news_blocks(n, summary))
+                    .await?;
+                Ok(posted.receipt())
             }
         }
     }

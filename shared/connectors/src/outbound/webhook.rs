@@ -17,8 +17,12 @@
 //! ```
 //!
 //! `type` is `handoff.assigned` (the recipient owns the handoff now; `actions` holds the signed
-//! claim links by action: `accept`, `wrong_owner`, `requalify`) or `handoff.moved` (it moved
-//! away from the recipient: `moved_to` and `reason` say to whom and why; no actions).
+//! claim links by action: `accept`, `wrong_owner`, `requalify`), `handoff.moved` (it moved
+//! away from the recipient: `moved_to` and `reason` say to whom and why; no actions) or
+//! `handoff.new_touch` (the buyer got in touch again and the event joined the recipient's
+//! handoff: `summary` says what arrived; `package` is the updated package, `deadline_local` the
+//! deadline, tightened when the news is hotter; `actions` while the recipient has not claimed
+//! it).
 //! `deadline_local` is `null` when there is no SLA deadline; `recipient_email` (when known) and
 //! `replaces` (the receipt of the recipient's earlier message about this handoff) are left out
 //! when absent.
@@ -39,7 +43,7 @@
 //!
 //! ## `Handoff-Event-Id`
 //!
-//! `<handoff id>.<assigned|moved>.<16 hex digits>`: the handoff and the kind, so a receiver
+//! `<handoff id>.<assigned|moved|new_touch>.<16 hex digits>`: the handoff and the kind, so a receiver
 //! can group without parsing the body, plus a token unique to this call. The id is fixed
 //! before the first attempt, so every retry of one delivery (a timeout after the receiver had
 //! processed it, a 503) carries the same id and the receiver can drop the repeat. Two calls
@@ -123,9 +127,12 @@ impl WebhookNotifier {
 
     /// The JSON body for `n` with delivery id `event_id`.
     pub fn body(n: &Notification, event_id: &str) -> Value {
-        let (kind, moved) = match &n.kind {
-            NotificationKind::Assigned => ("handoff.assigned", None),
-            NotificationKind::MovedAway { to, reason } => ("handoff.moved", Some((to, reason))),
+        let (kind, moved, news) = match &n.kind {
+            NotificationKind::Assigned => ("handoff.assigned", None, None),
+            NotificationKind::MovedAway { to, reason } => {
+                ("handoff.moved", Some((to, reason)), None)
+            }
+            NotificationKind::NewTouch { summary } => ("handoff.new_touch", None, Some(summary)),
         };
         let actions: Map<String, Value> = n
             .actions
@@ -155,6 +162,9 @@ impl WebhookNotifier {
                 obj.insert("moved_to".into(), json!(to));
                 obj.insert("reason".into(), json!(reason));
             }
+            if let Some(summary) = news {
+                obj.insert("summary".into(), json!(summary));
+            }
         }
         body
     }
@@ -164,6 +174,7 @@ impl WebhookNotifier {
         let kind = match n.kind {
             NotificationKind::Assigned => "assigned",
             NotificationKind::MovedAway { .. } => "moved",
+            NotificationKind::NewTouch { .. } => "new_touch",
         };
         format!(
             "{}.{kind}.{}",

@@ -1,5 +1,10 @@
-//! Continuity layers: keep a handoff with the rep who already owns the contact (an open handoff
-//! for the same contact) or the account, before any round robin.
+//! Continuity layers: keep a handoff with the rep who already knows the buyer (the owner of the
+//! contact's previous handoff) or owns the account, before any round robin.
+//!
+//! While a contact's handoff is open, a new event of theirs joins it instead of opening another
+//! (`service::attach`); so a new handoff for the same contact means the previous one was
+//! accepted or closed, and its rep owner — the owner of the contact's most recent handoff that
+//! had one — is the existing-owner candidate.
 //!
 //! A continuity owner is kept when they are unblocked (see [`super::eligibility`]) and either
 //! inside working hours, or outside them while nobody in the narrowed pool works now either —
@@ -64,12 +69,12 @@ pub(crate) fn consider<'s, 'r>(
     situation: Situation,
 ) -> Decision<'s, 'r> {
     let who = match layer {
-        Layer::ExistingOwner => "owner of an open handoff for this contact",
+        Layer::ExistingOwner => "owner of this contact's previous handoff",
         Layer::AccountOwner => "account owner",
     };
     if layer == Layer::ExistingOwner && situation.mode != RouteMode::Initial {
         return Decision::Pass(
-            "skipped: an open handoff's owner is kept on first assignment only".into(),
+            "skipped: the previous handoff's owner is kept on first assignment only".into(),
         );
     }
     let Some(id) = candidate else {
@@ -98,9 +103,10 @@ pub(crate) fn consider<'s, 'r>(
         return Decision::Pass(format!("{who} {id} is unavailable: {blocked}"));
     }
     let continuity = match layer {
-        Layer::ExistingOwner => {
-            format!("owner continuity: {id} owns an open handoff for the same contact")
-        }
+        Layer::ExistingOwner => format!(
+            "owner continuity: {} owned this contact's previous handoff and keeps the buyer",
+            status.rep.name
+        ),
         Layer::AccountOwner => format!("{id} owns the account"),
     };
     if status.working_now {
@@ -177,6 +183,58 @@ mod tests {
         &'a [(&'a str, u32)],
         Result<&'a str, &'a str>,
     );
+
+    #[test]
+    fn the_previous_owner_is_named_in_the_trace() {
+        let rules = example_rules();
+        let loads = BTreeMap::new();
+        let inputs = AvailabilityInputs {
+            rules: &rules,
+            now: at(NOON_BERLIN),
+            loads: &loads,
+            overrides: &[],
+            excluded: &[],
+            sla_minutes: 30,
+        };
+        let roster = Roster::assess(&inputs);
+        let lena = rep_id("lena");
+        let situation = situation(RouteMode::Initial, Role::Ae, None, true);
+        match consider(
+            Layer::ExistingOwner,
+            Some(&lena),
+            &rules,
+            &roster,
+            situation,
+        ) {
+            Decision::Keep(s, why) => {
+                assert_eq!(s.rep.id, lena);
+                assert_eq!(
+                    why,
+                    "owner continuity: Lena Fischer owned this contact's previous handoff and \
+                     keeps the buyer"
+                );
+            }
+            Decision::Pass(why) => panic!("passed: {why}"),
+        }
+        let capped = BTreeMap::from([(lena.clone(), 99)]);
+        let roster = Roster::assess(&AvailabilityInputs {
+            loads: &capped,
+            ..inputs
+        });
+        match consider(
+            Layer::ExistingOwner,
+            Some(&lena),
+            &rules,
+            &roster,
+            situation,
+        ) {
+            Decision::Pass(why) => assert!(
+                why.starts_with("owner of this contact's previous handoff lena is unavailable"),
+                "{why}"
+            ),
+            Decision::Keep(..) => panic!("a capped previous owner keeps it"),
+        }
+    }
 
     #[test]
     fn continuity_table() {

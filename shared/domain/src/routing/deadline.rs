@@ -4,10 +4,15 @@
 //! re-qualification reroute → `sla.reroute_minutes`; otherwise the motion's tier, **hot** when the
 //! trigger is a meeting, pricing, demo, no-show or review/procurement request, the buyer says the
 //! urgency is high, or the enterprise flag is raised, else **standard**.
+//!
+//! A later event of the same buyer that joins an open handoff ([`tightened_sla`]) can only
+//! bring the deadline forward: to `now` plus its own minutes on the owner's calendar, when that
+//! is earlier than the deadline the handoff has.
 
 use super::{step, RouteMode};
 use crate::config::{Rep, Rules};
 use crate::event::Urgency;
+use crate::ids::RepId;
 use crate::package::{
     Classification, Motion, MotionFields, Owner, RiskFlag, Sla, TraceStep, TriggerKind,
 };
@@ -118,6 +123,43 @@ pub(crate) fn deadline(
         policy: terms.policy.clone(),
     };
     (sla, step("sla", outcome))
+}
+
+/// The SLA of an open handoff after a later event of the same buyer joined it: the earlier of
+/// `current` and `now` plus the new event's minutes (its SLA terms as on a first assignment) on
+/// the owner's calendar — the rep's own calendar, or for the shared queue the calendar the
+/// queue's SLA runs on. Returns the new SLA and its trace step, or `None` when the deadline
+/// would not move earlier (a colder or equally hot event) or the new event does not escalate:
+/// a touch never loosens the SLA.
+pub fn tightened_sla(
+    rules: &Rules,
+    owner: &Owner,
+    current: &Sla,
+    new: &Classification,
+    now: DateTime<Utc>,
+) -> Option<(Sla, TraceStep)> {
+    if !new.escalate {
+        return None;
+    }
+    let terms = terms(rules, new, RouteMode::Initial);
+    let rep = owner.rep.as_ref().and_then(|id: &RepId| rules.rep(id));
+    let (calendar, whose) = match rep {
+        Some(rep) => (
+            Calendar::for_rep(rep, rules),
+            format!("{}'s calendar", rep.name),
+        ),
+        None => super::failover::queue_calendar(rules, rules.team(&owner.team)),
+    };
+    let (sla, step) = deadline(&terms, now, &calendar, &whose);
+    if sla.deadline >= current.deadline {
+        return None;
+    }
+    let outcome = format!(
+        "tightened by the buyer's new touch (was due {}): {}",
+        current.deadline.format("%Y-%m-%d %H:%M UTC"),
+        step.outcome
+    );
+    Some((sla, TraceStep { outcome, ..step }))
 }
 
 /// The owner record of a rep: "Lena Fischer (EMEA Account Executives)".
@@ -286,6 +328,142 @@ mod tests {
                 "{name}"
             );
         }
+    }
+
+    /// Name, owner (`None`: the shared queue), current deadline, new trigger, lane, escalates,
+    /// now, expected new deadline (`None`: unchanged) and policy.
+    type TightenCase<'a> = (
+        &'a str,
+        Option<&'a str>,
+        &'a str,
+        TriggerKind,
+        Option<HumanLane>,
+        bool,
+        &'a str,
+        Option<(&'a str, &'a str)>,
+    );
+
+    #[test]
+    fn a_touch_tightens_the_sla_and_never_loosens_it() {
+        use crate::ids::TeamId;
+        use crate::routing::testing::at;
+        let rules = example_rules();
+        // Wednesday 2026-06-03: Lena (Berlin, 09:00–17:30) works from 07:00 to 15:30 UTC.
+        let standard_due = "2026-06-03T11:00:00Z";
+        let cases: &[TightenCase<'_>] = &[
+            (
+                "pricing on a cold lead: now + 30 hot minutes",
+                Some("lena"),
+                standard_due,
+                TriggerKind::PricingRequest,
+                None,
+                true,
+                "2026-06-03T10:00:00Z",
+                Some(("2026-06-03T10:30:00Z", "inbound/hot")),
+            ),
+            (
+                "a pricing lane: now + 60 minutes",
+                Some("lena"),
+                standard_due,
+                TriggerKind::PricingRequest,
+                Some(HumanLane::Pricing),
+                true,
+                "2026-06-03T09:30:00Z",
+                Some(("2026-06-03T10:30:00Z", "human_decision/pricing")),
+            ),
+            (
+                "hot but late: would be after the current deadline",
+                Some("lena"),
+                standard_due,
+                TriggerKind::DemoRequest,
+                None,
+                true,
+                "2026-06-03T10:45:00Z",
+                None,
+            ),
+            (
+                "colder: a standard event never loosens it",
+                Some("lena"),
+                standard_due,
+                TriggerKind::QualificationThreshold,
+                None,
+                true,
+                "2026-06-03T09:05:00Z",
+                None,
+            ),
+            (
+                "no escalation: nothing hotter",
+                Some("lena"),
+                standard_due,
+                TriggerKind::PricingRequest,
+                None,
+                false,
+                "2026-06-03T10:00:00Z",
+                None,
+            ),
+            (
+                "after hours: the 30 minutes start at Lena's next shift",
+                Some("lena"),
+                "2026-06-04T09:00:00Z",
+                TriggerKind::MeetingRequest,
+                None,
+                true,
+                "2026-06-03T18:00:00Z",
+                Some(("2026-06-04T07:30:00Z", "inbound/hot")),
+            ),
+            (
+                "the shared queue: the team's working hours",
+                None,
+                standard_due,
+                TriggerKind::PricingRequest,
+                None,
+                true,
+                "2026-06-03T10:00:00Z",
+                Some(("2026-06-03T10:30:00Z", "inbound/hot")),
+            ),
+        ];
+        for (name, owner, current, trigger, lane, escalate, now, expected) in cases {
+            let owner = match owner {
+                Some(id) => rep_owner(&rules, rules.rep(&rep_id_of(id)).unwrap()),
+                None => Owner {
+                    rep: None,
+                    team: TeamId::parse("emea-ae").unwrap(),
+                    display: "shared queue: sales-queue".into(),
+                    notify: "slack:#sales-handoffs".into(),
+                },
+            };
+            let current = Sla {
+                business_minutes: 120,
+                deadline: at(current),
+                policy: "inbound/standard".into(),
+            };
+            let mut c = classification(Motion::Inbound, *trigger);
+            c.human_decision = *lane;
+            c.escalate = *escalate;
+            let got = tightened_sla(&rules, &owner, &current, &c, at(now));
+            match (got, expected) {
+                (None, None) => {}
+                (Some((sla, step)), Some((due, policy))) => {
+                    assert_eq!(
+                        (sla.deadline, sla.policy.as_str()),
+                        (at(due), *policy),
+                        "{name}"
+                    );
+                    assert_eq!(step.layer, "sla", "{name}");
+                    assert!(
+                        step.outcome
+                            .starts_with("tightened by the buyer's new touch"),
+                        "{name}: {}",
+                        step.outcome
+                    );
+                }
+                (got, want) => panic!("{name}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    fn rep_id_of(id: &str) -> RepId {
+        RepId::parse(id).unwrap()
     }
 
     #[test]

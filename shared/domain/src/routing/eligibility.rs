@@ -15,8 +15,7 @@ use crate::config::{Rep, Rules, TimeOff};
 use crate::ids::RepId;
 use crate::ports::AvailabilityOverride;
 use crate::sla::{
-    add_business_minutes, business_minutes_between, has_working_time_after, is_working_at,
-    next_working_moment, Calendar,
+    add_business_minutes, has_working_time_after, is_working_at, next_working_moment, Calendar,
 };
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use std::collections::BTreeMap;
@@ -78,8 +77,6 @@ pub(crate) struct RepStatus<'r> {
     pub working_now: bool,
     /// The first working moment at or after now (now itself when working).
     pub next_shift: DateTime<Utc>,
-    /// Business minutes the rep has been available so far today (for fairness).
-    pub available_minutes_today: u32,
 }
 
 impl<'r> RepStatus<'r> {
@@ -183,7 +180,6 @@ fn assess<'r>(rep: &'r Rep, inputs: &AvailabilityInputs<'r>) -> RepStatus<'r> {
         blocked: None,
         working_now: false,
         next_shift: now,
-        available_minutes_today: 0,
     };
     let calendar = status.calendar();
     let working_now = is_working_at(now, &calendar);
@@ -212,10 +208,8 @@ fn assess<'r>(rep: &'r Rep, inputs: &AvailabilityInputs<'r>) -> RepStatus<'r> {
     } else {
         None
     };
-    let available_minutes_today = available_minutes_today(&calendar, today, now, latest);
     status.working_now = working_now;
     status.next_shift = next_shift;
-    status.available_minutes_today = available_minutes_today;
     status.blocked = blocked;
     status
 }
@@ -260,31 +254,6 @@ fn time_off_before_deadline(
         .iter_days()
         .take_while(|d| *d <= last)
         .find(|d| calendar.is_time_off(*d))
-}
-
-/// Business minutes the rep has been available today: from the start of their local day (or
-/// from when an `available: true` override was set today) until now, minus the part of an
-/// expired `available: false` override that fell into that span.
-fn available_minutes_today(
-    calendar: &Calendar<'_>,
-    today: NaiveDate,
-    now: DateTime<Utc>,
-    latest: Option<&AvailabilityOverride>,
-) -> u32 {
-    let mut from = calendar.start_of_day(today);
-    if let Some(o) = latest.filter(|o| o.available) {
-        from = from.max(o.set_at);
-    }
-    let mut minutes = business_minutes_between(from, now, calendar);
-    if let Some(o) = latest.filter(|o| !o.available) {
-        let away_until = o.until.unwrap_or(now).min(now);
-        minutes = minutes.saturating_sub(business_minutes_between(
-            o.set_at.max(from),
-            away_until,
-            calendar,
-        ));
-    }
-    minutes
 }
 
 #[cfg(test)]
@@ -452,8 +421,6 @@ mod tests {
         let s = status_of(&rules, "2026-06-03T10:00:00Z", &loads, &back, "lena");
         assert_eq!(s.blocked, None);
         assert!(s.working_now);
-        // Back since 11:00 Berlin, now 12:00 Berlin.
-        assert_eq!(s.available_minutes_today, 60);
         // Back only until tonight: the vacation resumes tomorrow, so a long SLA is blocked.
         let until_tonight = [away(
             "lena",
@@ -482,29 +449,6 @@ mod tests {
             s.blocked,
             Some(Blocked::TimeOff { today: true, .. })
         ));
-    }
-
-    #[test]
-    fn available_minutes_today_leave_out_time_away() {
-        let rules = example_rules();
-        let loads = BTreeMap::new();
-        // Lena works from 09:00 Berlin (07:00Z); now 13:00 Berlin: 240 minutes.
-        assert_eq!(
-            status_of(&rules, "2026-06-03T11:00:00Z", &loads, &[], "lena").available_minutes_today,
-            240
-        );
-        // Away 10:00–12:00 Berlin: 120 minutes.
-        let was_away = [away(
-            "lena",
-            "2026-06-03T08:00:00Z",
-            Some("2026-06-03T10:00:00Z"),
-            false,
-        )];
-        assert_eq!(
-            status_of(&rules, "2026-06-03T11:00:00Z", &loads, &was_away, "lena")
-                .available_minutes_today,
-            120
-        );
     }
 
     #[test]

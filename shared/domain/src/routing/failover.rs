@@ -1,23 +1,30 @@
-//! The end of the failover chain: the team lead, then the shared queue.
+//! The failover chain after the reps: the team lead, then the team's (or the shared) queue.
 //!
-//! Routing reaches here when a reroute has used up `failover.max_reps`, or when no rep in the
-//! pool can take the handoff (everyone excluded, away or capped).
+//! A failover first tries more reps through the same layers, never one who already held it, for
+//! up to `max_reps` reps (the home team's `max_reps`, else `failover.max_reps`; the first owner
+//! does not count). Routing reaches this module when that budget is used up, or when no rep in
+//! the pool can take the handoff (everyone excluded, away or capped).
 //!
-//! - **Team lead** of the *home team* — the current owner's team on a failover, otherwise the
-//!   team of the first rep left by the layers (or the first team of the role) — unless the lead is
-//!   inactive, excluded, away or on time off. Working hours and daily caps do not apply to a lead:
-//!   their SLA simply starts at their next working moment.
-//! - **Shared queue** otherwise: no rep, the home team, `failover.shared_queue_notify`. Its SLA
-//!   runs on the working hours and time zone of the home team's first active rep, with org
-//!   holidays but without that rep's personal time off (the queue is watched by the team, not by
-//!   them); a team without active reps gets a 24×7 UTC calendar.
+//! - **Home team**: on a failover, the team the handoff belongs to now (its owner's team: an
+//!   escalation keeps the team it was escalated for, so a lead who misses it hands it to that
+//!   team's queue); otherwise the team a rule targets (`team = …`), else the team of the first
+//!   rep left by the layers (or the first team of the role).
+//! - **Team lead** of the home team, unless the lead is inactive, excluded (already held it),
+//!   away or on time off. A lead may be `failover_only`: in no round-robin pool, reached only
+//!   here. Working hours and daily caps do not apply to a lead: their SLA simply starts at their
+//!   next working moment.
+//! - **Queue** otherwise: no rep, the home team, the team's own `queue` / `queue_notify` when it
+//!   has them, else `failover.shared_queue` / `shared_queue_notify`. Its SLA runs on the working
+//!   hours and time zone of the home team's first active rep, with org holidays but without that
+//!   rep's personal time off (the queue is watched by the team, not by them); a team without
+//!   active reps gets a 24×7 UTC calendar.
 
 use super::deadline::rep_owner;
 use super::eligibility::{RepStatus, Roster};
 use super::layers::Narrowed;
 use super::role::role_label;
 use super::RoutingInput;
-use crate::config::{Role, Rules, Team};
+use crate::config::{Role, RuleTarget, Rules, Team};
 use crate::ids::TeamId;
 use crate::package::Owner;
 use crate::sla::Calendar;
@@ -35,23 +42,42 @@ pub(crate) enum Escalation<'s, 'r> {
 pub(crate) fn home_team<'r>(
     input: &RoutingInput<'r>,
     role: Role,
+    target: RuleTarget<'_>,
     narrowed: &Narrowed<'r>,
 ) -> Option<&'r Team> {
     let rules = input.rules;
     let current_team = match input.mode {
         super::RouteMode::Failover => input
-            .current_owner
+            .current_team
             .as_ref()
-            .and_then(|id| rules.rep(id))
-            .and_then(|rep| rules.team(&rep.team)),
+            .and_then(|id| rules.team(id))
+            .or_else(|| {
+                input
+                    .current_owner
+                    .as_ref()
+                    .and_then(|id| rules.rep(id))
+                    .and_then(|rep| rules.team(&rep.team))
+            }),
         _ => None,
     };
+    let target_team = match target {
+        RuleTarget::Team(id) => rules.team(id),
+        RuleTarget::Role(_) | RuleTarget::Pool(_) => None,
+    };
     current_team
+        .or(target_team)
         .or_else(|| narrowed.reps.first().and_then(|rep| rules.team(&rep.team)))
         .or_else(|| rules.teams.iter().find(|t| t.role == role))
 }
 
-/// The lead of `team` if they can take it, else the shared queue; with the trace line.
+/// How many more reps a failover tries before the lead: the home team's `max_reps`, else the
+/// global one.
+pub(crate) fn max_reps(rules: &Rules, team: Option<&Team>) -> u32 {
+    team.and_then(|t| t.max_reps)
+        .unwrap_or(rules.failover.max_reps)
+}
+
+/// The lead of `team` if they can take it, else the queue; with the trace line.
 pub(crate) fn escalate<'s, 'r>(
     team: Option<&'r Team>,
     roster: &'s Roster<'r>,
@@ -60,13 +86,13 @@ pub(crate) fn escalate<'s, 'r>(
     let Some(team) = team else {
         return (
             Escalation::Queue(None),
-            format!("no team has role {}; shared queue", role_label(role)),
+            format!("no team has role {}; the shared queue", role_label(role)),
         );
     };
     let Some(lead_id) = &team.lead else {
         return (
             Escalation::Queue(Some(team)),
-            format!("{} has no team lead; shared queue", team.name),
+            format!("{} has no team lead; {}", team.name, queue_phrase(team)),
         );
     };
     match roster.status(lead_id) {
@@ -83,34 +109,69 @@ pub(crate) fn escalate<'s, 'r>(
             (
                 Escalation::Queue(Some(team)),
                 format!(
-                    "{}'s lead {lead_id} is unavailable ({why}); shared queue",
-                    team.name
+                    "{}'s lead {lead_id} is unavailable ({why}); {}",
+                    team.name,
+                    queue_phrase(team)
                 ),
             )
         }
         None => (
             Escalation::Queue(Some(team)),
             format!(
-                "{}'s lead {lead_id} is not in the roster; shared queue",
-                team.name
+                "{}'s lead {lead_id} is not in the roster; {}",
+                team.name,
+                queue_phrase(team)
             ),
         ),
     }
 }
 
-/// The owner record of an escalation.
-pub(crate) fn owner(rules: &Rules, escalation: &Escalation<'_, '_>) -> Owner {
+/// "the team's queue emea-queue" or "the shared queue".
+fn queue_phrase(team: &Team) -> String {
+    match &team.queue {
+        Some(q) => format!("the team's queue {q}"),
+        None => "the shared queue".to_string(),
+    }
+}
+
+/// The owner record of an escalation. A lead owns it on behalf of the home team (the owner's
+/// team is the home team, so the chain continues there if the lead misses it too).
+pub(crate) fn owner(
+    rules: &Rules,
+    home_team: Option<&Team>,
+    escalation: &Escalation<'_, '_>,
+) -> Owner {
     match escalation {
-        Escalation::Lead(lead) => rep_owner(rules, lead.rep),
-        Escalation::Queue(team) => Owner {
-            rep: None,
-            team: team
-                .map(|t| t.id.clone())
-                .or_else(|| rules.teams.first().map(|t| t.id.clone()))
-                .unwrap_or_else(|| TeamId::parse("shared-queue").expect("a valid slug")),
-            display: format!("shared queue: {}", rules.failover.shared_queue),
-            notify: rules.failover.shared_queue_notify.clone(),
-        },
+        Escalation::Lead(lead) => {
+            let mut owner = rep_owner(rules, lead.rep);
+            if let Some(team) = home_team {
+                owner.team = team.id.clone();
+                owner.display = format!("{} (lead, {})", lead.rep.name, team.name);
+            }
+            owner
+        }
+        Escalation::Queue(team) => {
+            let queue = team
+                .and_then(|t| t.queue.clone())
+                .unwrap_or_else(|| rules.failover.shared_queue.clone());
+            let notify = team
+                .and_then(|t| t.queue_notify.clone())
+                .unwrap_or_else(|| rules.failover.shared_queue_notify.clone());
+            let shared = team.is_none_or(|t| t.queue.is_none());
+            Owner {
+                rep: None,
+                team: team
+                    .map(|t| t.id.clone())
+                    .or_else(|| rules.teams.first().map(|t| t.id.clone()))
+                    .unwrap_or_else(|| TeamId::parse("shared-queue").expect("a valid slug")),
+                display: if shared {
+                    format!("shared queue: {queue}")
+                } else {
+                    format!("team queue: {queue}")
+                },
+                notify,
+            }
+        }
     }
 }
 
@@ -158,7 +219,7 @@ mod tests {
         let roster = Roster::assess(&inputs);
         let team = rules.team(&TeamId::parse(team).unwrap());
         let (escalation, why) = escalate(team, &roster, Role::Ae);
-        let owner = owner(rules, &escalation);
+        let owner = owner(rules, team, &escalation);
         (
             owner.rep.map(|r| r.to_string()),
             format!("{} | {why}", owner.display),
@@ -195,7 +256,7 @@ mod tests {
                 &[],
                 &[("greta", 6)],
                 Some("greta"),
-                "Greta Lindqvist (EMEA Account Executives)",
+                "Greta Lindqvist (lead, EMEA Account Executives)",
             ),
             (
                 "excluded lead → queue",
@@ -236,7 +297,7 @@ mod tests {
     fn queue_owner_and_calendar() {
         let rules = example_rules();
         let team = rules.team(&TeamId::parse("emea-ae").unwrap());
-        let owner = owner(&rules, &Escalation::Queue(team));
+        let owner = owner(&rules, team, &Escalation::Queue(team));
         assert_eq!(owner.rep, None);
         assert_eq!(owner.team.as_str(), "emea-ae");
         assert_eq!(owner.notify, "slack:#sales-handoffs");

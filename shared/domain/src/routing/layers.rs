@@ -1,4 +1,5 @@
-//! The narrowing layers: role pool (and human-only lane), territory, segment, product line.
+//! The narrowing layers: the rule target's pool (a role's, a team's or a named pool's active
+//! reps, never `failover_only` ones), then human-only lane, territory, segment, product line.
 //!
 //! Each layer keeps the reps that fit. A layer that would leave nobody is skipped and says so in
 //! the trace: a buyer from an uncovered country still reaches a rep of the right role. The layers
@@ -6,13 +7,14 @@
 //! all away escalate to their lead rather than spill into another territory.
 
 use super::step;
-use crate::config::{Rep, Role, Rules};
+use crate::config::{Rep, RuleTarget, Rules};
 use crate::package::{Classification, HumanLane, TraceStep};
+use crate::render::prose;
 
 /// The reps left after the layers, and the trace of each layer.
 #[derive(Debug, Clone)]
 pub(crate) struct Narrowed<'r> {
-    /// Active reps of the role before any layer.
+    /// The target's active reps before any layer.
     pub role_pool: usize,
     /// The remaining reps, in roster order.
     pub reps: Vec<&'r Rep>,
@@ -20,12 +22,12 @@ pub(crate) struct Narrowed<'r> {
 }
 
 /// Runs the pool, human-lane, territory, segment and product-line layers.
-pub(crate) fn narrow<'r>(rules: &'r Rules, c: &Classification, role: Role) -> Narrowed<'r> {
-    let role_pool: Vec<&Rep> = rules
-        .reps
-        .iter()
-        .filter(|r| r.active && rules.role_of(r) == Some(role))
-        .collect();
+pub(crate) fn narrow<'r>(
+    rules: &'r Rules,
+    c: &Classification,
+    target: RuleTarget<'_>,
+) -> Narrowed<'r> {
+    let role_pool = rules.target_reps(target);
     let mut steps = Vec::new();
     let mut pool = role_pool.clone();
     if let Some(lane) = c.human_decision {
@@ -53,14 +55,18 @@ fn human_lane<'r>(pool: Vec<&'r Rep>, lane: HumanLane, steps: &mut Vec<TraceStep
         Some(kept) => {
             steps.push(step(
                 "human_lane",
-                format!("lane {lane}: {} of {total} reps hold it", kept.len()),
+                format!(
+                    "lane {}: {} of {total} reps hold it",
+                    prose(lane.as_str()),
+                    kept.len()
+                ),
             ));
             kept
         }
         None => {
             steps.push(step(
                 "human_lane",
-                format!("lane {lane}: nobody in the pool holds it; falling back to all {total} reps of the role"),
+                format!("lane {}: nobody in the pool holds it; falling back to all {total} reps of the pool", prose(lane.as_str())),
             ));
             pool
         }
@@ -204,6 +210,7 @@ fn product_line<'r>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Role;
     use crate::package::{Motion, TriggerKind};
     use crate::routing::testing::{classification, example_rules};
 
@@ -339,7 +346,7 @@ mod tests {
             c.buyer.employees = *employees;
             c.product_line = product.map(str::to_string);
             c.human_decision = *lane;
-            let n = narrow(&rules, &c, *role);
+            let n = narrow(&rules, &c, RuleTarget::Role(*role));
             assert_eq!(ids(&n), *expected, "{name}: {:?}", n.steps);
         }
     }
@@ -357,7 +364,7 @@ mod tests {
         let mut c = classification(Motion::Inbound, TriggerKind::DemoRequest);
         c.buyer.country = Some("DE".into());
         c.buyer.employees = Some(10);
-        let n = narrow(&rules, &c, Role::Ae);
+        let n = narrow(&rules, &c, RuleTarget::Role(Role::Ae));
         assert_eq!(ids(&n), ["lena", "oliver", "greta"]);
         let seg = n.steps.iter().find(|s| s.layer == "segment").unwrap();
         assert!(seg.outcome.contains("layer skipped"), "{}", seg.outcome);
@@ -371,7 +378,7 @@ mod tests {
         }
         let mut c = classification(Motion::Inbound, TriggerKind::SecurityReview);
         c.human_decision = Some(HumanLane::SecurityReview);
-        let n = narrow(&rules, &c, Role::Closer);
+        let n = narrow(&rules, &c, RuleTarget::Role(Role::Closer));
         assert_eq!(ids(&n), ["nadia", "tom"]);
         assert!(
             n.steps[0].outcome.contains("falling back"),
@@ -385,11 +392,11 @@ mod tests {
         let rules = example_rules();
         let mut c = classification(Motion::Inbound, TriggerKind::DemoRequest);
         c.buyer.country = Some("DE".into());
-        let n = narrow(&rules, &c, Role::Ae);
+        let n = narrow(&rules, &c, RuleTarget::Role(Role::Ae));
         let t = n.steps.iter().find(|s| s.layer == "territory").unwrap();
         assert_eq!(t.outcome, "buyer country DE → emea; 3 of 6 reps remain");
         c.buyer.country = None;
-        let n = narrow(&rules, &c, Role::Ae);
+        let n = narrow(&rules, &c, RuleTarget::Role(Role::Ae));
         let t = n.steps.iter().find(|s| s.layer == "territory").unwrap();
         assert_eq!(
             t.outcome,

@@ -4,22 +4,31 @@
 //! layer appends a [`TraceStep`] saying what it decided and why.
 //!
 //! Layout, one concept per file:
-//! - `role`: the first matching routing rule picks the role;
+//! - `condition`: the condition language of routing rules and the facts it reads;
+//! - `role`: the first matching routing rule picks the target (role, team or pool) and its role;
 //! - `continuity`: keep the owner of an open handoff for the contact, or the account owner;
-//! - `layers`: narrow the role's reps by human lane, territory, segment, product line;
+//! - `layers`: narrow the target's reps by human lane, territory, segment, product line;
 //! - `eligibility`: who is active, present, under their cap and working now;
-//! - `round_robin`: weighted fairness among the eligible (no catch-up after time away);
+//! - `availability`: the same assessment worded for people (`handoff rep list`);
+//! - `round_robin`: weighted fairness among the eligible (deficit counters: no catch-up after
+//!   time away, no drift between time zones);
+//! - `fairness`: the counters the round robin compares (shares owed, decisions won);
 //! - `failover`: the team lead and the shared queue;
-//! - `deadline`: the owner record and the SLA on the owner's calendar.
+//! - `deadline`: the owner record and the SLA on the owner's calendar;
+//! - `lint`: rules that can never match, are shadowed, or send to nobody (`rules check`).
 //!
 //! Routing is pure and deterministic: the same input gives the same decision. Ties rotate
 //! through [`RoutingInput::cursor`].
 
+mod availability;
+pub mod condition;
 mod continuity;
 mod deadline;
 mod eligibility;
 mod failover;
+mod fairness;
 mod layers;
+pub mod lint;
 mod role;
 mod round_robin;
 #[cfg(test)]
@@ -28,7 +37,7 @@ pub(crate) mod testing;
 mod tests;
 
 use crate::config::{Role, Rules};
-use crate::ids::RepId;
+use crate::ids::{RepId, TeamId};
 use crate::package::{Classification, Owner, Sla, TraceStep};
 use crate::ports::AvailabilityOverride;
 use chrono::{DateTime, Utc};
@@ -38,7 +47,10 @@ use eligibility::{AvailabilityInputs, RepStatus, Roster};
 use failover::Escalation;
 use std::collections::BTreeMap;
 
-pub use deadline::HOT_TRIGGERS;
+pub use availability::{availability_report, Availability, RepAvailability, ScheduledAway, Shift};
+pub use condition::RoutingFacts;
+pub use deadline::{tightened_sla, HOT_TRIGGERS};
+pub use fairness::{FairShare, FairnessCounters, ONE_HANDOFF};
 
 /// Why routing runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,28 +70,40 @@ pub struct RoutingInput<'a> {
     pub rules: &'a Rules,
     /// What classification decided about the handoff.
     pub classification: &'a Classification,
+    /// What routing conditions read: the classification's labels plus the event's form fields,
+    /// seats and account context ([`RoutingFacts::of`]).
+    pub facts: RoutingFacts,
     /// The routing moment: availability, caps and the SLA clock are judged at this instant.
     pub now: DateTime<Utc>,
     /// First assignment, failover or re-qualification.
     pub mode: RouteMode,
-    /// Owner of another open handoff for the same contact (duplicate / channel switch).
+    /// The rep who owned the contact's most recent earlier handoff (an open one attracts new
+    /// events instead, so on first assignment this is the owner of a closed one).
     pub existing_owner: Option<RepId>,
     /// The account owner (configured or learned).
     pub account_owner: Option<RepId>,
     /// Handoffs assigned today (rep's local date) by rep; missing = 0.
     pub loads: BTreeMap<RepId, u32>,
-    /// Run-time availability overrides. Keep a rep's last override after it expires (until the
-    /// end of their day at least): fairness uses it to know how long they were away today.
+    /// Fairness counters of the round robin by rep (shares owed, decisions won); missing = zeros.
+    pub fairness: BTreeMap<RepId, FairnessCounters>,
+    /// Run-time availability overrides.
     pub overrides: Vec<AvailabilityOverride>,
     /// Reps who already held this handoff and missed it or declined it. On a failover or
     /// re-qualification the `current_owner` is excluded too.
     pub exclude: Vec<RepId>,
-    /// The current owner (for failover: whose team lead to escalate to).
+    /// The current owner (excluded on a failover or re-qualification).
     pub current_owner: Option<RepId>,
+    /// The team the handoff belongs to now ([`Owner::team`]): a failover continues that team's
+    /// chain (its `max_reps`, its lead, its queue).
+    pub current_team: Option<TeamId>,
     /// Round-robin cursor from an atomic counter, for tie-breaking.
     pub cursor: u64,
-    /// How many reps already missed it through failover (compared to `failover.max_reps`).
+    /// How many reps already got it through failover (the first owner does not count); on a
+    /// failover, routing tries another rep while this is below the home team's `max_reps`.
     pub failover_attempts: u32,
+    /// The handoff already sits with a team lead or a queue: a failover goes on down the chain
+    /// (lead, then queue), never back to the reps.
+    pub already_escalated: bool,
 }
 
 /// Where a handoff goes.
@@ -93,6 +117,9 @@ pub struct RoutingDecision {
     pub trace: Vec<TraceStep>,
     /// True when it went to a team lead or the shared queue rather than a rep chosen by the layers.
     pub escalated: bool,
+    /// What a round-robin decision adds to the fairness counters (the service records it with
+    /// the load); `None` when continuity or the failover chain decided.
+    pub fair_share: Option<FairShare>,
 }
 
 /// Routes a handoff. Pure and deterministic.
@@ -104,8 +131,8 @@ pub fn route(input: &RoutingInput<'_>) -> RoutingDecision {
     let rules = input.rules;
     let c = input.classification;
     let mut trace = vec![step("escalation", escalation_outcome(c))];
-    let role = role::select_role(rules, c, input.mode);
-    let narrowed = layers::narrow(rules, c, role.role);
+    let role = role::select_role(rules, &input.facts, input.mode);
+    let narrowed = layers::narrow(rules, c, role.target);
     trace.push(step(
         "rule",
         format!(
@@ -123,18 +150,22 @@ pub fn route(input: &RoutingInput<'_>) -> RoutingDecision {
         excluded: &excluded,
         sla_minutes: terms.minutes,
     });
-    let home_team = failover::home_team(input, role.role, &narrowed);
+    let home_team = failover::home_team(input, role.role, role.target, &narrowed);
     let escalate = |trace: Vec<TraceStep>, why: &str| {
         escalated(input, &roster, home_team, role.role, &terms, trace, why)
     };
 
     if input.mode == RouteMode::Failover {
-        let max = rules.failover.max_reps;
+        let max = failover::max_reps(rules, home_team);
+        if input.already_escalated {
+            return escalate(trace, "already escalated; the chain goes on");
+        }
         if input.failover_attempts >= max {
-            let why = format!(
-                "{} rep(s) already missed or declined it; max_reps {max} reached",
-                input.failover_attempts
-            );
+            let why = match input.failover_attempts {
+                0 => "max_reps is 0: no other rep is tried".to_string(),
+                1 => format!("1 more rep already had it; max_reps {max} reached"),
+                n => format!("{n} more reps already had it; max_reps {max} reached"),
+            };
             return escalate(trace, &why);
         }
         trace.push(step(
@@ -171,10 +202,13 @@ pub fn route(input: &RoutingInput<'_>) -> RoutingDecision {
     }
 
     trace.extend(narrowed.steps.iter().cloned());
-    match round_robin::choose(&narrowed.reps, &roster, input.cursor) {
+    match round_robin::choose(&narrowed.reps, &roster, &input.fairness, input.cursor) {
         Ok(choice) => {
             trace.push(step("round_robin", choice.outcome));
-            assigned(input, choice.status, &terms, trace)
+            RoutingDecision {
+                fair_share: Some(choice.fair_share),
+                ..assigned(input, choice.status, &terms, trace)
+            }
         }
         Err(why) => {
             trace.push(step("round_robin", why));
@@ -244,6 +278,7 @@ fn assigned(
         sla,
         trace,
         escalated: false,
+        fair_share: None,
     }
 }
 
@@ -259,7 +294,7 @@ fn escalated<'r>(
 ) -> RoutingDecision {
     let (escalation, why) = failover::escalate(home_team, roster, role);
     trace.push(step("failover", format!("{situation}: {why}")));
-    let owner = failover::owner(input.rules, &escalation);
+    let owner = failover::owner(input.rules, home_team, &escalation);
     let (sla, sla_step) = match &escalation {
         Escalation::Lead(lead) => {
             let whose = format!("{}'s calendar", lead.rep.name);
@@ -276,5 +311,6 @@ fn escalated<'r>(
         sla,
         trace,
         escalated: true,
+        fair_share: None,
     }
 }

@@ -1,70 +1,80 @@
-//! Role selection: the first routing rule whose conditions all hold picks the role.
+//! Rule selection: the first routing rule whose conditions all hold picks the target (a role,
+//! a team or a named pool) and the role routing goes on with; the trace names the rule and, in
+//! prose, the conditions that matched.
 
+use super::condition::{rule_condition, RoutingFacts};
 use super::RouteMode;
-use crate::config::{Role, RouteRule, Rules};
-use crate::package::Classification;
+use crate::config::{Role, RouteRule, RuleTarget, Rules};
 
-/// The role a handoff goes to and why.
+/// Where a handoff goes, the role continuity and escalation use, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct RoleChoice {
+pub(crate) struct RoleChoice<'r> {
     pub role: Role,
+    pub target: RuleTarget<'r>,
     pub reason: String,
 }
 
-/// Picks the role: re-qualification requests go to `failover.requalify_role`; otherwise the
+/// Picks the target: re-qualification requests go to `failover.requalify_role`; otherwise the
 /// first matching rule; if no rule matches, the re-qualification role triages it.
-pub(crate) fn select_role(
-    rules: &Rules,
-    classification: &Classification,
+pub(crate) fn select_role<'r>(
+    rules: &'r Rules,
+    facts: &RoutingFacts,
     mode: RouteMode,
-) -> RoleChoice {
+) -> RoleChoice<'r> {
     let requalify_role = rules.failover.requalify_role;
+    let fallback = |reason: String| RoleChoice {
+        role: requalify_role,
+        target: RuleTarget::Role(requalify_role),
+        reason,
+    };
     if mode == RouteMode::Requalify {
-        return RoleChoice {
-            role: requalify_role,
-            reason: format!(
-                "re-qualification requested → role {}",
-                role_label(requalify_role)
-            ),
-        };
+        return fallback(format!(
+            "re-qualification requested → role {}",
+            role_label(requalify_role)
+        ));
     }
-    match rules
-        .routing
-        .iter()
-        .find(|rule| rule_matches(rule, classification))
-    {
-        Some(rule) => RoleChoice {
-            role: rule.role,
-            reason: format!("rule {:?} → role {}", rule.name, role_label(rule.role)),
-        },
-        None => RoleChoice {
-            role: requalify_role,
+    let chosen = rules.routing.iter().find_map(|rule| {
+        let target = rule.target()?;
+        let role = rules.target_role(target)?;
+        rule_matches(rule, facts, rules).then_some((rule, target, role))
+    });
+    match chosen {
+        Some((rule, target, role)) => RoleChoice {
+            role,
+            target,
             reason: format!(
-                "no routing rule matches; the re-qualification role {} triages it",
-                role_label(requalify_role)
+                "rule {:?} ({}) → {}",
+                rule.name,
+                matched_conditions(rule, facts, rules),
+                rules.target_text(target)
             ),
         },
+        None => fallback(format!(
+            "no routing rule matches; the re-qualification role {} triages it",
+            role_label(requalify_role)
+        )),
     }
 }
 
-/// Whether every condition a rule states holds (an empty list or `None` states nothing).
-pub(crate) fn rule_matches(rule: &RouteRule, c: &Classification) -> bool {
-    rule.motion.is_none_or(|m| m == c.motion)
-        && rule
-            .human_decision
-            .is_none_or(|wanted| wanted == c.human_decision.is_some())
-        && (rule.qualification.is_empty() || rule.qualification.contains(&c.qualification))
-        && (rule.triggers.is_empty() || rule.triggers.contains(&c.trigger))
-        && (rule.flags.is_empty() || rule.flags.iter().any(|f| c.has_flag(*f)))
+/// Whether every condition a rule states holds: its top-level keys and its `when` table (an
+/// empty list or `None` states nothing).
+pub(crate) fn rule_matches(rule: &RouteRule, facts: &RoutingFacts, rules: &Rules) -> bool {
+    rule_condition(rule).holds(facts, rules)
 }
 
-/// The snake_case name of a role.
+/// The conditions of a matching rule, in prose: "inbound; 150 employees, below 200".
+fn matched_conditions(rule: &RouteRule, facts: &RoutingFacts, rules: &Rules) -> String {
+    let parts = rule_condition(rule).explain(facts, rules);
+    if parts.is_empty() {
+        "any handoff".to_string()
+    } else {
+        parts.join("; ")
+    }
+}
+
+/// The label of a role as written in the rules.
 pub(crate) fn role_label(role: Role) -> &'static str {
-    match role {
-        Role::Sdr => "sdr",
-        Role::Ae => "ae",
-        Role::Closer => "closer",
-    }
+    role.as_str()
 }
 
 #[cfg(test)]
@@ -72,6 +82,10 @@ mod tests {
     use super::*;
     use crate::package::{HumanLane, Motion, Qualification, RiskFlag, TriggerKind};
     use crate::routing::testing::{classification, example_rules};
+
+    fn facts(rules: &Rules, c: &crate::package::Classification) -> RoutingFacts {
+        RoutingFacts::of(rules, c, None)
+    }
 
     /// Name, motion, qualification, trigger, flags, lane, expected role.
     type RoleCase<'a> = (
@@ -149,12 +163,12 @@ mod tests {
             c.risk_flags = flags.to_vec();
             c.human_decision = *lane;
             assert_eq!(
-                select_role(&rules, &c, RouteMode::Initial).role,
+                select_role(&rules, &facts(&rules, &c), RouteMode::Initial).role,
                 *role,
                 "{name}"
             );
             assert_eq!(
-                select_role(&rules, &c, RouteMode::Failover).role,
+                select_role(&rules, &facts(&rules, &c), RouteMode::Failover).role,
                 *role,
                 "{name} (failover)"
             );
@@ -165,7 +179,7 @@ mod tests {
     fn requalification_goes_to_the_requalify_role() {
         let rules = example_rules();
         let c = classification(Motion::Inbound, TriggerKind::DemoRequest);
-        let choice = select_role(&rules, &c, RouteMode::Requalify);
+        let choice = select_role(&rules, &facts(&rules, &c), RouteMode::Requalify);
         assert_eq!(choice.role, Role::Sdr);
         assert!(
             choice.reason.contains("re-qualification"),
@@ -179,12 +193,195 @@ mod tests {
         let mut rules = example_rules();
         rules.routing.retain(|r| r.motion != Some(Motion::Outbound));
         let c = classification(Motion::Outbound, TriggerKind::PositiveReply);
-        let choice = select_role(&rules, &c, RouteMode::Initial);
+        let choice = select_role(&rules, &facts(&rules, &c), RouteMode::Initial);
         assert_eq!(choice.role, Role::Sdr);
         assert!(
             choice.reason.contains("no routing rule"),
             "{}",
             choice.reason
         );
+    }
+
+    fn rule(toml_text: &str) -> RouteRule {
+        toml::from_str(toml_text).unwrap_or_else(|e| panic!("{toml_text}: {e}"))
+    }
+
+    fn rep_ids(reps: &[&crate::config::Rep]) -> Vec<String> {
+        reps.iter().map(|r| r.id.to_string()).collect()
+    }
+
+    #[test]
+    fn each_target_kind_gives_its_reps_and_role() {
+        let mut rules = example_rules();
+        rules.routing = vec![
+            rule("name = \"campaign\"\npool = \"launch-desk\"\nwhen = { form = { utm_campaign = \"webinar\" } }"),
+            rule("name = \"small\"\nteam = \"amer-sdr\"\nwhen = { employees = { below = 200 } }"),
+            rule("name = \"big\"\nrole = \"sdr\"\nwhen = { employees = { at_least = 200 } }"),
+            rule("name = \"rest\"\nrole = \"closer\""),
+        ];
+        type Case<'a> = (
+            &'a str,
+            Option<u32>,
+            Option<&'a str>,
+            Role,
+            &'a str,
+            &'a [&'a str],
+        );
+        let cases: &[Case<'_>] = &[
+            // A pool: its listed reps, across teams; the role they share.
+            (
+                "pool",
+                Some(150),
+                Some("webinar"),
+                Role::Ae,
+                "pool Launch desk",
+                &["oliver", "riley"],
+            ),
+            // A team: its active reps, never the failover-only lead (harper).
+            (
+                "team",
+                Some(150),
+                None,
+                Role::Sdr,
+                "team AMER SDRs",
+                &["ava", "diego"],
+            ),
+            // A role: every team of the role, still without failover-only reps.
+            (
+                "role",
+                Some(500),
+                None,
+                Role::Sdr,
+                "role sdr",
+                &["jonas", "chloe", "ava", "diego"],
+            ),
+            (
+                "fallthrough",
+                None,
+                None,
+                Role::Closer,
+                "role closer",
+                &["nadia", "tom"],
+            ),
+        ];
+        for (name, employees, campaign, role, target, reps) in cases {
+            let c = {
+                let mut c = classification(Motion::Inbound, TriggerKind::DemoRequest);
+                c.buyer.employees = *employees;
+                c
+            };
+            let mut f = facts(&rules, &c);
+            if let Some(campaign) = campaign {
+                f.form.insert("utm_campaign".into(), campaign.to_string());
+            }
+            let choice = select_role(&rules, &f, RouteMode::Initial);
+            assert_eq!(choice.role, *role, "{name}");
+            assert_eq!(rules.target_text(choice.target), *target, "{name}");
+            assert!(
+                choice.reason.ends_with(&format!("→ {target}")),
+                "{name}: {}",
+                choice.reason
+            );
+            assert_eq!(rep_ids(&rules.target_reps(choice.target)), *reps, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_trace_names_the_rule_and_the_conditions_that_matched() {
+        let rules = example_rules();
+        let mut c = classification(Motion::Inbound, TriggerKind::DemoRequest);
+        c.buyer.country = Some("US".into());
+        c.buyer.employees = Some(150);
+        let choice = select_role(&rules, &facts(&rules, &c), RouteMode::Initial);
+        assert_eq!(
+            choice.reason,
+            "rule \"inbound from AMER companies under 200 employees goes to the AMER SDRs\" (inbound; 150 employees, below 200; country US in amer) → team AMER SDRs"
+        );
+        let mut c = classification(Motion::Outbound, TriggerKind::PositiveReply);
+        c.reply_class = Some(crate::package::ReplyClass::Positive);
+        let choice = select_role(&rules, &facts(&rules, &c), RouteMode::Initial);
+        assert_eq!(
+            choice.reason,
+            "rule \"other outbound replies stay with the SDR team\" (outbound) → role sdr"
+        );
+    }
+
+    #[test]
+    fn the_example_splits_inbound_leads_by_company_size() {
+        let rules = example_rules();
+        // (country, employees, campaign, the team every rep left by the layers belongs to)
+        let cases: &[(&str, u32, Option<&str>, &str)] = &[
+            ("US", 150, None, "amer-sdr"),
+            ("US", 5000, None, "amer-ae"),
+            ("US", 199, None, "amer-sdr"),
+            ("US", 200, None, "amer-ae"),
+            ("JP", 20, None, "amer-sdr"),
+            ("DE", 150, None, "emea-sdr"),
+            ("DE", 5000, None, "emea-ae"),
+            ("US", 150, Some("spring-launch"), "amer-ae"),
+        ];
+        for (country, employees, campaign, team) in cases {
+            let mut c = classification(Motion::Inbound, TriggerKind::DemoRequest);
+            c.buyer.country = Some(country.to_string());
+            c.buyer.employees = Some(*employees);
+            let mut f = facts(&rules, &c);
+            if let Some(campaign) = campaign {
+                f.form.insert("utm_campaign".into(), campaign.to_string());
+            }
+            let choice = select_role(&rules, &f, RouteMode::Initial);
+            let narrowed = crate::routing::layers::narrow(&rules, &c, choice.target);
+            assert!(!narrowed.reps.is_empty(), "{country} {employees}");
+            for rep in &narrowed.reps {
+                assert_eq!(
+                    rep.team.as_str(),
+                    *team,
+                    "{country} {employees}: {}",
+                    choice.reason
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn targets_and_pools_are_checked_naming_the_line_and_key() {
+        let example = include_str!("../../../../examples/handoff.toml");
+        let marker = "[[routing]]\nname = \"human-only decisions go to the deal desk\"";
+        let pool_marker = "[[pools]]\nid = \"launch-desk\"";
+        let accounts_marker = "# ---- named accounts";
+        // (where to insert, block, key, the line's text, message)
+        let cases: &[(&str, &str, &str, &str, &str)] = &[
+            (marker, "[[routing]]\nname = \"probe\"\nmotion = \"inbound\"", "name", "name = \"probe\"", "names no target; give exactly one of role, team or pool"),
+            (marker, "[[routing]]\nname = \"probe\"\nrole = \"ae\"\nteam = \"amer-ae\"", "team", "team = \"amer-ae\"", "names role and team; give exactly one"),
+            (marker, "[[routing]]\nname = \"probe\"\nteam = \"nope\"", "team", "team = \"nope\"", "sends to unknown team \"nope\""),
+            (marker, "[[routing]]\nname = \"probe\"\npool = \"nope\"", "pool", "pool = \"nope\"", "sends to unknown pool \"nope\""),
+            (marker, "[[routing]]\nname = \"probe\"\nrole = \"ae\"\n[routing.when]\nmotion = \"inbound\"\nterritory = [\"amer\", \"apac\"]", "territory", "territory = [\"amer\", \"apac\"]", "names unknown territory \"apac\""),
+            (marker, "[[routing]]\nname = \"probe\"\nrole = \"ae\"\nwhen = { any = [{ product_line = \"hardware\" }] }", "product_line", "when = { any = [{ product_line = \"hardware\" }] }", "names unknown product line \"hardware\""),
+            (pool_marker, "[[pools]]\nid = \"leads\"\nname = \"Leads\"\nreps = [\"ava\", \"harper\"]", "reps", "reps = [\"ava\", \"harper\"]", "pool \"leads\" lists failover-only rep \"harper\""),
+            (pool_marker, "[[pools]]\nid = \"mixed\"\nname = \"Mixed\"\nreps = [\"ava\", \"sam\"]", "reps", "reps = [\"ava\", \"sam\"]", "pool \"mixed\" mixes roles: \"ava\" is sdr but \"sam\" is ae"),
+            (pool_marker, "[[pools]]\nid = \"ghosts\"\nname = \"Ghosts\"\nreps = [\"casper\"]", "reps", "reps = [\"casper\"]", "pool \"ghosts\" names unknown rep \"casper\""),
+            (accounts_marker, "[[pools]]\nid = \"launch-desk\"\nname = \"Twice\"\nreps = [\"sam\"]", "id", "id = \"launch-desk\"", "pool \"launch-desk\" is defined twice"),
+            (pool_marker, "[[pools]]\nid = \"empty\"\nname = \"Empty\"\nreps = []", "reps", "reps = []", "pool \"empty\" lists no reps"),
+        ];
+        for (at, block, key, line_text, says) in cases {
+            assert!(example.contains(at));
+            let text = example.replacen(at, &format!("{block}\n\n{at}"), 1);
+            match Rules::from_toml("f.toml", &text) {
+                Err(crate::config::RulesError::Invalid {
+                    file,
+                    line,
+                    key: k,
+                    message,
+                }) => {
+                    assert_eq!(file, "f.toml");
+                    assert_eq!(k, *key, "{block}: {message}");
+                    assert!(message.contains(says), "{block}: {message}");
+                    let block_start = text.find(block).unwrap();
+                    let in_block = block.lines().position(|l| l == *line_text).unwrap();
+                    let expected = text[..block_start].lines().count() + in_block + 1;
+                    assert_eq!(line, expected, "{block}: {message}");
+                }
+                other => panic!("{block}: {other:?}"),
+            }
+        }
     }
 }

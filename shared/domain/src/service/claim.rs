@@ -1,11 +1,11 @@
 //! Claims: the owner accepts, says "wrong owner", or asks for re-qualification.
 
+use super::reassign::OwnerChange;
 use super::stages::StageOutcome;
 use super::{ServiceError, Services};
 use crate::claim_link::{Claim, ClaimAction};
 use crate::ids::{HandoffId, RepId};
 use crate::lifecycle::{Actor, ReassignReason, RerouteReason, State, Transition};
-use crate::routing::RouteMode;
 
 impl Services {
     /// Verifies a signed claim link, then applies it.
@@ -33,6 +33,8 @@ impl Services {
             && record.state == State::Accepted
             && owner.as_ref() == Some(rep)
         {
+            // A retry after the accept was saved but what follows it failed: finish that part.
+            self.after_accept(&record, rep, true).await?;
             return Ok(StageOutcome::AlreadyDone(State::Accepted));
         }
         if !record.state.awaits_owner() {
@@ -83,14 +85,7 @@ impl Services {
                 let entry =
                     record.apply(Transition::Accept, Actor::Rep(rep.clone()), now, "accepted")?;
                 self.save(&record, &entry).await?;
-                if let Some(domain) = &record.company_domain {
-                    self.store.set_account_owner(domain, rep).await?;
-                }
-                // The CRM must name the rep who took it (and get the package if it was accepted
-                // before the CRM write): the assign stage brings it in line.
-                if record.crm_stale() {
-                    self.enqueue_assign(id).await?;
-                }
+                self.after_accept(&record, rep, false).await?;
                 Ok(StageOutcome::Advanced(State::Accepted))
             }
             ClaimAction::WrongOwner => {
@@ -99,37 +94,49 @@ impl Services {
                 Ok(StageOutcome::Advanced(State::Assigned))
             }
             ClaimAction::Requalify => {
-                if !record.missed_by.contains(rep) {
-                    record.missed_by.push(rep.clone());
-                }
-                let decision = self
-                    .decide_route(&record, &rules, RouteMode::Requalify, now)
-                    .await?;
-                let previous = record.owner.clone();
-                Self::set_owner(&mut record, decision);
-                let receipt = record.notification_ref.take();
-                record.record_reassignment(
-                    previous.as_ref(),
-                    receipt,
-                    ReassignReason::Requalification,
-                    now,
-                );
-                let entry = record.apply(
-                    Transition::RequestRequalification,
-                    Actor::Rep(rep.clone()),
-                    now,
-                    "needs re-qualification",
-                )?;
-                self.save(&record, &entry).await?;
-                self.count_load(
-                    &rules,
-                    record.owner.as_ref().and_then(|o| o.rep.as_ref()),
-                    now,
-                )
-                .await?;
-                self.enqueue_assign(id).await?;
+                let change = OwnerChange::Requalify { by: rep.clone() };
+                self.reassign(&mut record, &rules, change, now).await?;
                 Ok(StageOutcome::Advanced(State::RequalificationRequested))
             }
         }
+    }
+}
+
+impl Services {
+    /// What follows a saved accept: the rep becomes the account owner of the buyer's domain, and
+    /// a stale CRM is brought in line by the assign stage. Each step is idempotent, so a retry of
+    /// the accept (the rep clicks again, Slack retries) repairs a step that failed the first time.
+    /// On a retry the account owner is only restored when this handoff is still the domain's
+    /// latest accepted one (a later accept by someone else is not overwritten).
+    async fn after_accept(
+        &self,
+        record: &crate::lifecycle::HandoffRecord,
+        rep: &RepId,
+        retry: bool,
+    ) -> Result<(), ServiceError> {
+        if let Some(domain) = &record.company_domain {
+            let learn = if retry {
+                let latest_accept = self
+                    .store
+                    .by_domain(domain, 20)
+                    .await?
+                    .into_iter()
+                    .find(|s| s.state == State::Accepted)
+                    .map(|s| s.id);
+                latest_accept.as_ref() == Some(&record.id)
+                    && self.store.account_owner(domain).await?.as_ref() != Some(rep)
+            } else {
+                true
+            };
+            if learn {
+                self.store.set_account_owner(domain, rep).await?;
+            }
+        }
+        // The CRM must name the rep who took it (and get the package if it was accepted before
+        // the CRM write): the assign stage brings it in line.
+        if record.crm_stale() {
+            self.enqueue_assign(&record.id).await?;
+        }
+        Ok(())
     }
 }

@@ -173,7 +173,10 @@ impl Services {
             .by_contact(&event.buyer().email, LINK_CANDIDATES)
             .await?;
         let Some(target) = candidates.into_iter().find(|s| {
-            s.id != own_id && s.state != State::ClosedWithoutHandoff && s.created_at >= oldest
+            // An attached event is no handoff: its update joins the handoff it joined.
+            s.id != own_id
+                && !matches!(s.state, State::ClosedWithoutHandoff | State::Attached)
+                && s.created_at >= oldest
         }) else {
             return Ok(None);
         };

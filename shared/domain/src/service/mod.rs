@@ -5,14 +5,20 @@
 //! - [`intake`]: thread context for replies, meeting updates linked to the open handoff, then a
 //!   durable create-if-absent and the classification message.
 //! - [`stages`]: classify, then assign → CRM write → notify, resumable after any crash.
+//! - [`attach`]: a later event of a buyer with an open handoff joins it as a new touch
+//!   (classify), and the owner hears of it once the CRM shows it (assign).
 //! - [`second_opinion`]: the judge asked about low-confidence cases during classify.
+//! - `reassign`: the one path that routes and persists a new owner (first assignment,
+//!   failover, re-qualification).
 //! - [`sweep`]: reroute handoffs whose SLA passed unclaimed.
 //! - [`claim`]: accept / wrong owner / re-qualification.
 //! - [`delivery`]: what a queue consumer does with one message (ack, retry, dead-letter).
 
+pub mod attach;
 pub mod claim;
 pub mod delivery;
 pub mod intake;
+mod reassign;
 pub mod second_opinion;
 pub mod stages;
 pub mod sweep;

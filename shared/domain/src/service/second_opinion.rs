@@ -172,7 +172,16 @@ mod tests {
         async fn rep_load(&self, _: &RepId, _: NaiveDate) -> Result<u32, StoreError> {
             unreachable!()
         }
-        async fn add_rep_load(&self, _: &RepId, _: NaiveDate) -> Result<u32, StoreError> {
+        async fn fairness(
+            &self,
+            _: &[RepId],
+        ) -> Result<Vec<crate::routing::FairnessCounters>, StoreError> {
+            unreachable!()
+        }
+        async fn record_assignment(
+            &self,
+            _: &crate::ports::Assignment,
+        ) -> Result<Option<u32>, StoreError> {
             unreachable!()
         }
         async fn availability(&self) -> Result<Vec<AvailabilityOverride>, StoreError> {

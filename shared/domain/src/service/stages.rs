@@ -1,6 +1,7 @@
 //! The classify and assign stages. Each call advances one handoff as far as it can, one
 //! conditional update per transition, and is safe to replay.
 
+use super::reassign::OwnerChange;
 use super::{ServiceError, Services};
 use crate::claim_link::ClaimAction;
 use crate::classify::{classify, MatchContext};
@@ -118,6 +119,13 @@ impl Services {
         let classification = self
             .second_opinion(&record, classification, &rules, now)
             .await;
+        // The buyer already has an open handoff: this event joins it instead of opening one.
+        if let Some(attached) = self
+            .attach_to_open_handoff(&mut record, &ctx, &classification, &rules, now)
+            .await?
+        {
+            return Ok(attached);
+        }
         let escalate = classification.escalate;
         let mut note = format!("trigger {}; escalate {}", classification.trigger, escalate);
         if escalate && !rules_escalate {
@@ -169,10 +177,12 @@ impl Services {
             ServiceError::Permanent(format!("handoff {} has no classification", record.id))
         })?;
         let ctx = self.match_context(record, rules).await?;
+        // While a contact's handoff is open, new events join it (see `attach`); a new handoff
+        // goes to the rep owner of the contact's most recent handoff (newest first).
         let existing_owner = ctx
             .same_contact
             .iter()
-            .find(|s| !s.state.is_final() && s.owner.is_some())
+            .find(|s| s.owner.is_some())
             .and_then(|s| s.owner.clone());
         let wanted: Vec<_> = rules
             .reps
@@ -185,23 +195,33 @@ impl Services {
                 )
             })
             .collect();
-        let counts = self.store.rep_loads(&wanted).await?;
-        let loads: BTreeMap<_, _> = wanted.into_iter().map(|(rep, _)| rep).zip(counts).collect();
+        let reps: Vec<RepId> = wanted.iter().map(|(rep, _)| rep.clone()).collect();
+        let (counts, counters) = futures_util::future::try_join(
+            self.store.rep_loads(&wanted),
+            self.store.fairness(&reps),
+        )
+        .await?;
+        let loads: BTreeMap<_, _> = reps.iter().cloned().zip(counts).collect();
+        let fairness: BTreeMap<_, _> = reps.into_iter().zip(counters).collect();
         let overrides = self.store.availability().await?;
         let cursor = self.store.next_counter("round_robin").await?;
         let input = RoutingInput {
             rules,
             classification,
+            facts: crate::routing::RoutingFacts::of(rules, classification, Some(&record.event)),
             now,
             mode,
             existing_owner,
             account_owner: ctx.account_owner,
             loads,
+            fairness,
             overrides,
             exclude: record.missed_by.clone(),
             current_owner: record.owner.as_ref().and_then(|o| o.rep.clone()),
+            current_team: record.owner.as_ref().map(|o| o.team.clone()),
             cursor,
-            failover_attempts: record.missed_by.len() as u32,
+            failover_attempts: record.failover_reps,
+            already_escalated: record.state == State::Escalated,
         };
         Ok(route(&input))
     }
@@ -228,16 +248,32 @@ impl Services {
         record.sla = Some(decision.sla);
     }
 
-    /// Counts a new assignment against the owner's daily cap.
+    /// Records a new assignment in one store call: one more handoff against the owner's daily
+    /// cap and, when the round robin chose them, the decision's fair shares (continuity and
+    /// escalations count against the cap only).
     pub(crate) async fn count_load(
         &self,
         rules: &Rules,
-        rep: Option<&RepId>,
+        decision: &RoutingDecision,
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
-        if let Some(rep) = rep.and_then(|id| rules.rep(id)) {
-            let day = now.with_timezone(&rep.timezone).date_naive();
-            self.store.add_rep_load(&rep.id, day).await?;
+        let load = decision
+            .owner
+            .rep
+            .as_ref()
+            .and_then(|id| rules.rep(id))
+            .map(|rep| {
+                (
+                    rep.id.clone(),
+                    now.with_timezone(&rep.timezone).date_naive(),
+                )
+            });
+        let assignment = crate::ports::Assignment {
+            load,
+            fair_share: decision.fair_share.clone(),
+        };
+        if assignment != crate::ports::Assignment::default() {
+            self.store.record_assignment(&assignment).await?;
         }
         Ok(())
     }
@@ -250,38 +286,8 @@ impl Services {
             match record.state {
                 State::Classified => {
                     let rules = self.rules().await?;
-                    let decision = self
-                        .decide_route(&record, &rules, RouteMode::Initial, now)
+                    self.reassign(&mut record, &rules, OwnerChange::Initial, now)
                         .await?;
-                    let escalated = decision.escalated;
-                    Self::set_owner(&mut record, decision);
-                    let owner = record
-                        .owner
-                        .as_ref()
-                        .map(|o| o.display.clone())
-                        .unwrap_or_default();
-                    let entry = record.apply(
-                        Transition::Assign,
-                        system("assign"),
-                        now,
-                        format!("owner {owner}"),
-                    )?;
-                    self.save(&record, &entry).await?;
-                    self.count_load(
-                        &rules,
-                        record.owner.as_ref().and_then(|o| o.rep.as_ref()),
-                        now,
-                    )
-                    .await?;
-                    if escalated {
-                        let entry = record.apply(
-                            Transition::Escalate,
-                            system("assign"),
-                            now,
-                            "no eligible rep: sent to the failover chain",
-                        )?;
-                        self.save(&record, &entry).await?;
-                    }
                 }
                 State::Assigned | State::RequalificationRequested | State::Escalated => {
                     let rules = self.rules().await?;
@@ -298,8 +304,9 @@ impl Services {
                     }
                 }
                 // Accepted before the CRM was written, or picked up from the shared queue: the
-                // CRM still has to show the package and the owner who took it.
-                State::Accepted if record.crm_stale() => {
+                // CRM still has to show the package and the owner who took it. A new touch
+                // joined a handoff the CRM already shows: the CRM first, then the owner.
+                State::CrmWritten | State::Notified | State::Accepted if record.crm_stale() => {
                     let rules = self.rules().await?;
                     if self.crm_step(&mut record, &rules, now).await? {
                         let summary = record.crm.summary();
@@ -307,6 +314,12 @@ impl Services {
                         let entry = record.progress("crm_synced", system("assign"), now, summary);
                         self.save(&record, &entry).await?;
                     }
+                }
+                // The owner was notified before a touch joined: tell them once there is news.
+                State::Notified | State::Accepted
+                    if record.touches.iter().any(|t| t.told.is_none()) =>
+                {
+                    self.tell_owner_of_touch(&mut record, now).await?;
                 }
                 State::CrmWritten | State::Notified | State::Accepted
                     if record.reassignments.iter().any(|r| r.told.is_none()) =>
@@ -487,19 +500,44 @@ fn crm_write(
         fields: package.crm_fields(),
         owner_ids: external_ids(rep),
         owner_display: owner.map(|o| o.display.clone()).unwrap_or_default(),
-        changes: record
-            .reassignments
-            .iter()
-            .map(|r| OwnerChangeNote {
-                at: r.at,
-                text: r.note(),
-            })
-            .collect(),
+        changes: change_notes(record, &package),
         text: render::package_text(&package),
         html: render::package_html(&package),
         package,
         now,
     })
+}
+
+/// The notes the CRM gets besides the package, oldest first (a CRM adapter writes the ones it
+/// has not written yet, counting them): one per change of owner and one per later event that
+/// joined the handoff (a new touch, with the flags the handoff carries now). Both lists only
+/// grow and their times only increase, so merging them by time keeps every note's position.
+fn change_notes(record: &HandoffRecord, package: &HandoffPackage) -> Vec<OwnerChangeNote> {
+    let flags: Vec<String> = package
+        .classification
+        .risk_flags
+        .iter()
+        .map(|f| render::prose(f.as_str()))
+        .collect();
+    let flags = if flags.is_empty() {
+        "none".to_string()
+    } else {
+        flags.join(", ")
+    };
+    let mut notes: Vec<OwnerChangeNote> = record
+        .reassignments
+        .iter()
+        .map(|r| OwnerChangeNote {
+            at: r.at,
+            text: r.note(),
+        })
+        .chain(record.touches.iter().map(|t| OwnerChangeNote {
+            at: t.at,
+            text: format!("New touch: {}. Risk flags now: {flags}.", t.summary),
+        }))
+        .collect();
+    notes.sort_by_key(|n| n.at);
+    notes
 }
 
 pub(crate) fn system(stage: &str) -> Actor {

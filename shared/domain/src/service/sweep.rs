@@ -1,10 +1,10 @@
-//! The failover sweep: reroute every handoff whose SLA passed while unclaimed.
+//! The failover sweep: reroute every handoff whose SLA passed while unclaimed. A handoff whose
+//! failover fails stays due for the next sweep; the report says which and why.
 
-use super::stages::system;
+use super::reassign::OwnerChange;
 use super::{ServiceError, Services};
 use crate::ids::HandoffId;
-use crate::lifecycle::{ReassignReason, RerouteReason, Transition};
-use crate::routing::RouteMode;
+use crate::lifecycle::RerouteReason;
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
@@ -21,12 +21,29 @@ pub struct SweepReport {
     pub skipped: usize,
     /// Failed (left due; the next sweep retries them).
     pub failed: usize,
+    /// Why they failed, one entry per failure up to [`MAX_FAILURES_KEPT`] (the count is in
+    /// `failed`): the binaries log each one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<SweepFailure>,
     /// Stored items read by the due queries.
     pub items_read: usize,
     pub pages: usize,
     /// True when the sweep stopped before the last page because its time budget ran out
     /// (what is left stays due and the next scheduled sweep takes it).
     pub stopped_early: bool,
+}
+
+/// How many failure causes one sweep report keeps.
+pub const MAX_FAILURES_KEPT: usize = 20;
+
+/// One due handoff the sweep could not fail over, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SweepFailure {
+    pub handoff_id: HandoffId,
+    /// `transient` (the next sweep will likely succeed) or `permanent`.
+    pub fault: &'static str,
+    /// The error, as the service reported it (ids and reasons, no buyer data).
+    pub error: String,
 }
 
 /// What happened to one due handoff.
@@ -69,18 +86,32 @@ impl Services {
             report.due += page.items.len();
             let outcomes: Vec<_> = stream::iter(page.items)
                 .map(|due| async move {
-                    self.fail_over(&due.id, RerouteReason::SlaMissed, None)
-                        .await
+                    let outcome = self
+                        .fail_over(&due.id, RerouteReason::SlaMissed, None)
+                        .await;
+                    (due.id, outcome)
                 })
                 .buffer_unordered(concurrency.max(1))
                 .collect()
                 .await;
-            for outcome in outcomes {
+            for (id, outcome) in outcomes {
                 match outcome {
                     Ok(FailoverOutcome::Rerouted) => report.rerouted += 1,
                     Ok(FailoverOutcome::Escalated) => report.escalated += 1,
                     Ok(FailoverOutcome::Skipped) => report.skipped += 1,
-                    Err(_) => report.failed += 1,
+                    Err(e) => {
+                        report.failed += 1;
+                        if report.failures.len() < MAX_FAILURES_KEPT {
+                            report.failures.push(SweepFailure {
+                                handoff_id: id,
+                                fault: match e.fault() {
+                                    crate::ports::Fault::Transient => "transient",
+                                    crate::ports::Fault::Permanent => "permanent",
+                                },
+                                error: e.to_string(),
+                            });
+                        }
+                    }
                 }
             }
             match page.next {
@@ -119,48 +150,12 @@ impl Services {
                 }
             }
         }
-        if let Some(rep) = &current {
-            if !record.missed_by.contains(rep) {
-                record.missed_by.push(rep.clone());
-            }
-        }
         let rules = self.rules().await?;
-        let decision = self
-            .decide_route(&record, &rules, RouteMode::Failover, now)
-            .await?;
-        let escalated = decision.escalated;
-        let previous = record.owner.clone();
-        Self::set_owner(&mut record, decision);
-        record.reroutes += 1;
-        let why = match reason {
-            RerouteReason::SlaMissed => ReassignReason::SlaMissed,
-            RerouteReason::WrongOwner => ReassignReason::WrongOwner,
-        };
-        let receipt = record.notification_ref.take();
-        record.record_reassignment(previous.as_ref(), receipt, why, now);
-        let actor = match (&by, reason) {
-            (Some(rep), RerouteReason::WrongOwner) => crate::lifecycle::Actor::Rep(rep.clone()),
-            _ => system("failover"),
-        };
-        let owner = record
-            .owner
-            .as_ref()
-            .map(|o| o.display.clone())
-            .unwrap_or_default();
-        let transition = if escalated {
-            Transition::Escalate
-        } else {
-            Transition::Reroute { reason }
-        };
-        let entry = record.apply(transition, actor, now, format!("now with {owner}"))?;
-        self.save(&record, &entry).await?;
-        self.count_load(
-            &rules,
-            record.owner.as_ref().and_then(|o| o.rep.as_ref()),
-            now,
-        )
-        .await?;
-        self.enqueue_assign(id).await?;
+        let change = OwnerChange::Failover { reason, by };
+        let escalated = self
+            .reassign(&mut record, &rules, change, now)
+            .await?
+            .escalated;
         Ok(if escalated {
             FailoverOutcome::Escalated
         } else {

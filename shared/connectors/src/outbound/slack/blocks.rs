@@ -1,5 +1,6 @@
 //! Block Kit layouts: the "new handoff" message with its three buttons, the "who did what"
-//! state a clicked message is updated to, and the "it moved" notice.
+//! state a clicked message is updated to, the "it moved" notice, and the "news" message when
+//! the buyer got in touch again.
 //!
 //! Everything the buyer (or anyone outside) wrote goes through [`escape_mrkdwn`] before it is
 //! put into a `mrkdwn` text, so no buyer text can form a link, a mention or a channel ping;
@@ -516,6 +517,42 @@ pub fn moved_notice_blocks(n: &Notification, to: &str, reason: &str) -> Vec<Valu
         }),
         footer(&n.handoff_id, Some(&n.crm_ref)),
     ]
+}
+
+/// The "news" message for an owner when a later event of the buyer joined their handoff: what
+/// arrived (the touch's summary), the deadline (tightened when the news is hotter), the risk
+/// flags as they stand now, the buttons and links while the owner has not claimed it, the
+/// footer.
+pub fn news_blocks(n: &Notification, summary: &str) -> Vec<Value> {
+    let p = &n.package;
+    let mut blocks = vec![json!({
+        "type": "section",
+        "block_id": "handoff_news",
+        "text": mrkdwn(format!(
+            "*:incoming_envelope: News on {}*\n{}",
+            mrkdwn_fit(&header_text(p), HEADER_MAX),
+            mrkdwn_fit(summary, SECTION_MAX - HEADER_MAX - 60)
+        ))
+    })];
+    if let Some(due) = n.deadline_local.as_deref() {
+        blocks.push(json!({
+            "type": "context",
+            "block_id": "handoff_due",
+            "elements": [mrkdwn(format!("Due {}", mrkdwn_fit(due, 200)))]
+        }));
+    }
+    blocks.push(risks(p));
+    if !n.actions.is_empty() {
+        blocks.push(buttons(&n.handoff_id));
+        blocks.extend(links(&n.actions));
+    }
+    blocks.push(footer(&n.handoff_id, Some(&n.crm_ref)));
+    blocks
+}
+
+/// The fallback `text` of a "news" message: its title and the deadline.
+pub fn news_text(n: &Notification) -> String {
+    assigned_text(n)
 }
 
 #[cfg(test)]

@@ -1,0 +1,142 @@
+//! The one path that gives a handoff an owner: the first assignment, a failover (SLA missed or
+//! "wrong owner") and a re-qualification all route, set the owner and SLA, record the change of
+//! owner, apply their transition, save, count the new owner's load and hand the handoff to the
+//! assign stage (CRM write, then notification) here, so a fix lands once.
+
+use super::stages::system;
+use super::{ServiceError, Services};
+use crate::config::Rules;
+use crate::ids::RepId;
+use crate::lifecycle::{Actor, HandoffRecord, ReassignReason, RerouteReason, Transition};
+use crate::routing::RouteMode;
+use chrono::{DateTime, Utc};
+
+/// Why the owner is (re)chosen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OwnerChange {
+    /// The first assignment, from the assign stage (which goes on to the CRM write itself).
+    Initial,
+    /// The SLA passed unclaimed (`by` = None) or the owner `by` said it is not theirs.
+    Failover {
+        reason: RerouteReason,
+        by: Option<RepId>,
+    },
+    /// The owner `by` asked for re-qualification.
+    Requalify { by: RepId },
+}
+
+impl OwnerChange {
+    fn mode(&self) -> RouteMode {
+        match self {
+            OwnerChange::Initial => RouteMode::Initial,
+            OwnerChange::Failover { .. } => RouteMode::Failover,
+            OwnerChange::Requalify { .. } => RouteMode::Requalify,
+        }
+    }
+
+    /// Who caused it, for the timeline.
+    fn actor(&self, stage: &str) -> Actor {
+        match self {
+            OwnerChange::Failover {
+                reason: RerouteReason::WrongOwner,
+                by: Some(rep),
+            }
+            | OwnerChange::Requalify { by: rep } => Actor::Rep(rep.clone()),
+            _ => system(stage),
+        }
+    }
+}
+
+/// What [`Services::reassign`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Reassigned {
+    /// The handoff went to a team lead or a queue rather than a rep chosen by the layers.
+    pub escalated: bool,
+}
+
+impl Services {
+    /// Routes `record` for `change` and persists the new owner (see the module docs). The record
+    /// must be in a state the change's transition accepts; the caller checks who may ask.
+    pub(crate) async fn reassign(
+        &self,
+        record: &mut HandoffRecord,
+        rules: &Rules,
+        change: OwnerChange,
+        now: DateTime<Utc>,
+    ) -> Result<Reassigned, ServiceError> {
+        let current = record.owner.as_ref().and_then(|o| o.rep.clone());
+        // Whoever held it, missed it, declined it or sent it back does not get it again.
+        let leaving = match &change {
+            OwnerChange::Initial => None,
+            OwnerChange::Failover { by, .. } => by.clone().or(current),
+            OwnerChange::Requalify { by } => Some(by.clone()),
+        };
+        if let Some(rep) = leaving {
+            if !record.missed_by.contains(&rep) {
+                record.missed_by.push(rep);
+            }
+        }
+        let decision = self.decide_route(record, rules, change.mode(), now).await?;
+        let escalated = decision.escalated;
+        let previous = record.owner.clone();
+        Self::set_owner(record, decision.clone());
+        let reassigned = match &change {
+            OwnerChange::Initial => None,
+            OwnerChange::Failover { reason, .. } => {
+                record.reroutes += 1;
+                if !escalated {
+                    record.failover_reps += 1;
+                }
+                Some(match reason {
+                    RerouteReason::SlaMissed => ReassignReason::SlaMissed,
+                    RerouteReason::WrongOwner => ReassignReason::WrongOwner,
+                })
+            }
+            OwnerChange::Requalify { .. } => Some(ReassignReason::Requalification),
+        };
+        if let Some(why) = reassigned {
+            let receipt = record.notification_ref.take();
+            record.record_reassignment(previous.as_ref(), receipt, why, now);
+        }
+        let owner = record
+            .owner
+            .as_ref()
+            .map(|o| o.display.clone())
+            .unwrap_or_default();
+        let (transition, stage, note) = match &change {
+            OwnerChange::Initial => (Transition::Assign, "assign", format!("owner {owner}")),
+            OwnerChange::Failover { .. } if escalated => (
+                Transition::Escalate,
+                "failover",
+                format!("now with {owner}"),
+            ),
+            OwnerChange::Failover { reason, .. } => (
+                Transition::Reroute { reason: *reason },
+                "failover",
+                format!("now with {owner}"),
+            ),
+            OwnerChange::Requalify { .. } => (
+                Transition::RequestRequalification,
+                "claim",
+                format!("needs re-qualification; now with {owner}"),
+            ),
+        };
+        let entry = record.apply(transition, change.actor(stage), now, note)?;
+        self.save(record, &entry).await?;
+        if change == OwnerChange::Initial && escalated {
+            let entry = record.apply(
+                Transition::Escalate,
+                system("assign"),
+                now,
+                "no eligible rep: sent to the failover chain",
+            )?;
+            self.save(record, &entry).await?;
+        }
+        self.count_load(rules, &decision, now).await?;
+        // The assign stage goes on by itself after a first assignment; otherwise it is told.
+        if change != OwnerChange::Initial {
+            self.enqueue_assign(&record.id).await?;
+        }
+        Ok(Reassigned { escalated })
+    }
+}
