@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+mod dlq_cmd;
 mod rep_cmd;
 
 #[derive(Parser)]
@@ -41,6 +42,17 @@ enum Command {
         /// Tests only: start a manual clock at this RFC 3339 time and expose /v1/test/clock and /v1/test/sweep.
         #[arg(long)]
         test_clock: Option<chrono::DateTime<chrono::Utc>>,
+        /// Most connections open at once; more wait to be accepted. Lowered to fit the
+        /// open-file limit (ulimit -n).
+        #[arg(long, default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..))]
+        max_connections: u32,
+        /// Seconds a client has to send a request's headers, on a new connection or between
+        /// requests on a kept-alive one, before it is disconnected.
+        #[arg(long, default_value = "10", value_parser = serve::parse_seconds)]
+        header_timeout: std::time::Duration,
+        /// Seconds a shutdown (Ctrl-C, SIGTERM) waits for requests in flight before cutting them.
+        #[arg(long, default_value = "10", value_parser = serve::parse_seconds)]
+        shutdown_grace: std::time::Duration,
     },
     /// Run realistic events through the real pipeline on a temporary store and print each handoff.
     Demo {
@@ -147,6 +159,13 @@ enum Command {
         /// With --table: the stage queues' name prefix, to count the dead letters SQS still holds.
         #[arg(long)]
         queue_prefix: Option<String>,
+    },
+    /// The stages' dead-letter queues: list them with the reason each message ended there,
+    /// show one, or move them back once the cause is fixed (a local data directory, or a
+    /// deployment's queues with --queue-prefix).
+    Dlq {
+        #[command(subcommand)]
+        command: dlq_cmd::DlqCommand,
     },
     /// Measure local pipeline throughput.
     Bench {
@@ -258,6 +277,9 @@ async fn run(command: Command) -> Result<()> {
             port,
             sweep_every,
             test_clock,
+            max_connections,
+            header_timeout,
+            shutdown_grace,
         } => {
             let rules = RulesChoice::from_arg(config);
             rules.load()?;
@@ -267,6 +289,11 @@ async fn run(command: Command) -> Result<()> {
                 port,
                 sweep_every: std::time::Duration::from_secs(sweep_every.max(1)),
                 test_clock,
+                limits: serve::ConnectionLimits {
+                    max_connections: max_connections as usize,
+                    header_timeout,
+                    shutdown_grace,
+                },
             })
             .await
         }
@@ -352,6 +379,7 @@ async fn run(command: Command) -> Result<()> {
             RulesCommand::Push { file, table, aws } => push_rules(&file, &table, &aws).await,
         },
         Command::Rep { command } => rep_cmd::run(command).await,
+        Command::Dlq { command } => emit(&dlq_cmd::run(command).await?),
         Command::Eval {
             split,
             corpus,

@@ -2,6 +2,12 @@
 //! CRM and notifiers the rules configure — by default (`[crm] kind = "file"`, no `[notify.*]`
 //! tables) a CRM that writes one JSON file per handoff and a notifier that writes a log line and
 //! a text file, so the demo needs no account. Mail goes out over SMTP.
+//!
+//! Opening refuses a data directory it could not run on, with the file named, rather than
+//! starting and failing every call: a store and queue where one file is empty and the other
+//! is not (truncated), a directory or database it cannot write, a database that fails its
+//! integrity check, and a weak claim-link key (`handoff_local::claim_key`). A new data directory
+//! is created private to its owner, and every file in it `0600`.
 
 use anyhow::{Context, Result};
 use handoff_api::{App, IntakeEdge};
@@ -21,7 +27,7 @@ use handoff_domain::privacy::{Retention, RETENTION_DAYS_VAR};
 use handoff_domain::service::delivery::Disposition;
 use handoff_domain::service::Services;
 use handoff_local::{FileCrm, FileRules, LogNotifier, Purged, SqliteQueue, SqliteStore};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -125,12 +131,16 @@ pub fn retention_from_env() -> Result<Option<Retention>> {
 }
 
 impl LocalPipeline {
-    /// Opens (or creates) the data directory and builds every adapter once.
+    /// Opens (or creates) the data directory and builds every adapter once; refuses a data
+    /// directory that is truncated, unwritable or damaged, or whose claim-link key is weak.
     pub async fn open(opts: LocalOptions) -> Result<Self> {
-        std::fs::create_dir_all(&opts.data_dir)
+        handoff_local::create_data_dir(&opts.data_dir)
             .with_context(|| format!("cannot create {}", opts.data_dir.display()))?;
-        let mut store = SqliteStore::open(opts.data_dir.join("handoff.sqlite"))
-            .context("cannot open the store")?;
+        let store_path = opts.data_dir.join("handoff.sqlite");
+        let queue_path = opts.data_dir.join("queue.sqlite");
+        handoff_local::check_not_truncated(&store_path, &queue_path)?;
+        let secret = handoff_local::claim_key(&opts.data_dir)?;
+        let mut store = SqliteStore::open(&store_path).context("cannot open the store")?;
         if let Some(retention) = retention_from_env()? {
             tracing::info!(
                 days = retention.keep().num_days(),
@@ -140,15 +150,13 @@ impl LocalPipeline {
         }
         let store = Arc::new(store);
         let queue = Arc::new(
-            SqliteQueue::open(opts.data_dir.join("queue.sqlite"), MAX_RECEIVES)
-                .context("cannot open the queue")?,
+            SqliteQueue::open(&queue_path, MAX_RECEIVES).context("cannot open the queue")?,
         );
         let crm = FileCrm::new(&opts.data_dir)
             .context("cannot prepare the local CRM directory")?
             .with_clock(opts.clock.clone());
         let notifier = LogNotifier::with_clock(&opts.data_dir, opts.clock.clone())
             .context("cannot prepare the notification log")?;
-        let secret = claim_secret(&opts.data_dir)?;
         let rules = opts.rules.source()?;
         let outbound = OutboundDeps {
             rules: rules.clone(),
@@ -318,25 +326,4 @@ fn hubspot_contacts_from_env(
         handoff_connectors::hubspot_contacts::HubspotContacts::new(base)
             .context("cannot build the HubSpot client")?,
     )))
-}
-
-/// The claim-link secret of a data directory, created on first use (32 random bytes, hex).
-fn claim_secret(dir: &Path) -> Result<Vec<u8>> {
-    let path = dir.join("claim-secret");
-    if let Ok(s) = std::fs::read_to_string(&path) {
-        return Ok(s.trim().as_bytes().to_vec());
-    }
-    let mut bytes = [0u8; 32];
-    use std::io::Read;
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .context("cannot read /dev/urandom for the claim secret")?;
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    std::fs::write(&path, &hex).with_context(|| format!("cannot write {}", path.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600));
-    }
-    Ok(hex.into_bytes())
 }

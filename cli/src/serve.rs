@@ -6,6 +6,14 @@
 //! a normal shutdown) so that `handoff rep …` on the same directory judges "now" and "until" by
 //! the server's clock rather than the wall clock. A server started without `--test-clock`
 //! removes a stale file (from a test server that was killed) before it serves.
+//!
+//! Connections are held within [`ConnectionLimits`] (a cap, a header-read timeout, a shutdown
+//! grace period; see [`connections`]). Ctrl-C or SIGTERM stops accepting, lets requests in
+//! flight finish within the grace period, cuts the rest, then stops the workers.
+
+pub mod connections;
+
+pub use connections::ConnectionLimits;
 
 use crate::runtime::{LocalOptions, LocalPipeline, RulesChoice};
 use anyhow::{Context, Result};
@@ -29,6 +37,22 @@ pub struct ServeOptions {
     /// Start a manual clock at this time and expose `/v1/test/*` to move it, sweep and purge
     /// (tests only).
     pub test_clock: Option<DateTime<Utc>>,
+    /// Connection cap, header-read timeout and shutdown grace period.
+    pub limits: ConnectionLimits,
+}
+
+/// Parses a duration given in seconds (`10`, `0.5`) for the `serve` flags; more than zero.
+pub fn parse_seconds(text: &str) -> Result<Duration, String> {
+    let seconds: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+    if !(seconds > 0.0 && seconds <= 86_400.0) {
+        return Err(format!(
+            "{text} seconds is out of range (more than 0, at most a day)"
+        ));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 #[derive(Deserialize)]
@@ -39,8 +63,11 @@ struct ClockMove {
     advance_minutes: Option<i64>,
 }
 
-/// Runs until Ctrl-C.
+/// Runs until Ctrl-C or SIGTERM.
 pub async fn run(opts: ServeOptions) -> Result<()> {
+    // Listen for the signals before anything is announced, so a signal sent as soon as the
+    // address is printed is a shutdown rather than the default kill.
+    let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
         .await
         .with_context(|| format!("cannot listen on 127.0.0.1:{}", opts.port))?;
@@ -73,8 +100,15 @@ pub async fn run(opts: ServeOptions) -> Result<()> {
     })?;
     let mut app = handoff_api::local_router(pipeline.app.clone());
     if let Some(manual) = &manual {
-        app = app.merge(test_routes(manual.clone(), pipeline.clone()));
+        app = handoff_api::json_errors(app.merge(test_routes(manual.clone(), pipeline.clone())));
     }
+    let limits = ConnectionLimits {
+        max_connections: connections::fit_to_descriptor_limit(
+            opts.limits.max_connections,
+            connections::descriptor_limit(),
+        ),
+        ..opts.limits
+    };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let workers = pipeline.spawn_workers(opts.sweep_every, stop_rx);
     println!(
@@ -82,12 +116,24 @@ pub async fn run(opts: ServeOptions) -> Result<()> {
         opts.data_dir.display()
     );
     eprintln!("{}", signing_help(&addr.to_string()));
+    eprintln!("{}", limits_line(&opts.limits, &limits));
     tracing::info!(%addr, "serving");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let ended = connections::serve(listener, app, limits, shutdown).await;
+    if ended.cut > 0 {
+        tracing::warn!(
+            cut = ended.cut,
+            open = ended.open,
+            "shutdown: {} of {} open connections were still busy after the {} s grace period and were cut",
+            ended.cut,
+            ended.open,
+            limits.shutdown_grace.as_secs_f64()
+        );
+    } else {
+        tracing::info!(
+            open = ended.open,
+            "shutdown: every open connection finished within the grace period"
+        );
+    }
     let _ = stop_tx.send(true);
     for w in workers {
         let _ = w.await;
@@ -98,6 +144,47 @@ pub async fn run(opts: ServeOptions) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// What the server holds connections to, as a line for the operator; says so when the cap was
+/// lowered to fit the descriptor limit.
+fn limits_line(asked: &ConnectionLimits, applied: &ConnectionLimits) -> String {
+    let mut line = format!(
+        "at most {} connections at once; request headers must arrive within {} s; shutdown waits up to {} s for requests in flight",
+        applied.max_connections,
+        applied.header_timeout.as_secs_f64(),
+        applied.shutdown_grace.as_secs_f64()
+    );
+    if applied.max_connections < asked.max_connections {
+        line.push_str(&format!(
+            " (lowered from {} to fit this process's open-file limit; raise it with ulimit -n)",
+            asked.max_connections
+        ));
+    }
+    line
+}
+
+/// Completes on the first Ctrl-C (SIGINT) or SIGTERM; the handlers are installed now.
+fn shutdown_signal() -> Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for Ctrl-C")?;
+        let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => tracing::info!("Ctrl-C: shutting down"),
+                _ = terminate.recv() => tracing::info!("SIGTERM: shutting down"),
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("Ctrl-C: shutting down");
+        })
+    }
 }
 
 /// The file in a data directory holding the current time of the `--test-clock` server on it

@@ -191,7 +191,10 @@ async fn assign_until_done(services: &Services, id: &HandoffId, tries: usize) ->
     for attempt in 1..=tries {
         match assign(services, id).await {
             Ok(()) => return attempt,
-            Err(e) => assert!(matches!(e, ServiceError::Transient(_)), "{e}"),
+            Err(e) => assert!(
+                matches!(e, ServiceError::Transient(_) | ServiceError::Raced(_)),
+                "{e}"
+            ),
         }
     }
     panic!("assign did not finish in {tries} tries");

@@ -21,20 +21,24 @@
 //! Local only: `GET /v1/handoffs/{id}` (record and timeline). Everywhere: `GET /healthz`.
 //!
 //! Errors are JSON `{"error": "<code>", "message": "<what is wrong>"}` with a matching status,
-//! including unknown routes (404) and wrong methods (405).
+//! including unknown routes (404), wrong methods (405), bodies over the limit (413) and whatever
+//! axum refuses before a handler runs (a query, path or body it cannot read): [`json_errors`]
+//! rewrites any error answered in plain text or with no body at all.
 
 mod claim;
 mod error;
 mod handoffs;
+mod health;
 mod providers;
 mod slack;
 
-pub use error::ApiError;
+pub use error::{json_error_responses, ApiError};
 pub use providers::{HUBSPOT_TOKEN, MAX_PROVIDER_BODY_BYTES};
 
 use axum::body::Body;
-use axum::extract::State;
+use axum::extract::{Query, RawQuery, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Html;
 use axum::routing::{get, post};
 use axum::Router;
 use handoff_connectors::hubspot_contacts::HubspotContacts;
@@ -120,15 +124,30 @@ fn intake_routes() -> Router<AppState> {
 }
 
 fn claim_routes() -> Router<AppState> {
-    Router::new().route(
-        "/v1/claim",
-        get(claim::confirm_page).post(claim::post_claim),
-    )
+    Router::new().route("/v1/claim", get(claim_page).post(claim::post_claim))
+}
+
+/// `GET /v1/claim`: a query that is not a claim is refused as `invalid_claim`, like a bad form
+/// posted to the same path (rather than axum's plain-text query rejection).
+async fn claim_page(
+    state: State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Html<String>, ApiError> {
+    let params = serde_urlencoded::from_str(query.as_deref().unwrap_or("")).map_err(|e| {
+        ApiError::bad_request("invalid_claim", format!("the link is not a claim: {e}"))
+    })?;
+    claim::confirm_page(state, Query(params)).await
+}
+
+/// Gives every error response of `router` the JSON error shape (see [`json_error_responses`]).
+/// The routers built here have it; apply it again after merging more routes into one.
+pub fn json_errors(router: Router) -> Router {
+    router.layer(axum::middleware::map_response(json_error_responses))
 }
 
 fn finish(routes: Router<AppState>, app: AppState) -> Router {
     routes
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(health::healthz))
         .fallback(|uri: Uri| async move {
             ApiError {
                 status: StatusCode::NOT_FOUND,
@@ -144,5 +163,6 @@ fn finish(routes: Router<AppState>, app: AppState) -> Router {
             }
         })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(json_error_responses))
         .with_state(app)
 }

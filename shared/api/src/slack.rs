@@ -34,9 +34,6 @@ use handoff_domain::service::ServiceError;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-/// Retries of a claim that lost a version race (the claim re-reads the record each time).
-const CLAIM_RETRIES: usize = 3;
-
 /// Short timeouts: Slack shows the clicker an error unless we answer within 3 s.
 fn interactive_policy() -> HttpPolicy {
     HttpPolicy {
@@ -196,23 +193,12 @@ async fn verify(app: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), 
     })
 }
 
-/// Step 4: the claim use case, retried when it lost a race.
+/// Step 4: the claim use case (which retries a lost race itself and then answers who has it).
 async fn claim(app: &AppState, click: &Click, rep: &Rep) -> Result<(), ServiceError> {
-    let mut retries = 0;
-    loop {
-        match app
-            .services
-            .claim(&click.handoff_id, &rep.id, click.action)
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(ServiceError::Transient(why)) if retries < CLAIM_RETRIES => {
-                retries += 1;
-                tracing::debug!(handoff_id = %click.handoff_id, %why, retries, "claim raced; retrying");
-            }
-            Err(e) => return Err(e),
-        }
-    }
+    app.services
+        .claim(&click.handoff_id, &rep.id, click.action)
+        .await
+        .map(|_| ())
 }
 
 fn verb(action: ClaimAction) -> &'static str {

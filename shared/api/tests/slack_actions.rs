@@ -588,7 +588,7 @@ async fn requalify_moves_it_and_a_non_owner_gets_an_ephemeral() {
     let told = e.slack.ephemerals_for(&member(&other));
     assert_eq!(told.len(), 1);
     assert_eq!(told[0].channel, m.channel);
-    assert!(told[0].text.contains("owned by someone else"), "{told:#?}");
+    assert!(told[0].text.contains(" is with "), "{told:#?}");
     assert!(told[0].text.contains(&e.name(&owner)), "{told:#?}");
     assert_eq!(e.slack.message(&m.channel, &m.ts).unwrap().updates(), 0);
 

@@ -6,18 +6,31 @@
 //! ([`SqsQueue::from_urls`], e.g. from the deployment's environment), never per message.
 //!
 //! Messages carry the string attributes `handoff_id` and `stage`; messages moved by
-//! [`StageQueue::dead_letter`] carry `reason`. Dead letters without `reason` were moved by SQS's
-//! redrive and are reported as `max receives exceeded (maxReceiveCount N)`.
+//! [`StageQueue::dead_letter`] also carry `reason` and `receive_count`. Dead letters without
+//! `reason` were moved by SQS's redrive and are reported as `max receives exceeded
+//! (maxReceiveCount N)` with N receives.
+//!
+//! Reading a dead-letter queue ([`StageQueue::dead_letters`]) pages through it by receiving with
+//! a short visibility timeout, then makes every message it saw visible again at once. A redrive
+//! ([`StageQueue::redrive`]) receives from the dead-letter queue, sends each chosen message to
+//! the stage queue and then deletes it from the dead-letter queue: a crash between the send and
+//! the delete leaves a duplicate on the stage queue, which the stages tolerate (they are
+//! idempotent). Receive-and-resend rather than `StartMessageMoveTask`: it can pick the messages
+//! of one handoff, gives the redriven message a fresh receive count and attributes, and works on
+//! the emulator (moto does not implement the move task).
 
 use crate::error::AwsError;
 use async_trait::async_trait;
 use aws_sdk_sqs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_sqs::types::{ChangeMessageVisibilityBatchRequestEntry, Message, QueueAttributeName};
 use aws_sdk_sqs::types::{
     MessageAttributeValue, MessageSystemAttributeName, SendMessageBatchRequestEntry,
 };
 use aws_sdk_sqs::Client;
+use chrono::{DateTime, Utc};
+use handoff_domain::ids::HandoffId;
 use handoff_domain::ports::{DeadLetter, Delivery, QueueError, Stage, StageMessage, StageQueue};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 /// The message attribute holding why a message was dead-lettered by hand.
@@ -26,6 +39,9 @@ pub const REASON_ATTRIBUTE: &str = "reason";
 pub const HANDOFF_ID_ATTRIBUTE: &str = "handoff_id";
 /// The message attribute holding the stage name.
 pub const STAGE_ATTRIBUTE: &str = "stage";
+/// The message attribute holding how many receives a message had when it was dead-lettered by
+/// hand.
+pub const RECEIVE_COUNT_ATTRIBUTE: &str = "receive_count";
 
 /// SQS's cap on messages per receive and per batch send.
 const SQS_BATCH: usize = 10;
@@ -33,6 +49,10 @@ const SQS_BATCH: usize = 10;
 const MAX_VISIBILITY_SECS: u64 = 43_200;
 /// How long a message being moved to the dead-letter queue stays hidden meanwhile.
 const MOVE_VISIBILITY_SECS: i32 = 30;
+/// How long a dead letter read by `dead_letters` or passed over by `redrive` stays hidden before
+/// the call makes it visible again (if the caller dies in between, SQS does it after this long).
+/// It bounds the work of one call: a message seen again means the queue has been read through.
+const BROWSE_VISIBILITY_SECS: i32 = 120;
 
 /// The two queues of one stage.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,6 +144,37 @@ impl SqsQueue {
         Self::from_urls(client, urls, max_receives)
     }
 
+    /// [`SqsQueue::connect`] for an operator's command on a deployment: `max_receives` is read
+    /// from the classify queue's redrive policy (so dead-letter reasons name the deployed
+    /// `maxReceiveCount`), or 1 when the queue has none.
+    pub async fn connect_deployed(client: Client, prefix: &str) -> Result<Self, AwsError> {
+        let queue = Self::connect(client, prefix, 1).await?;
+        let url = &queue.urls(Stage::Classify).queue;
+        let out = queue
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::RedrivePolicy)
+            .send()
+            .await
+            .map_err(|e| AwsError::api(format!("GetQueueAttributes {url}"), e))?;
+        let max_receives = out
+            .attributes()
+            .and_then(|a| a.get(&QueueAttributeName::RedrivePolicy))
+            .and_then(|policy| serde_json::from_str::<serde_json::Value>(policy).ok())
+            .and_then(|policy| match &policy["maxReceiveCount"] {
+                serde_json::Value::Number(n) => n.as_u64(),
+                serde_json::Value::String(s) => s.parse().ok(),
+                _ => None,
+            })
+            .and_then(|n| u32::try_from(n).ok())
+            .unwrap_or(1);
+        Ok(Self {
+            max_receives,
+            ..queue
+        })
+    }
+
     /// Sets the long-poll wait of `receive` and `dead_letters` (whole seconds, at most 1;
     /// default 1 s, which keeps SQS from answering "empty" from a sample of its servers).
     pub fn with_wait(mut self, wait: Duration) -> Self {
@@ -197,6 +248,21 @@ where
         }
         _ => unavailable(op, err),
     }
+}
+
+fn number_attribute(value: u32) -> Result<MessageAttributeValue, QueueError> {
+    MessageAttributeValue::builder()
+        .data_type("Number")
+        .string_value(value.to_string())
+        .build()
+        .map_err(|e| QueueError::Unavailable(format!("cannot build message attribute: {e}")))
+}
+
+fn attribute<'a>(message: &'a Message, name: &str) -> Option<&'a str> {
+    message
+        .message_attributes()
+        .and_then(|a| a.get(name))
+        .and_then(|v| v.string_value())
 }
 
 /// A visibility timeout in whole seconds, rounded up (SQS has no finer unit).
@@ -338,53 +404,223 @@ impl StageQueue for SqsQueue {
         } else {
             reason
         };
-        self.client
+        let mut send = self
+            .client
             .send_message()
             .queue_url(&urls.dead_letter)
             .message_body(&delivery.body)
             .message_attributes(REASON_ATTRIBUTE, string_attribute(reason)?)
             .message_attributes(STAGE_ATTRIBUTE, string_attribute(stage.as_str())?)
-            .send()
+            .message_attributes(
+                RECEIVE_COUNT_ATTRIBUTE,
+                number_attribute(delivery.receive_count)?,
+            );
+        if let Some(handoff) = StageMessage::handoff_in(&delivery.body) {
+            send =
+                send.message_attributes(HANDOFF_ID_ATTRIBUTE, string_attribute(handoff.as_str())?);
+        }
+        send.send()
             .await
             .map_err(|e| unavailable("SendMessage (dead letter)", e))?;
         self.ack(stage, &delivery.receipt).await
     }
 
-    /// One `ReceiveMessage` on the dead-letter queue with visibility 0 (so nothing is hidden or
-    /// removed), at most 10 letters.
+    /// Pages through the dead-letter queue (receives hide what was read for
+    /// `BROWSE_VISIBILITY_SECS`, so the next receive returns others) until `max` letters or a
+    /// receive with nothing new, then makes everything it read visible again.
     async fn dead_letters(&self, stage: Stage, max: usize) -> Result<Vec<DeadLetter>, QueueError> {
-        if max == 0 {
-            return Ok(Vec::new());
+        let url = &self.urls(stage).dead_letter;
+        let mut letters = Vec::new();
+        // Message id → its latest receipt (only the latest can change its visibility).
+        let mut held = HashMap::new();
+        let read = async {
+            while letters.len() < max {
+                let batch = self.receive_dead_letters(url, max - letters.len()).await?;
+                let before = letters.len();
+                for m in batch {
+                    let (Some(id), Some(receipt)) = (m.message_id(), m.receipt_handle()) else {
+                        continue;
+                    };
+                    if held.insert(id.to_string(), receipt.to_string()).is_none() {
+                        letters.push(self.dead_letter_of(&m));
+                    }
+                }
+                if letters.len() == before {
+                    break;
+                }
+            }
+            Ok::<_, QueueError>(())
         }
+        .await;
+        let released = self.release(url, held.values()).await;
+        read?;
+        released?;
+        Ok(letters)
+    }
+
+    async fn redrive(&self, stage: Stage, which: Option<&HandoffId>) -> Result<usize, QueueError> {
+        let urls = self.urls(stage);
+        let mut moved = 0;
+        let mut seen = HashSet::new();
+        // Passed over (another handoff's): message id → latest receipt, released at the end.
+        let mut skipped = HashMap::new();
+        let work = async {
+            loop {
+                let batch = self
+                    .receive_dead_letters(&urls.dead_letter, SQS_BATCH)
+                    .await?;
+                let mut new = 0;
+                for m in batch {
+                    let (Some(id), Some(receipt)) = (m.message_id(), m.receipt_handle()) else {
+                        continue;
+                    };
+                    let first_time = seen.insert(id.to_string());
+                    let body = m.body().unwrap_or_default();
+                    let handoff = StageMessage::handoff_in(body);
+                    if !first_time || which.is_some_and(|wanted| handoff.as_ref() != Some(wanted)) {
+                        skipped.insert(id.to_string(), receipt.to_string());
+                        continue;
+                    }
+                    new += 1;
+                    let mut send = self
+                        .client
+                        .send_message()
+                        .queue_url(&urls.queue)
+                        .message_body(body)
+                        .message_attributes(STAGE_ATTRIBUTE, string_attribute(stage.as_str())?);
+                    if let Some(handoff) = &handoff {
+                        send = send.message_attributes(
+                            HANDOFF_ID_ATTRIBUTE,
+                            string_attribute(handoff.as_str())?,
+                        );
+                    }
+                    send.send()
+                        .await
+                        .map_err(|e| unavailable("SendMessage (redrive)", e))?;
+                    self.client
+                        .delete_message()
+                        .queue_url(&urls.dead_letter)
+                        .receipt_handle(receipt)
+                        .send()
+                        .await
+                        .map_err(|e| unavailable("DeleteMessage (redrive)", e))?;
+                    moved += 1;
+                }
+                if new == 0 {
+                    return Ok::<_, QueueError>(());
+                }
+            }
+        }
+        .await;
+        let released = self.release(&urls.dead_letter, skipped.values()).await;
+        work.map_err(|e| match e {
+            QueueError::Unavailable(why) => QueueError::Unavailable(format!(
+                "{why} (after moving {moved} dead letter(s) back to the {} queue)",
+                stage.as_str()
+            )),
+            other => other,
+        })?;
+        released?;
+        Ok(moved)
+    }
+}
+
+impl SqsQueue {
+    /// One receive on a dead-letter queue, hiding what it returns for `BROWSE_VISIBILITY_SECS`.
+    async fn receive_dead_letters(
+        &self,
+        url: &str,
+        max: usize,
+    ) -> Result<Vec<Message>, QueueError> {
         let out = self
             .client
             .receive_message()
-            .queue_url(&self.urls(stage).dead_letter)
-            .max_number_of_messages(max.min(SQS_BATCH) as i32)
-            .visibility_timeout(0)
+            .queue_url(url)
+            .max_number_of_messages(max.clamp(1, SQS_BATCH) as i32)
+            .visibility_timeout(BROWSE_VISIBILITY_SECS)
             .wait_time_seconds(self.wait_secs)
-            .message_attribute_names(REASON_ATTRIBUTE)
+            .message_attribute_names("All")
+            .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
             .send()
             .await
             .map_err(|e| unavailable("ReceiveMessage (dead letters)", e))?;
-        Ok(out
-            .messages()
-            .iter()
-            .map(|m| DeadLetter {
-                body: m.body().unwrap_or_default().to_string(),
-                reason: m
-                    .message_attributes()
-                    .and_then(|a| a.get(REASON_ATTRIBUTE))
-                    .and_then(|v| v.string_value())
-                    .map(str::to_string)
-                    .unwrap_or_else(|| {
-                        format!(
-                            "max receives exceeded (maxReceiveCount {})",
-                            self.max_receives
-                        )
-                    }),
-            })
-            .collect())
+        Ok(out.messages.unwrap_or_default())
+    }
+
+    fn dead_letter_of(&self, m: &Message) -> DeadLetter {
+        let body = m.body().unwrap_or_default().to_string();
+        let sent_at = m
+            .attributes()
+            .and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp))
+            .and_then(|v| v.parse::<i64>().ok())
+            .and_then(DateTime::<Utc>::from_timestamp_millis)
+            .unwrap_or_default();
+        let (reason, receive_count) = match attribute(m, REASON_ATTRIBUTE) {
+            Some(reason) => (
+                reason.to_string(),
+                attribute(m, RECEIVE_COUNT_ATTRIBUTE)
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(0),
+            ),
+            None => (
+                format!(
+                    "max receives exceeded (maxReceiveCount {})",
+                    self.max_receives
+                ),
+                self.max_receives,
+            ),
+        };
+        DeadLetter {
+            id: m.message_id().unwrap_or_default().to_string(),
+            handoff_id: StageMessage::handoff_in(&body),
+            body,
+            reason,
+            at: sent_at,
+            receive_count,
+        }
+    }
+
+    /// Makes the messages behind `receipts` visible again at once (batches of 10).
+    async fn release(
+        &self,
+        url: &str,
+        receipts: impl IntoIterator<Item = &String>,
+    ) -> Result<(), QueueError> {
+        let receipts: Vec<&String> = receipts.into_iter().collect();
+        for chunk in receipts.chunks(SQS_BATCH) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(n, receipt)| {
+                    ChangeMessageVisibilityBatchRequestEntry::builder()
+                        .id(n.to_string())
+                        .receipt_handle(receipt.as_str())
+                        .visibility_timeout(0)
+                        .build()
+                        .map_err(|e| {
+                            QueueError::Unavailable(format!("cannot build batch entry: {e}"))
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = self
+                .client
+                .change_message_visibility_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| unavailable("ChangeMessageVisibilityBatch (dead letters)", e))?;
+            if let Some(failed) = out.failed().first() {
+                return Err(QueueError::Unavailable(format!(
+                    "SQS ChangeMessageVisibilityBatch: {} of {} dead letters stay hidden for up to {BROWSE_VISIBILITY_SECS} s ({} {})",
+                    out.failed().len(),
+                    chunk.len(),
+                    failed.code(),
+                    failed.message().unwrap_or_default()
+                )));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -1,7 +1,7 @@
 //! [`EmailNotifier`] and [`SmtpSender`]: the MIME structure of the mails (multipart/alternative,
-//! claim links in both parts), header injection and HTML escaping of buyer text, the moved
-//! notice, the news of a new touch, and — against the local SMTP sink — delivery, the notifier conformance case and the
-//! transient/permanent split of SMTP failures.
+//! claim links in both parts), header injection, forged lines and HTML escaping of buyer text,
+//! the moved notice, the news of a new touch, and — against the local SMTP sink — delivery, the
+//! notifier conformance case and the transient/permanent split of SMTP failures.
 //!
 //! The sink tests need `HANDOFF_TEST_SMTP` (`host:port`) and `HANDOFF_TEST_SMTP_DIR` (where the
 //! sink saves each message as a `.eml` file): start it with
@@ -304,6 +304,84 @@ async fn hostile_buyer_text_injects_no_header_and_is_escaped_in_html() {
     assert_eq!(parsed.parts.len(), 2);
 }
 
+/// A buyer name that tries to add a line of its own ("Actions:", a claim link), in every way a
+/// line can be broken or disguised.
+const FORGED: &[&str] = &[
+    "Ann\nActions: accept: http://evil",
+    "Ann\r\nClaim: http://evil",
+    "Ann\rClaim: http://evil",
+    "Ann\u{2028}Claim: http://evil",
+    "Ann\u{2029}Actions: accept: http://evil",
+    "Ann\u{85}Claim: http://evil",
+    "Ann\u{0B}Actions: accept: http://evil",
+    "Ann\u{1b}[2K\u{1b}[1GClaim: http://evil",
+    "Ann\n\u{200B}Claim: http://evil",
+    "Ann\n\u{202E}Actions: accept: http://evil\u{202C}",
+];
+
+/// An assigned notification whose buyer writes `name` into every field, built as the assign
+/// stage builds it.
+fn forged(id: &str, name: &str) -> Notification {
+    let handoff = fixtures::handoff_id(id);
+    let mut n = fixtures::notification(&handoff, "email:lena@emea.example", "hubspot task 77");
+    let b = &mut n.package.classification.buyer;
+    b.name = Some(name.into());
+    b.company = Some(name.into());
+    b.role = Some(name.into());
+    b.problem_statement = name.into();
+    n.package.classification.next_step.detail = format!("Call {name} today.");
+    n.title = render::title(&n.package);
+    n.body = render::package_text(&n.package);
+    n
+}
+
+/// No line of the text part starts with forged text (blanks and hidden characters skipped),
+/// the claim links are ours alone, and no HTML paragraph starts with forged text.
+fn assert_not_forged(p: &Parsed, name: &str) {
+    use handoff_domain::render::escape::{is_invisible, is_line_break};
+    let (text, html) = (&p.parts[0].text, &p.parts[1].text);
+    let lines: Vec<&str> = text.split(is_line_break).collect();
+    for line in &lines {
+        let visible = line
+            .trim_start_matches(|c: char| c.is_whitespace() || c.is_control() || is_invisible(c));
+        assert!(
+            !visible.starts_with("Actions:") && !visible.starts_with("Claim: http://evil"),
+            "{name:?} forged {line:?} in:\n{text}"
+        );
+        assert!(
+            !line.chars().any(|c| c.is_control() || is_invisible(c)),
+            "hidden character in {line:?}"
+        );
+    }
+    assert_eq!(
+        lines.iter().filter(|l| l.starts_with("Claim: ")).count(),
+        1,
+        "{text}"
+    );
+    assert!(text.contains("evil"), "the buyer's words are shown: {text}");
+    for forged in [
+        "<p>Actions:",
+        "<strong>Actions:",
+        "<p>Claim:",
+        "<strong>Claim:",
+    ] {
+        assert!(!html.contains(forged), "{name:?}: {forged} in {html}");
+    }
+    assert!(!html.chars().any(|c| c.is_control() || is_invisible(c)));
+}
+
+#[tokio::test]
+async fn buyer_text_cannot_forge_a_line_in_either_part() {
+    let (notifier, _) = recorder_notifier();
+    for (i, name) in FORGED.iter().enumerate() {
+        let n = forged(&format!("mail-forged-{i}"), name);
+        let mail = notifier.compose(&n).unwrap();
+        let parsed = parse(&formatted(&mail));
+        assert_structure(&parsed, &n);
+        assert_not_forged(&parsed, name);
+    }
+}
+
 #[tokio::test]
 async fn moved_notice_is_short_and_answers_the_earlier_mail() {
     let (notifier, recorder) = recorder_notifier();
@@ -430,6 +508,27 @@ async fn delivered_mail_keeps_its_structure_and_only_its_recipient() {
         .contains(receipt.strip_prefix("email:").unwrap()));
     assert_no_injection(&parsed);
     assert_structure(&parsed, &n);
+}
+
+#[tokio::test]
+async fn a_forged_line_stays_inside_its_line_through_the_sink() {
+    let Some((host, port, dir)) = sink() else {
+        return;
+    };
+    let from = from_address();
+    let settings = settings(&host, port, &from);
+    let notifier = EmailNotifier::new(
+        settings.clone(),
+        Arc::new(SmtpSender::new(&settings, None).unwrap()),
+    );
+    let name = FORGED[0];
+    let n = forged("sink-forged", name);
+    notifier.notify(&n).await.unwrap();
+    let mails = delivered(&dir, &from);
+    assert_eq!(mails.len(), 1, "one message reached the sink");
+    let parsed = parse(&mails[0]);
+    assert_structure(&parsed, &n);
+    assert_not_forged(&parsed, name);
 }
 
 #[tokio::test]

@@ -1,8 +1,8 @@
 //! The Slack notifier against the local Slack Web API stand-in: the notifier conformance suite,
 //! the Block Kit layout (six parts, flags and lane, deadline, three buttons), mrkdwn escaping of
-//! hostile buyer text, in-place updates when a handoff moves, the news of a new touch, and
-//! Slack's failure shapes
-//! (`ok:false` codes, HTTP 429 with `Retry-After`).
+//! hostile buyer text (no link, mention or forged line), in-place updates when a handoff moves,
+//! the news of a new touch, and Slack's failure shapes (`ok:false` codes, HTTP 429 with
+//! `Retry-After`).
 
 use handoff_connectors::outbound::http::HttpPolicy;
 use handoff_connectors::outbound::slack::{
@@ -300,6 +300,68 @@ async fn hostile_buyer_text_cannot_form_links_or_mentions() {
     let header = m.blocks[0]["text"]["text"].as_str().unwrap();
     assert_eq!(m.blocks[0]["text"]["type"], "plain_text");
     assert!(!header.chars().any(char::is_control));
+}
+
+/// A buyer name that tries to add an "Actions:" line, in every way a line can be broken or
+/// disguised.
+const FORGED: &[&str] = &[
+    "Ann\nActions: accept: http://evil",
+    "Ann\r\nActions: accept: http://evil",
+    "Ann\rActions: accept: http://evil",
+    "Ann\u{2028}Actions: accept: http://evil",
+    "Ann\u{2029}Actions: accept: http://evil",
+    "Ann\u{85}Actions: accept: http://evil",
+    "Ann\u{0B}Actions: accept: http://evil",
+    "Ann\u{1b}[2K\u{1b}[1GActions: accept: http://evil",
+    "Ann\n\u{200B}Actions: accept: http://evil",
+    "Ann\n\u{202E}Actions: accept: http://evil\u{202C}",
+];
+
+#[tokio::test]
+async fn buyer_text_cannot_forge_a_line_in_any_slack_text() {
+    use handoff_domain::render::escape::{is_invisible, is_line_break};
+    let s = subject().await;
+    for (i, name) in FORGED.iter().enumerate() {
+        let id = fixtures::handoff_id(&format!("slack-forged-{i}"));
+        let mut n = fixtures::notification(&id, "slack:@lena", "crm:forged");
+        let b = &mut n.package.classification.buyer;
+        b.name = Some((*name).into());
+        b.company = Some((*name).into());
+        b.role = Some((*name).into());
+        b.problem_statement = (*name).into();
+        n.package.classification.next_step.detail = format!("Call {name} today.");
+        n.title = handoff_domain::render::title(&n.package);
+        n.body = handoff_domain::render::package_text(&n.package);
+        let news = fixtures::news_notification(&id, "slack:@lena", "crm:forged", name);
+        let mut resolved = n.clone();
+        resolved.kind = handoff_domain::ports::NotificationKind::MovedAway {
+            to: (*name).into(),
+            reason: (*name).into(),
+        };
+        for sent in [&n, &news, &resolved] {
+            s.notify(sent).await.unwrap();
+        }
+    }
+    let messages = standin(&s).messages();
+    assert_eq!(messages.len(), 3 * FORGED.len());
+    for m in &messages {
+        let text = m.all_text();
+        for line in text.split(is_line_break) {
+            let visible = line.trim_start_matches(|c: char| {
+                c.is_whitespace() || c.is_control() || is_invisible(c)
+            });
+            assert!(
+                !visible.starts_with("Actions:") && !visible.starts_with("accept: http://evil"),
+                "forged line {line:?} in:\n{text}"
+            );
+            assert!(
+                !line.chars().any(|c| c.is_control() || is_invisible(c)),
+                "hidden character in {line:?}"
+            );
+        }
+        // The buyer's words are still shown, inside their line.
+        assert!(text.contains("Actions: accept: http://evil"), "{text}");
+    }
 }
 
 #[tokio::test]

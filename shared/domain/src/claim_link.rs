@@ -3,6 +3,11 @@
 //!
 //! The signature is HMAC-SHA256 over `handoff_id|rep|action|expires_unix` with a server-side
 //! secret, hex encoded; verification is constant time and rejects expired links.
+//!
+//! The key is text, used as written: hex or base64 of at least 32 random bytes
+//! ([`check_claim_key`], which every loader applies: the local `DATA/claim-secret` file and the
+//! Secrets Manager secret of the functions). A weaker key would let anyone who guesses it forge
+//! links, so it is refused rather than used.
 
 use crate::ids::{HandoffId, RepId};
 use chrono::{DateTime, Utc};
@@ -63,6 +68,92 @@ pub enum ClaimLinkError {
     BadSignature,
 }
 
+/// The least key material a claim-link key carries: 32 random bytes (256 bits).
+pub const MIN_CLAIM_KEY_BYTES: usize = 32;
+
+/// Fewer different characters than this and a key is a placeholder or a pattern, not random:
+/// 64 random hex digits use 8 or more of the 16 with near certainty (1 in 10^18 do not).
+const MIN_DISTINCT_CHARACTERS: usize = 8;
+
+/// How the text of a key encodes its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyEncoding {
+    /// Hex digits (either case): 4 bits each.
+    Hex,
+    /// Base64, standard or URL-safe, padded or not: 6 bits each.
+    Base64,
+}
+
+impl std::fmt::Display for KeyEncoding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            KeyEncoding::Hex => "hex",
+            KeyEncoding::Base64 => "base64",
+        })
+    }
+}
+
+/// Why a claim-link key is refused. The messages never quote the key.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum WeakClaimKey {
+    #[error("it is empty")]
+    Empty,
+    #[error(
+        "it is neither hex nor base64 text (letters, digits, `+`, `/`, `-`, `_`, `=` padding), \
+         so how many random bytes it holds cannot be told"
+    )]
+    NotEncoded,
+    #[error(
+        "it holds {bytes} bytes of key material ({characters} {encoding} characters), and a key \
+         needs at least 32 random bytes: 64 hex digits or 43 base64 characters, such as the \
+         output of `openssl rand -hex 32`"
+    )]
+    TooShort {
+        bytes: usize,
+        characters: usize,
+        encoding: KeyEncoding,
+    },
+    #[error("it uses only {distinct} different characters, which no random key does")]
+    Repetitive { distinct: usize },
+}
+
+/// Checks that `key` (already trimmed) is hex or base64 text of at least
+/// [`MIN_CLAIM_KEY_BYTES`] bytes, drawn from at least 8 different characters. Hex is assumed
+/// when every character is a hex digit (the lower estimate); `=` counts only as trailing
+/// padding. The key is then used as written, so the 64 hex digits earlier versions generated
+/// keep verifying the links they signed.
+pub fn check_claim_key(key: &str) -> Result<(), WeakClaimKey> {
+    if key.is_empty() {
+        return Err(WeakClaimKey::Empty);
+    }
+    let data = key.trim_end_matches('=');
+    let padding = key.len() - data.len();
+    let base64_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '+' | '/' | '-' | '_');
+    let (encoding, bits_each) = if padding == 0 && key.chars().all(|c| c.is_ascii_hexdigit()) {
+        (KeyEncoding::Hex, 4)
+    } else if padding <= 2 && !data.is_empty() && data.chars().all(base64_char) {
+        (KeyEncoding::Base64, 6)
+    } else {
+        return Err(WeakClaimKey::NotEncoded);
+    };
+    let bytes = data.len() * bits_each / 8;
+    if bytes < MIN_CLAIM_KEY_BYTES {
+        return Err(WeakClaimKey::TooShort {
+            bytes,
+            characters: data.len(),
+            encoding,
+        });
+    }
+    let distinct = data
+        .bytes()
+        .collect::<std::collections::BTreeSet<u8>>()
+        .len();
+    if distinct < MIN_DISTINCT_CHARACTERS {
+        return Err(WeakClaimKey::Repetitive { distinct });
+    }
+    Ok(())
+}
+
 /// Signs and verifies claim links with one secret.
 #[derive(Clone)]
 pub struct ClaimSigner {
@@ -78,7 +169,8 @@ impl std::fmt::Debug for ClaimSigner {
 }
 
 impl ClaimSigner {
-    /// A signer with this secret (at least 16 bytes recommended).
+    /// A signer with this secret, taken as is: loaders of a real key refuse a weak one with
+    /// [`check_claim_key`] first (tests and benchmarks may sign with anything).
     pub fn new(secret: impl Into<Vec<u8>>) -> Self {
         Self {
             secret: secret.into(),
@@ -238,6 +330,89 @@ mod tests {
         let mut c = claim(&s);
         c.sig = "zz".into();
         assert_eq!(s.verify(&c, now), Err(ClaimLinkError::BadSignature));
+    }
+
+    #[test]
+    fn weak_claim_keys_are_refused_and_random_ones_accepted() {
+        use KeyEncoding::{Base64, Hex};
+        let too_short = |bytes, characters, encoding| {
+            Err(WeakClaimKey::TooShort {
+                bytes,
+                characters,
+                encoding,
+            })
+        };
+        let zeros = "0".repeat(64);
+        let placeholder = "changeme".repeat(8);
+        let hex_64 = "3f9a1c0be47d25861fa0c3e9b7d4528e6c1f0a93b5d7e2480c6a1f39e5b7d204";
+        let cases: Vec<(&str, &str, Result<(), WeakClaimKey>)> = vec![
+            ("empty", "", Err(WeakClaimKey::Empty)),
+            ("64 hex digits, as generated", hex_64, Ok(())),
+            (
+                "upper-case hex",
+                "3F9A1C0BE47D25861FA0C3E9B7D4528E6C1F0A93B5D7E2480C6A1F39E5B7D204",
+                Ok(()),
+            ),
+            ("62 hex digits", &hex_64[..62], too_short(31, 62, Hex)),
+            (
+                "openssl rand -base64 32",
+                "q8Zl0c3vN1xYbT7mJp2RkW9sHd4eGa6uVfC5nEoL+/M=",
+                Ok(()),
+            ),
+            (
+                "url-safe base64 unpadded",
+                "q8Zl0c3vN1xYbT7mJp2RkW9sHd4eGa6uVfC5nEoL-_M",
+                Ok(()),
+            ),
+            (
+                "42 base64 characters",
+                "q8Zl0c3vN1xYbT7mJp2RkW9sHd4eGa6uVfC5nEoL-_",
+                too_short(31, 42, Base64),
+            ),
+            (
+                "64 letters and digits, as the stack generates",
+                "Xk3r9QmZ2vTn8LbW4cYp7HsJ1dGf6eRa0uVoNi5KqzMwS2tB8yCxPl3jDh9gUe4A",
+                Ok(()),
+            ),
+            (
+                "32 letters and digits (24 bytes)",
+                "Xk3r9QmZ2vTn8LbW4cYp7HsJ1dGf6eRa",
+                too_short(24, 32, Base64),
+            ),
+            ("a short word", "secret", too_short(4, 6, Base64)),
+            (
+                "a passphrase with spaces",
+                "correct horse battery staple and then some more words",
+                Err(WeakClaimKey::NotEncoded),
+            ),
+            (
+                "padding in the middle",
+                "q8Zl0c3vN1xYbT7m=Jp2RkW9sHd4eGa6uVfC5nEoL+/M",
+                Err(WeakClaimKey::NotEncoded),
+            ),
+            ("only padding", "==", Err(WeakClaimKey::NotEncoded)),
+            (
+                "64 zeros",
+                &zeros,
+                Err(WeakClaimKey::Repetitive { distinct: 1 }),
+            ),
+            (
+                "a repeated placeholder",
+                &placeholder,
+                Err(WeakClaimKey::Repetitive { distinct: 7 }),
+            ),
+        ];
+        for (name, key, want) in cases {
+            assert_eq!(check_claim_key(key), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn a_refusal_never_quotes_the_key() {
+        let key = "Xk3r9QmZ2vTn8LbW4cYp7HsJ1dGf6eRa";
+        let message = check_claim_key(key).unwrap_err().to_string();
+        assert!(!message.contains(key), "{message}");
+        assert!(message.contains("24 bytes"), "{message}");
     }
 
     #[test]

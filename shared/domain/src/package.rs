@@ -385,7 +385,11 @@ impl HandoffPackage {
                             Some(false) => " (not met)",
                             None => "",
                         };
-                        format!("{}: {}{met}", a.question, a.answer)
+                        format!(
+                            "{}: {}{met}",
+                            crate::render::escape::plain_line(&a.question),
+                            crate::render::escape::plain_line(&a.answer)
+                        )
                     })
                     .collect::<Vec<_>>()
                     .join("\n");

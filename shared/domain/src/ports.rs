@@ -312,6 +312,17 @@ pub struct StageMessage {
     pub stage: Stage,
 }
 
+impl StageMessage {
+    /// The handoff a raw queue body is about, when the body is a stage message (`None` for a
+    /// poison body). Adapters use it to fill [`DeadLetter::handoff_id`] and to pick the dead
+    /// letters of one handoff for [`StageQueue::redrive`].
+    pub fn handoff_in(body: &str) -> Option<HandoffId> {
+        serde_json::from_str::<StageMessage>(body)
+            .ok()
+            .map(|m| m.handoff_id)
+    }
+}
+
 /// A message handed to a consumer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
@@ -326,9 +337,21 @@ pub struct Delivery {
 /// A message in a dead-letter queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetter {
+    /// Names this dead letter in its backend (the local row id, the SQS message id), for
+    /// `handoff dlq show`.
+    pub id: String,
     pub body: String,
+    /// The handoff the message is about; `None` when the body is not a stage message.
+    pub handoff_id: Option<HandoffId>,
     /// Why it ended there (`max receives exceeded` for automatic redrive).
     pub reason: String,
+    /// When it entered the dead-letter queue. For a message SQS moved there by its redrive
+    /// policy this is when the message was first sent: SQS keeps that timestamp (and counts the
+    /// dead-letter queue's retention from it).
+    pub at: DateTime<Utc>,
+    /// How many times it had been received when it was dead-lettered (0: not recorded, for
+    /// local dead letters from before this was kept).
+    pub receive_count: u32,
 }
 
 /// Errors from a [`StageQueue`].
@@ -365,8 +388,21 @@ pub trait StageQueue: Send + Sync {
         delivery: &Delivery,
         reason: &str,
     ) -> Result<(), QueueError>;
-    /// Reads (without removing) up to `max` dead letters of a stage.
+    /// Reads (without removing) up to `max` dead letters of a stage, oldest first where the
+    /// backend keeps an order.
     async fn dead_letters(&self, stage: Stage, max: usize) -> Result<Vec<DeadLetter>, QueueError>;
+    /// Moves dead letters of a stage back onto the stage's queue with a fresh receive count:
+    /// all of them, or only those whose body names the handoff `which`. Returns how many moved.
+    /// Each message moves atomically or, where the backend cannot (SQS: send, then delete), a
+    /// crash in between leaves a duplicate on the stage queue, never a loss (the stages are
+    /// idempotent). The default refuses: a queue that keeps dead letters must implement it.
+    async fn redrive(&self, stage: Stage, which: Option<&HandoffId>) -> Result<usize, QueueError> {
+        let _ = which;
+        Err(QueueError::Unavailable(format!(
+            "this queue cannot redrive the dead letters of the {} stage",
+            stage.as_str()
+        )))
+    }
 }
 
 /// Errors from a [`Crm`] or [`Notifier`].

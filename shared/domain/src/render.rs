@@ -1,4 +1,13 @@
 //! Human-readable renderings of a handoff package (notifications, CRM notes, the demo).
+//!
+//! Everything in a package that someone outside wrote or that is built from their words (the
+//! buyer's name, company, role and problem statement, the account reason, the next step's
+//! sentence, which quotes them) goes through [`escape`] before it is put into a line: one line
+//! each ([`escape::plain_line`]), a problem statement of several lines quoted line by line
+//! (`> …`), so no buyer text can start a line of its own that passes for one of the structure
+//! lines ("1. Trigger", "Actions:") handoff writes. The HTML rendering escapes every value.
+
+pub mod escape;
 
 use crate::event::{MeetingStatus, Urgency};
 use crate::package::{Classification, HandoffPackage, MotionFields};
@@ -9,19 +18,22 @@ pub fn prose(label: &str) -> String {
     label.replace('_', " ")
 }
 
-/// A one-line title: "[inbound] pricing request — Dana Lee, Acme (qualified)".
+/// A value the buyer wrote as one line, `None` when nothing visible is left.
+fn buyer_line(value: Option<&str>) -> Option<String> {
+    value.map(escape::plain_line).filter(|v| !v.is_empty())
+}
+
+/// A one-line title: "[inbound] pricing request — Dana Lee, Acme (qualified)". Always one line,
+/// whatever the buyer wrote.
 pub fn title(p: &HandoffPackage) -> String {
     let c = &p.classification;
-    let who = c
-        .buyer
-        .name
-        .clone()
-        .unwrap_or_else(|| c.buyer.email.to_string());
-    let company = c.buyer.company.clone().unwrap_or_else(|| {
+    let who = buyer_line(c.buyer.name.as_deref())
+        .unwrap_or_else(|| escape::plain_line(c.buyer.email.as_str()));
+    let company = buyer_line(c.buyer.company.as_deref()).unwrap_or_else(|| {
         c.buyer
             .company_domain
             .as_ref()
-            .map(|d| d.to_string())
+            .map(|d| escape::plain_line(d.as_str()))
             .unwrap_or_else(|| "unknown company".into())
     });
     format!(
@@ -54,7 +66,6 @@ pub fn meeting_text(status: &MeetingStatus) -> String {
     }
 }
 
-/// The six parts as plain text.
 /// How sure the classifier is of the reply class, in percent, when its evidence says so.
 pub fn reply_class_confidence(c: &Classification) -> Option<u8> {
     let class = c.reply_class?;
@@ -65,7 +76,11 @@ pub fn reply_class_confidence(c: &Classification) -> Option<u8> {
         .map(|e| e.confidence)
 }
 
+/// The six parts as plain text: one line per part (a few indented detail lines), every value
+/// from outside on its line ([`escape::plain_line`]), a problem statement of several lines
+/// quoted (`   > …`).
 pub fn package_text(p: &HandoffPackage) -> String {
+    let line = escape::plain_line;
     let c = &p.classification;
     let mut s = String::new();
     let _ = writeln!(
@@ -83,21 +98,28 @@ pub fn package_text(p: &HandoffPackage) -> String {
     let _ = writeln!(
         s,
         "2. Buyer: {} <{}>{}{} · via {} / {}",
-        b.name.as_deref().unwrap_or("(no name)"),
-        b.email,
-        b.role
-            .as_deref()
+        buyer_line(b.name.as_deref()).unwrap_or_else(|| "(no name)".into()),
+        line(b.email.as_str()),
+        buyer_line(b.role.as_deref())
             .map(|r| format!(", {r}"))
             .unwrap_or_default(),
-        b.company
-            .as_deref()
+        buyer_line(b.company.as_deref())
             .map(|r| format!(" at {r}"))
             .unwrap_or_default(),
-        b.source,
+        line(b.source.as_str()),
         b.channel.as_str()
     );
-    if !b.problem_statement.is_empty() {
-        let _ = writeln!(s, "   Problem: {}", b.problem_statement);
+    match escape::plain_lines(&b.problem_statement).as_slice() {
+        [] => {}
+        [only] => {
+            let _ = writeln!(s, "   Problem: {only}");
+        }
+        _ => {
+            let _ = writeln!(s, "   Problem:");
+            for quoted in escape::plain_block(&b.problem_statement).lines() {
+                let _ = writeln!(s, "   {quoted}");
+            }
+        }
     }
     match &c.motion_fields {
         MotionFields::Inbound {
@@ -120,6 +142,7 @@ pub fn package_text(p: &HandoffPackage) -> String {
             outreach_history,
             ..
         } => {
+            let account_reason = line(account_reason);
             if !account_reason.is_empty() {
                 let _ = writeln!(s, "   Account: {account_reason}");
             }
@@ -128,22 +151,22 @@ pub fn package_text(p: &HandoffPackage) -> String {
     }
     let _ = writeln!(s, "3. Qualification: {}", prose(c.qualification.as_str()));
     if let Some(why) = &c.needs_confirmation {
-        let _ = writeln!(s, "   Needs confirmation: {why}");
+        let _ = writeln!(s, "   Needs confirmation: {}", line(why));
     }
     let _ = writeln!(
         s,
         "4. Next step: {} — {}",
         prose(c.next_step.action.as_str()),
-        c.next_step.detail
+        line(&c.next_step.detail)
     );
     match (&p.owner, &p.sla) {
         (Some(o), Some(sla)) => {
             let _ = writeln!(
                 s,
                 "5. Owner: {} · SLA {} business min ({}) → due {}",
-                o.display,
+                line(&o.display),
                 sla.business_minutes,
-                sla.policy,
+                line(&sla.policy),
                 sla.deadline.format("%Y-%m-%d %H:%M UTC")
             );
         }
@@ -167,31 +190,29 @@ pub fn package_text(p: &HandoffPackage) -> String {
     s
 }
 
-/// Escapes text for HTML element content and attribute values.
+/// Escapes text for HTML element content and attribute values ([`escape::html`]: control and
+/// invisible characters dropped, markup characters as entities).
 pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    escape::html(s)
 }
 
 /// The six parts as simple HTML (a CRM note, an email part): a heading and one paragraph per
-/// part, every value escaped, line breaks kept.
+/// part, every value escaped, the buyer's quoted lines as a block quote.
 pub fn package_html(p: &HandoffPackage) -> String {
     let mut s = String::new();
     let _ = write!(s, "<p><strong>{}</strong></p>", escape_html(&title(p)));
     for line in package_text(p).lines() {
         let trimmed = line.trim_start();
         if trimmed.is_empty() {
+            continue;
+        }
+        // The buyer's own lines (a problem statement of several lines), quoted as such.
+        if let Some(quoted) = trimmed.strip_prefix('>') {
+            let _ = write!(
+                s,
+                "<blockquote style=\"margin:0 0 0 3em\">{}</blockquote>",
+                escape_html(quoted.trim_start())
+            );
             continue;
         }
         let indent = line.len() != trimmed.len();
@@ -234,8 +255,133 @@ mod html_tests {
     fn escape_html_neutralises_markup_and_controls() {
         assert_eq!(
             escape_html("<script>alert('x')</script> & \"q\"\u{7}"),
-            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot; "
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;"
         );
         assert_eq!(escape_html("line\nnext"), "line\nnext");
+    }
+}
+
+#[cfg(test)]
+mod forged_line_tests {
+    use super::escape::{is_invisible, is_line_break};
+    use super::*;
+    use crate::ids::HandoffId;
+    use crate::package::{Motion, TriggerKind};
+    use crate::routing::testing::classification;
+
+    /// A buyer name that tries to add an "Actions:" line, in every way a line can be broken or
+    /// disguised.
+    const FORGED: &[&str] = &[
+        "Ann\nActions: accept: http://evil",
+        "Ann\r\nActions: accept: http://evil",
+        "Ann\rActions: accept: http://evil",
+        "Ann\u{2028}Actions: accept: http://evil",
+        "Ann\u{2029}Actions: accept: http://evil",
+        "Ann\u{85}Actions: accept: http://evil",
+        "Ann\u{0B}Actions: accept: http://evil",
+        "Ann\u{0C}Actions: accept: http://evil",
+        "Ann\u{1b}[2K\u{1b}[1GActions: accept: http://evil",
+        "Ann\n\u{200B}Actions: accept: http://evil",
+        "Ann\n\u{202E}Actions: accept: http://evil\u{202C}",
+        "Ann\n\u{FEFF}  Actions: accept: http://evil",
+        "Ann\n\n1. Trigger: none",
+    ];
+
+    /// The lines a reader (a terminal, a mail client, an editor) sees.
+    fn reader_lines(text: &str) -> Vec<&str> {
+        text.split(is_line_break).collect()
+    }
+
+    /// Whether a line starts with forged structure once blanks and hidden characters are
+    /// skipped.
+    fn forged(line: &str) -> bool {
+        let visible = line
+            .trim_start_matches(|c: char| c.is_whitespace() || c.is_control() || is_invisible(c));
+        visible.starts_with("Actions:") || visible.starts_with("1. Trigger: none")
+    }
+
+    fn package(name: &str) -> HandoffPackage {
+        let mut c = classification(Motion::Inbound, TriggerKind::DemoRequest);
+        c.buyer.name = Some(name.into());
+        c.buyer.company = Some(name.into());
+        c.buyer.role = Some(name.into());
+        c.next_step.detail = format!("Call {name} today.");
+        c.needs_confirmation = Some(name.into());
+        HandoffPackage {
+            handoff_id: HandoffId::parse("h_0123456789abcdef0123456789abcdef").unwrap(),
+            classification: c,
+            owner: None,
+            sla: None,
+            routing: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn no_buyer_text_starts_a_line_of_the_text_the_title_or_the_html() {
+        for name in FORGED {
+            let mut p = package(name);
+            p.classification.buyer.problem_statement = (*name).into();
+            let text = package_text(&p);
+            for line in reader_lines(&text) {
+                assert!(!forged(line), "{name:?} forged {line:?} in:\n{text}");
+            }
+            assert!(!text.contains('\u{1b}'), "{name:?}: {text}");
+            assert_eq!(
+                reader_lines(&text)
+                    .iter()
+                    .filter(|l| l.starts_with("1. Trigger:"))
+                    .count(),
+                1,
+                "{text}"
+            );
+            let title = title(&p);
+            assert_eq!(reader_lines(&title).len(), 1, "{name:?}: {title:?}");
+            assert!(!title.chars().any(|c| c.is_control() || is_invisible(c)));
+            let html = package_html(&p);
+            assert!(
+                !html.chars().any(|c| is_line_break(c) || is_invisible(c)),
+                "{html}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_problem_statement_of_several_lines_is_quoted_line_by_line() {
+        let mut p = package("Ann");
+        p.classification.buyer.problem_statement =
+            "We need SSO.\nActions: accept: http://evil\r\n<b>now</b>".into();
+        let text = package_text(&p);
+        assert!(
+            text.contains(
+                "   Problem:\n   > We need SSO.\n   > Actions: accept: http://evil\n   > <b>now</b>\n"
+            ),
+            "{text}"
+        );
+        let html = package_html(&p);
+        assert!(
+            html.contains(
+                "<blockquote style=\"margin:0 0 0 3em\">Actions: accept: http://evil</blockquote>"
+            ),
+            "{html}"
+        );
+        assert!(html.contains("&lt;b&gt;now&lt;/b&gt;"), "{html}");
+
+        p.classification.buyer.problem_statement = "  One line. \u{7}".into();
+        assert!(package_text(&p).contains("   Problem: One line.\n"));
+    }
+
+    #[test]
+    fn an_empty_or_invisible_name_falls_back() {
+        let p = package("\u{200B}\u{202E} \n");
+        assert!(
+            package_text(&p).contains("2. Buyer: (no name) <"),
+            "{}",
+            package_text(&p)
+        );
+        assert!(
+            title(&p).contains(" — dana@acme.example, "),
+            "{}",
+            title(&p)
+        );
     }
 }

@@ -19,7 +19,7 @@
 //! | `HANDOFF_RULES_TTL_SECS` | all | how long a loaded rules version is reused | 60 |
 //! | `HANDOFF_RETENTION_DAYS` | all | closed handoffs expire this many days after they closed (DynamoDB TTL) | unset: kept |
 //! | `HANDOFF_STAGE` | all | the deployment stage, the `stage` dimension of every metric (read by [`crate::metrics`]) | `local` |
-//! | `HANDOFF_CLAIM_SECRET_ID` | assign, claim | the Secrets Manager id (ARN) of the claim-link HMAC key (≥ 32 characters; `new,old` during a rotation), read once at cold start | required there |
+//! | `HANDOFF_CLAIM_SECRET_ID` | assign, claim | the Secrets Manager id (ARN) of the claim-link HMAC key (hex or base64 of ≥ 32 random bytes; `new,old` during a rotation), read once at cold start | required there |
 //! | `HANDOFF_PUBLIC_CLAIM_URL` | assign | base URL of the claim function URL, put into links | empty |
 //! | `HANDOFF_SECRETS_PREFIX` | intake, assign | Secrets Manager name prefix of every credential: `<prefix><name>` (`handoff-prod/providers/typeform`, `…/hubspot_token`, `…/slack_bot_token`) | unset: every provider route answers 401, and CRM/Slack/webhook calls fail with the missing secret named |
 //! | `HANDOFF_SECRETS_TTL_SECS` | intake, assign | how long a fetched credential is reused before it is read again (rotation without redeploy) | 300 |
@@ -41,7 +41,7 @@ use handoff_connectors::outbound::configured::{
 use handoff_connectors::outbound::email::MailSender;
 use handoff_connectors::outbound::http::HttpPolicy;
 use handoff_connectors::secrets::{SecretSource, StaticSecrets};
-use handoff_domain::claim_link::ClaimSigner;
+use handoff_domain::claim_link::{check_claim_key, ClaimSigner};
 use handoff_domain::config::EmailSettings;
 use handoff_domain::ports::{Clock, Judge, NoJudge, Stage, SystemClock};
 use handoff_domain::ports::{DeliveryError, RulesSource};
@@ -279,26 +279,45 @@ async fn build_services(
     })
 }
 
-/// The claim-link HMAC keys: the plain `SecretString` of secret `id`, a comma-separated list,
-/// newest first, each at least 32 characters. Links are signed with the first; links signed with
-/// the others still verify, so a rotation (put the new key first, drop the old one once its
-/// links have expired, 7 days) invalidates nothing. Read once per cold start.
+/// The claim-link HMAC keys: the plain `SecretString` of secret `id`, read once per cold start
+/// ([`claim_signer_from_secret`]).
 async fn claim_signer(clients: &Clients, id: &str) -> Result<ClaimSigner> {
     let value = handoff_aws::secrets::secret_string(&clients.secretsmanager(), id)
         .await
         .map_err(|e| anyhow::anyhow!("cannot read the claim-link key: {}", e.0))?;
-    let keys: Vec<Vec<u8>> = value
+    claim_signer_from_secret(id, &value)
+}
+
+/// The signer for the value of the claim-link secret `id`: a comma-separated list, newest first,
+/// of keys that each hold at least 32 random bytes as hex or base64
+/// ([`check_claim_key`]; the stack generates 64 letters and digits). Links are signed with the
+/// first; links signed with the others still verify, so a rotation (put the new key first, drop
+/// the old one once its links have expired, 7 days) invalidates nothing. A weak key anywhere in
+/// the list is refused, naming the secret and the key's position (never the key): an old key
+/// that still verifies could forge links as well as the new one.
+pub fn claim_signer_from_secret(id: &str, value: &str) -> Result<ClaimSigner> {
+    let keys: Vec<&str> = value
         .split(',')
         .map(str::trim)
         .filter(|k| !k.is_empty())
-        .map(|k| k.as_bytes().to_vec())
         .collect();
     ensure!(
-        !keys.is_empty() && keys.iter().all(|k| k.len() >= 32),
-        "the claim-link key (secret {id}) must be one or more comma-separated keys of at least 32 characters"
+        !keys.is_empty(),
+        "the claim-link key (secret {id}) is empty; put one key of 32 random bytes \
+         (`openssl rand -hex 32`), or `new,old` during a rotation"
     );
+    for (position, key) in keys.iter().enumerate() {
+        check_claim_key(key).map_err(|reason| {
+            anyhow::anyhow!(
+                "the claim-link key number {} of {} in secret {id} is refused: {reason}",
+                position + 1,
+                keys.len()
+            )
+        })?;
+    }
     let (current, previous) = keys.split_first().expect("checked non-empty");
-    Ok(ClaimSigner::new(current.clone()).with_previous(previous.to_vec()))
+    Ok(ClaimSigner::new(current.as_bytes())
+        .with_previous(previous.iter().map(|k| k.as_bytes().to_vec()).collect()))
 }
 
 /// Every credential through Secrets Manager under `HANDOFF_SECRETS_PREFIX` (read on first use,
@@ -417,4 +436,58 @@ fn random_key() -> Result<Vec<u8>> {
         .and_then(|mut f| f.read_exact(&mut key))
         .context("cannot read /dev/urandom")?;
     Ok(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use handoff_domain::claim_link::ClaimAction;
+    use handoff_domain::ids::{HandoffId, ProviderEventId, RepId, SourceName};
+
+    const ID: &str = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:handoff-prod-claim";
+    const NEW: &str = "Xk3r9QmZ2vTn8LbW4cYp7HsJ1dGf6eRa0uVoNi5KqzMwS2tB8yCxPl3jDh9gUe4A";
+    const OLD: &str = "3f9a1c0be47d25861fa0c3e9b7d4528e6c1f0a93b5d7e2480c6a1f39e5b7d204";
+
+    fn refusal(value: &str) -> String {
+        format!("{:#}", claim_signer_from_secret(ID, value).unwrap_err())
+    }
+
+    #[test]
+    fn a_short_or_blank_key_from_secrets_manager_is_refused_with_the_secret_named() {
+        let short = "Xk3r9QmZ2vTn8LbW4cYp7HsJ1dGf6eRa"; // 32 characters, 24 bytes
+        let rotation_with_a_short_old_key = format!("{NEW},{short}");
+        for (value, says) in [
+            ("", "is empty"),
+            (" , ", "is empty"),
+            (short, "number 1 of 1"),
+            (rotation_with_a_short_old_key.as_str(), "number 2 of 2"),
+            ("changeme", "number 1 of 1"),
+        ] {
+            let message = refusal(value);
+            assert!(message.contains(ID), "{value:?}: {message}");
+            assert!(message.contains(says), "{value:?}: {message}");
+            assert!(
+                !message.contains(short),
+                "the key is never quoted: {message}"
+            );
+        }
+        assert!(refusal(short).contains("24 bytes"));
+    }
+
+    #[test]
+    fn a_rotation_list_of_strong_keys_signs_with_the_first_and_verifies_both() {
+        let id = HandoffId::for_event(
+            &SourceName::parse("web").unwrap(),
+            &ProviderEventId::parse("1").unwrap(),
+        );
+        let rep = RepId::parse("lena").unwrap();
+        let expires = chrono::Utc.with_ymd_and_hms(2030, 1, 8, 0, 0, 0).unwrap();
+        let now = expires - chrono::Duration::days(1);
+        let rotated = claim_signer_from_secret(ID, &format!(" {NEW} , {OLD} ")).unwrap();
+        let by_old = ClaimSigner::new(OLD).sign(&id, &rep, ClaimAction::Accept, expires);
+        assert_eq!(rotated.verify(&by_old, now), Ok(()));
+        let fresh = rotated.sign(&id, &rep, ClaimAction::Accept, expires);
+        assert_eq!(ClaimSigner::new(NEW).verify(&fresh, now), Ok(()));
+    }
 }

@@ -48,10 +48,11 @@ impl std::fmt::Debug for FileCrm {
 }
 
 impl FileCrm {
-    /// A CRM writing under `<data_dir>/crm/`, created now if missing.
+    /// A CRM writing under `<data_dir>/crm/`, created now if missing (private to its owner, as
+    /// is every file written there).
     pub fn new(data_dir: impl AsRef<Path>) -> io::Result<Self> {
         let dir = data_dir.as_ref().join("crm");
-        std::fs::create_dir_all(&dir)?;
+        crate::fsutil::create_private_dir_all(&dir)?;
         Ok(Self {
             dir,
             clock: Arc::new(SystemClock),

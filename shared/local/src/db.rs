@@ -1,9 +1,18 @@
 //! One SQLite connection shared by async callers: opened with WAL and a busy timeout, used
 //! from `spawn_blocking` behind a mutex so no runtime thread ever waits on the disk.
+//!
+//! Opening refuses a file handoff could not run on, naming it, instead of starting and failing
+//! every call: a directory it cannot create files in (SQLite keeps `-wal` and `-shm` there), a
+//! file SQLite can only read, one that fails `PRAGMA quick_check` (not a database, or damaged),
+//! and one where a committed write (the one-row `health` table, rewritten at every open) does
+//! not go through. A new file is created with mode `0600` before SQLite opens it (SQLite gives
+//! its `-wal` and `-shm` the database's mode); files an earlier version left readable by others
+//! lose those bits.
 
+use crate::fsutil;
 use chrono::{DateTime, Utc};
 use handoff_domain::ports::{QueueError, StoreError};
-use rusqlite::{Connection, ErrorCode};
+use rusqlite::{Connection, ErrorCode, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -22,6 +31,20 @@ pub enum OpenError {
         #[source]
         source: std::io::Error,
     },
+    /// The file or its directory cannot be written (permissions, a read-only mount).
+    #[error(
+        "{path} is not writable: {reason}. handoff writes to its data directory: give this user \
+         write access to the directory and its files (each database with its -wal and -shm \
+         files), and check that the disk is not mounted read-only"
+    )]
+    NotWritable { path: PathBuf, reason: String },
+    /// The integrity check failed: not a database, or a damaged one.
+    #[error(
+        "{path} is damaged ({detail}), so handoff does not start on it. Stop every handoff \
+         process using it, move the data directory away (keep it: `sqlite3 FILE .recover` often \
+         saves most of a damaged database) and start again with an empty one or a backup"
+    )]
+    Corrupt { path: PathBuf, detail: String },
     /// SQLite refused to open or initialise the file.
     #[error("cannot open SQLite database {path}: {source}")]
     Sqlite {
@@ -93,30 +116,58 @@ pub(crate) struct Db {
 }
 
 impl Db {
-    /// Opens (creating if needed) the file at `path` in WAL mode and applies `schema`.
+    /// Opens (creating if needed) the file at `path` in WAL mode and applies `schema`, after
+    /// checking that the file is a sound database this process can write (see the module docs).
     pub(crate) fn open(path: &Path, schema: &str) -> Result<Self, OpenError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| OpenError::CreateDir {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
-        let sqlite = |source| OpenError::Sqlite {
-            path: path.to_path_buf(),
+        let dir = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fsutil::create_private_dir_all(dir).map_err(|source| OpenError::CreateDir {
+            path: dir.to_path_buf(),
             source,
-        };
-        let conn = Connection::open(path).map_err(sqlite)?;
-        conn.busy_timeout(BUSY_TIMEOUT).map_err(sqlite)?;
+        })?;
+        fsutil::probe_writable_dir(dir).map_err(|e| OpenError::NotWritable {
+            path: dir.to_path_buf(),
+            reason: format!("no file can be created in it ({e})"),
+        })?;
+        create_private_file(path)?;
+        for file in [
+            path.to_path_buf(),
+            sibling(path, "-wal"),
+            sibling(path, "-shm"),
+        ] {
+            if let Err(e) = fsutil::restrict_to_owner(&file) {
+                tracing::warn!(path = %file.display(), error = %e, "cannot make the file private to its owner");
+            }
+        }
+        let failed = |source| open_failure(path, source);
+        let mut conn = Connection::open(path).map_err(failed)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(failed)?;
+        if conn.is_readonly(rusqlite::MAIN_DB).map_err(failed)? {
+            return Err(OpenError::NotWritable {
+                path: path.to_path_buf(),
+                reason: "SQLite can open it for reading only".into(),
+            });
+        }
+        check_integrity(&conn).map_err(|e| match e {
+            IntegrityError::Sqlite(source) => failed(source),
+            IntegrityError::Damaged(detail) => OpenError::Corrupt {
+                path: path.to_path_buf(),
+                detail,
+            },
+        })?;
         // WAL: readers never block the writer; FULL: a committed transaction survives power loss.
         let mode: String = conn
             .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
-            .map_err(sqlite)?;
+            .map_err(failed)?;
         if !mode.eq_ignore_ascii_case("wal") {
             tracing::warn!(path = %path.display(), %mode, "SQLite refused WAL mode; continuing with {mode}");
         }
         conn.pragma_update(None, "synchronous", "FULL")
-            .map_err(sqlite)?;
-        conn.execute_batch(schema).map_err(sqlite)?;
+            .map_err(failed)?;
+        conn.execute_batch(schema).map_err(failed)?;
+        record_open(&mut conn).map_err(failed)?;
         Ok(Self::wrap(conn))
     }
 
@@ -163,6 +214,90 @@ impl Db {
         .await
         .map_err(|e| DbError::Task(e.to_string()))?
     }
+}
+
+/// `path` with `suffix` appended to its file name (`handoff.sqlite-wal`).
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Creates the database file with mode `0600` unless it exists, so SQLite never creates it
+/// under the umask.
+fn create_private_file(path: &Path) -> Result<(), OpenError> {
+    match fsutil::private_options()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(OpenError::NotWritable {
+            path: path.to_path_buf(),
+            reason: format!("it cannot be created ({e})"),
+        }),
+    }
+}
+
+/// An error while opening, named for what it means: a damaged file, one that cannot be
+/// written, or anything else SQLite reports.
+fn open_failure(path: &Path, source: rusqlite::Error) -> OpenError {
+    let path = path.to_path_buf();
+    match source.sqlite_error_code() {
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => OpenError::Corrupt {
+            path,
+            detail: source.to_string(),
+        },
+        Some(ErrorCode::ReadOnly | ErrorCode::PermissionDenied) => OpenError::NotWritable {
+            path,
+            reason: source.to_string(),
+        },
+        _ => OpenError::Sqlite { path, source },
+    }
+}
+
+/// What `PRAGMA quick_check` found.
+enum IntegrityError {
+    /// The check could not run (a file that is not a database ends here).
+    Sqlite(rusqlite::Error),
+    /// The problems it listed (the first few).
+    Damaged(String),
+}
+
+/// Runs `PRAGMA quick_check` (every page and index entry well formed; linear in the file's
+/// size, without the index-against-table comparison of `integrity_check`).
+fn check_integrity(conn: &Connection) -> Result<(), IntegrityError> {
+    const SHOWN: usize = 3;
+    let mut stmt = conn
+        .prepare("PRAGMA quick_check")
+        .map_err(IntegrityError::Sqlite)?;
+    let lines = stmt
+        .query_map([], |row| row.get::<_, String>(0))
+        .and_then(|rows| rows.take(SHOWN).collect::<rusqlite::Result<Vec<String>>>())
+        .map_err(IntegrityError::Sqlite)?;
+    match lines.as_slice() {
+        [ok] if ok == "ok" => Ok(()),
+        _ => Err(IntegrityError::Damaged(format!(
+            "the integrity check says: {}",
+            lines.join("; ")
+        ))),
+    }
+}
+
+/// Rewrites the one row of the `health` table in a committed transaction: proof that this
+/// connection can write the file (and the `-wal` beside it), not just read it.
+fn record_open(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS health (
+             id INTEGER PRIMARY KEY CHECK (id = 1),
+             opened_at TEXT NOT NULL
+         ) WITHOUT ROWID;
+         INSERT INTO health (id, opened_at) VALUES (1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+             ON CONFLICT (id) DO UPDATE SET opened_at = excluded.opened_at;",
+    )?;
+    tx.commit()
 }
 
 /// Fixed-width UTC RFC 3339 with nanoseconds, so text order is time order.

@@ -13,12 +13,20 @@
 //! - [`notifier`]: [`LogNotifier`], `<dir>/notifications.jsonl` plus a readable
 //!   `<dir>/notifications/<handoff_id>.txt`.
 //! - [`rules`]: [`FileRules`], rules and roster from a TOML file, reloaded when it changes.
+//! - [`claim_key`]: the claim-link key in `<dir>/claim-secret`, generated on first use, refused
+//!   when weak.
+//! - [`data_dir`]: checks on the data directory as a whole (a truncated store or queue file).
+//!
+//! Every file handoff creates in a data directory is private to its owner (`0600`, directories
+//! `0700`); opening a database refuses one that cannot be written or fails its integrity check.
 //!
 //! SQLite work runs on tokio's blocking pool behind one connection per store/queue, so async
 //! callers never block the runtime. Everything is durable: reopen the same files after a crash
 //! and committed records, timelines and un-acked messages are all there.
 
+pub mod claim_key;
 pub mod crm;
+pub mod data_dir;
 mod db;
 mod fsutil;
 pub mod notifier;
@@ -26,7 +34,9 @@ pub mod queue;
 pub mod rules;
 pub mod store;
 
+pub use claim_key::{claim_key, ClaimKeyError, CLAIM_KEY_FILE};
 pub use crm::{CrmRecord, FileCrm};
+pub use data_dir::{check_not_truncated, create_data_dir, TruncatedFile};
 pub use db::OpenError;
 pub use notifier::{LogNotifier, LoggedNotification, NotificationErasure};
 pub use queue::{QueueErasure, SqliteQueue};

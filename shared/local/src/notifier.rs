@@ -1,4 +1,11 @@
 //! [`LogNotifier`]: the local notifier, a JSON-lines log plus a readable text file per handoff.
+//!
+//! The readable file is plain text a person opens in a terminal or editor, so what it shows is
+//! escaped ([`escape`]): the header values, the title and each action are one line each, and the
+//! body (the package text, whose buyer values are already one line each) keeps `\n` as its only
+//! line break, without control or invisible characters. No buyer text can add a line such as a
+//! second "Actions:" block or move the cursor with a terminal escape sequence. The JSON-lines
+//! log needs no escaping: JSON encodes every line break and control character.
 
 use crate::fsutil::{append_line, write_atomic};
 use async_trait::async_trait;
@@ -7,6 +14,7 @@ use handoff_domain::ids::HandoffId;
 use handoff_domain::ports::{
     Clock, DeliveryError, Notification, NotificationKind, Notifier, SystemClock,
 };
+use handoff_domain::render::escape;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashSet;
@@ -186,18 +194,25 @@ fn read_log(path: &Path) -> io::Result<Vec<LoggedNotification>> {
     }
 }
 
+/// The readable file of a notification (see the module docs for what is escaped).
 fn render(n: &Notification, receipt: &str, at: DateTime<Utc>) -> String {
+    let line = escape::plain_line;
     let mut out = String::new();
-    let _ = writeln!(out, "To:      {}", n.target);
+    let _ = writeln!(out, "To:      {}", line(&n.target));
     let _ = writeln!(out, "Handoff: {}", n.handoff_id);
-    let _ = writeln!(out, "CRM:     {}", n.crm_ref);
+    let _ = writeln!(out, "CRM:     {}", line(&n.crm_ref));
     let _ = writeln!(out, "Sent:    {}", at.to_rfc3339());
     let _ = writeln!(out, "Receipt: {receipt}");
-    let _ = writeln!(out, "\n{}\n\n{}", n.title, n.body.trim_end());
+    let _ = writeln!(
+        out,
+        "\n{}\n\n{}",
+        line(&n.title),
+        escape::plain_text(&n.body).trim_end()
+    );
     if !n.actions.is_empty() {
         let _ = writeln!(out, "\nActions:");
         for (name, url) in &n.actions {
-            let _ = writeln!(out, "  {name}: {url}");
+            let _ = writeln!(out, "  {}: {}", line(name), line(url));
         }
     }
     out
@@ -285,6 +300,68 @@ mod tests {
         assert_eq!(again.logged().unwrap().len(), 1);
         let text = std::fs::read_to_string(dir.path().join("notifications.jsonl")).unwrap();
         assert_eq!(text.lines().count(), 1);
+    }
+
+    /// A buyer name that tries to add an "Actions:" line, in every way a line can be broken or
+    /// disguised.
+    const FORGED: &[&str] = &[
+        "Ann\nActions: accept: http://evil",
+        "Ann\r\nActions: accept: http://evil",
+        "Ann\rActions: accept: http://evil",
+        "Ann\u{2028}Actions: accept: http://evil",
+        "Ann\u{2029}Actions: accept: http://evil",
+        "Ann\u{85}Actions: accept: http://evil",
+        "Ann\u{0B}Actions: accept: http://evil",
+        "Ann\u{1b}[2K\u{1b}[1GActions: accept: http://evil",
+        "Ann\n\u{200B}Actions: accept: http://evil",
+        "Ann\n\u{202E}Actions: accept: http://evil\u{202C}",
+    ];
+
+    /// A line's text once blanks and hidden characters at its start are skipped.
+    fn visible(line: &str) -> &str {
+        line.trim_start_matches(|c: char| {
+            c.is_whitespace() || c.is_control() || escape::is_invisible(c)
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn buyer_text_cannot_forge_a_line_in_the_readable_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let notifier = LogNotifier::new(dir.path()).unwrap();
+        for (i, name) in FORGED.iter().enumerate() {
+            let id = fixtures::handoff_id(&format!("forged-{i}"));
+            let mut n = fixtures::notification(&id, "slack:@lena", "local-crm:x");
+            let buyer = &mut n.package.classification.buyer;
+            buyer.name = Some((*name).into());
+            buyer.company = Some((*name).into());
+            buyer.problem_statement = (*name).into();
+            // As the assign stage builds them.
+            n.title = handoff_domain::render::title(&n.package);
+            n.body = handoff_domain::render::package_text(&n.package);
+            notifier.notify(&n).await.unwrap();
+
+            let text = std::fs::read_to_string(notifier.text_path(&id)).unwrap();
+            let lines: Vec<&str> = text.split(escape::is_line_break).collect();
+            let actions: Vec<&&str> = lines
+                .iter()
+                .filter(|l| visible(l).starts_with("Actions:"))
+                .collect();
+            assert_eq!(actions, [&"Actions:"], "{name:?}:\n{text}");
+            assert!(
+                !lines
+                    .iter()
+                    .any(|l| visible(l).starts_with("accept: http://evil")),
+                "{name:?}:\n{text}"
+            );
+            assert!(!text.contains('\u{1b}'), "{name:?}:\n{text}");
+            // The buyer's words are still there, inside their line.
+            assert!(
+                lines
+                    .iter()
+                    .any(|l| l.starts_with("2. Buyer: Ann") && l.contains("accept: http://evil")),
+                "{name:?}:\n{text}"
+            );
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

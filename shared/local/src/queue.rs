@@ -9,11 +9,17 @@
 //!
 //! A receipt is `<message id>.<receive count>`: unique per delivery (ids are never reused), so
 //! a stale receipt from an earlier delivery cannot ack or dead-letter the redelivered message.
+//!
+//! A dead letter keeps its reason, when it was moved and how many receives it had; a redrive
+//! (`handoff dlq redrive`) moves dead letters back in one transaction, safe while a server
+//! works the same file.
 
 use crate::db::{Db, DbError, OpenError};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use handoff_domain::ids::HandoffId;
 use handoff_domain::ports::{DeadLetter, Delivery, QueueError, Stage, StageMessage, StageQueue};
-use rusqlite::{params, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -85,6 +91,30 @@ impl Claim {
     }
 }
 
+/// Brings a file written by an older version up to date (idempotent, one transaction):
+/// `dead_letters.receive_count`.
+fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let has_receive_count = {
+        let mut stmt = tx.prepare("PRAGMA table_info(dead_letters)")?;
+        let names = stmt.query_map([], |r| r.get::<_, String>(1))?;
+        names
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .iter()
+            .any(|n| n == "receive_count")
+    };
+    if !has_receive_count {
+        tx.execute_batch(
+            "ALTER TABLE dead_letters ADD COLUMN receive_count INTEGER NOT NULL DEFAULT 0",
+        )?;
+    }
+    tx.commit()
+}
+
+fn at_millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
+
 fn message_exists(tx: &rusqlite::Transaction<'_>, id: i64) -> Result<bool, DbError> {
     Ok(tx
         .query_row("SELECT 1 FROM messages WHERE id = ?1", [id], |_| Ok(()))
@@ -100,8 +130,14 @@ impl SqliteQueue {
     /// store's file). A message received `max_receives` times without an ack goes to the
     /// dead-letter queue on its next receive (at least 1).
     pub fn open(path: impl AsRef<Path>, max_receives: u32) -> Result<Self, OpenError> {
+        let path = path.as_ref();
+        let db = Db::open(path, SCHEMA)?;
+        db.setup(migrate).map_err(|source| OpenError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Ok(Self {
-            db: Db::open(path.as_ref(), SCHEMA)?,
+            db,
             max_receives: max_receives.max(1),
         })
     }
@@ -134,29 +170,6 @@ impl SqliteQueue {
                     |r| r.get(0),
                 )?;
                 Ok(usize::try_from(n).unwrap_or(0))
-            })
-            .await
-            .map_err(QueueError::from)
-    }
-
-    /// Moves every dead letter of a stage back onto the stage's queue with a fresh receive
-    /// count (after the cause was fixed). Returns how many moved.
-    pub async fn redrive(&self, stage: Stage) -> Result<usize, QueueError> {
-        let now = now_ms();
-        self.db
-            .run(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let moved = tx.execute(
-                    "INSERT INTO messages (stage, body, visible_at, receive_count, created_at)
-                     SELECT stage, body, ?2, 0, ?2 FROM dead_letters WHERE stage = ?1 ORDER BY id",
-                    params![stage.as_str(), now],
-                )?;
-                tx.execute(
-                    "DELETE FROM dead_letters WHERE stage = ?1",
-                    [stage.as_str()],
-                )?;
-                tx.commit()?;
-                Ok(moved)
             })
             .await
             .map_err(QueueError::from)
@@ -252,8 +265,8 @@ impl StageQueue for SqliteQueue {
                 // Redrive: visible messages that were already delivered max_receives times.
                 let reason = format!("max receives exceeded ({max_receives})");
                 let dead = tx.execute(
-                    "INSERT INTO dead_letters (stage, body, reason, at)
-                     SELECT stage, body, ?4, ?2 FROM messages
+                    "INSERT INTO dead_letters (stage, body, reason, at, receive_count)
+                     SELECT stage, body, ?4, ?2, receive_count FROM messages
                      WHERE stage = ?1 AND visible_at <= ?2 AND receive_count >= ?3 ORDER BY id",
                     params![stage.as_str(), now, max_receives, reason],
                 )?;
@@ -335,8 +348,9 @@ impl StageQueue for SqliteQueue {
             .run(move |conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let moved = tx.execute(
-                    "INSERT INTO dead_letters (stage, body, reason, at)
-                     SELECT stage, body, ?4, ?5 FROM messages WHERE id = ?1 AND stage = ?2 AND receive_count = ?3",
+                    "INSERT INTO dead_letters (stage, body, reason, at, receive_count)
+                     SELECT stage, body, ?4, ?5, receive_count FROM messages
+                     WHERE id = ?1 AND stage = ?2 AND receive_count = ?3",
                     params![id, stage.as_str(), count, reason, now],
                 )?;
                 let claim = if moved > 0 {
@@ -359,18 +373,71 @@ impl StageQueue for SqliteQueue {
         self.db
             .run(move |conn| {
                 let mut stmt = conn.prepare_cached(
-                    "SELECT body, reason FROM dead_letters WHERE stage = ?1 ORDER BY id LIMIT ?2",
+                    "SELECT id, body, reason, at, receive_count FROM dead_letters
+                     WHERE stage = ?1 ORDER BY id LIMIT ?2",
                 )?;
                 let rows = stmt.query_map(params![stage.as_str(), limit], |r| {
+                    let id: i64 = r.get(0)?;
+                    let body: String = r.get(1)?;
                     Ok(DeadLetter {
-                        body: r.get(0)?,
-                        reason: r.get(1)?,
+                        id: id.to_string(),
+                        handoff_id: StageMessage::handoff_in(&body),
+                        body,
+                        reason: r.get(2)?,
+                        at: at_millis(r.get(3)?),
+                        receive_count: r.get(4)?,
                     })
                 })?;
                 Ok(rows.collect::<Result<_, _>>()?)
             })
             .await
             .map_err(QueueError::from)
+    }
+
+    /// One transaction: copies the chosen dead letters to the stage queue (visible now,
+    /// receive count 0, in their dead-letter order) and deletes them.
+    async fn redrive(&self, stage: Stage, which: Option<&HandoffId>) -> Result<usize, QueueError> {
+        let which = which.cloned();
+        let now = now_ms();
+        let moved = self
+            .db
+            .run(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let mut chosen: Vec<(i64, String)> = {
+                    let mut stmt = tx.prepare_cached(
+                        "SELECT id, body FROM dead_letters WHERE stage = ?1 ORDER BY id",
+                    )?;
+                    let rows = stmt.query_map([stage.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?;
+                    rows.collect::<Result<_, _>>()?
+                };
+                if let Some(wanted) = &which {
+                    chosen.retain(|(_, body)| {
+                        StageMessage::handoff_in(body).as_ref() == Some(wanted)
+                    });
+                }
+                {
+                    let mut insert = tx.prepare_cached(
+                        "INSERT INTO messages (stage, body, visible_at, receive_count, created_at)
+                         VALUES (?1, ?2, ?3, 0, ?3)",
+                    )?;
+                    let mut delete = tx.prepare_cached("DELETE FROM dead_letters WHERE id = ?1")?;
+                    for (id, body) in &chosen {
+                        insert.execute(params![stage.as_str(), body, now])?;
+                        delete.execute([id])?;
+                    }
+                }
+                tx.commit()?;
+                Ok(chosen.len())
+            })
+            .await?;
+        if moved > 0 {
+            tracing::info!(
+                stage = stage.as_str(),
+                count = moved,
+                "moved dead letters back to the stage queue"
+            );
+        }
+        Ok(moved)
     }
 }
 
@@ -435,8 +502,9 @@ mod tests {
         let dead = q.dead_letters(Stage::Assign, 10).await.unwrap();
         assert_eq!(dead.len(), 1);
         assert_eq!(dead[0].reason, "max receives exceeded (5)");
+        assert_eq!(dead[0].receive_count, 5);
 
-        assert_eq!(q.redrive(Stage::Assign).await.unwrap(), 1);
+        assert_eq!(q.redrive(Stage::Assign, None).await.unwrap(), 1);
         assert_eq!(q.dead_letters(Stage::Assign, 10).await.unwrap(), vec![]);
         let again = q.receive(Stage::Assign, 10, Duration::ZERO).await.unwrap();
         assert_eq!(again[0].receive_count, 1);
@@ -463,6 +531,77 @@ mod tests {
                 .unwrap(),
             vec![]
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn redrive_of_a_handoff_leaves_poison_behind_and_redrive_all_takes_it() {
+        let q = SqliteQueue::open_in_memory(5).unwrap();
+        q.send_raw(Stage::Classify, "not a stage message")
+            .await
+            .unwrap();
+        q.send(Stage::Classify, &[msg(3)]).await.unwrap();
+        for d in q
+            .receive(Stage::Classify, 10, Duration::from_secs(60))
+            .await
+            .unwrap()
+        {
+            q.dead_letter(Stage::Classify, &d, "poison").await.unwrap();
+        }
+        let letters = q.dead_letters(Stage::Classify, 10).await.unwrap();
+        let handoffs: Vec<_> = letters.iter().map(|l| l.handoff_id.clone()).collect();
+        assert_eq!(handoffs, vec![None, Some(msg(3).handoff_id)]);
+        assert!(letters.iter().all(|l| l.receive_count == 1));
+
+        let wanted = msg(3).handoff_id;
+        assert_eq!(q.redrive(Stage::Classify, Some(&wanted)).await.unwrap(), 1);
+        let left = q.dead_letters(Stage::Classify, 10).await.unwrap();
+        assert_eq!(left.len(), 1);
+        assert_eq!(left[0].body, "not a stage message");
+        assert_eq!(q.redrive(Stage::Classify, None).await.unwrap(), 1);
+        assert_eq!(q.dead_letters(Stage::Classify, 10).await.unwrap(), vec![]);
+        assert_eq!(q.depth(Stage::Classify).await.unwrap(), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_file_from_before_receive_counts_were_kept_is_migrated() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("queue.sqlite");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(
+                "CREATE TABLE dead_letters (id INTEGER PRIMARY KEY AUTOINCREMENT,
+                     stage TEXT NOT NULL, body TEXT NOT NULL, reason TEXT NOT NULL,
+                     at INTEGER NOT NULL);
+                 INSERT INTO dead_letters (stage, body, reason, at)
+                     VALUES ('assign', 'old', 'max receives exceeded (5)', 1000);",
+            )
+            .unwrap();
+        }
+        let q = SqliteQueue::open(&path, 5).unwrap();
+        let old = q.dead_letters(Stage::Assign, 10).await.unwrap();
+        assert_eq!(old.len(), 1);
+        assert_eq!(
+            (old[0].receive_count, old[0].at.timestamp_millis()),
+            (0, 1000)
+        );
+        // New dead letters record their receive count; opening again changes nothing.
+        q.send(Stage::Assign, &[msg(4)]).await.unwrap();
+        let d = q
+            .receive(Stage::Assign, 10, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .remove(0);
+        q.dead_letter(Stage::Assign, &d, "gone").await.unwrap();
+        drop(q);
+        let q = SqliteQueue::open(&path, 5).unwrap();
+        let counts: Vec<u32> = q
+            .dead_letters(Stage::Assign, 10)
+            .await
+            .unwrap()
+            .iter()
+            .map(|l| l.receive_count)
+            .collect();
+        assert_eq!(counts, vec![0, 1]);
     }
 
     #[test]

@@ -12,10 +12,12 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE INDEX IF NOT EXISTS messages_ready ON messages (stage, visible_at, id);
 
 CREATE TABLE IF NOT EXISTS dead_letters (
-    id     INTEGER PRIMARY KEY AUTOINCREMENT,
-    stage  TEXT NOT NULL,
-    body   TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    at     INTEGER NOT NULL
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    stage         TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    reason        TEXT NOT NULL,
+    at            INTEGER NOT NULL,
+    -- Receives before it was dead-lettered (0: not recorded). Added to older files on open.
+    receive_count INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS dead_letters_stage ON dead_letters (stage, id);

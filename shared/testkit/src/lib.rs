@@ -155,6 +155,10 @@ macro_rules! queue_conformance {
                 case_dead_letter_moves_at_once_with_reason,
                 case_dead_letters_lists_without_removing,
                 case_receive_on_empty_queue_is_quick,
+                case_dead_letters_name_handoff_reason_time_and_receives,
+                case_redrive_of_one_handoff_moves_only_its_messages,
+                case_redrive_all_delivers_again_with_a_fresh_receive_count,
+                case_redrive_of_nothing_returns_zero,
             );
 
             #[$crate::__private::tokio::test(

@@ -19,10 +19,15 @@
 //! - `ack` with a receipt the queue never issued is `QueueError::InvalidReceipt`.
 //! - `dead_letter` moves the message at once with the given reason; `dead_letters` reads
 //!   without removing. Stages (and their dead-letter queues) are independent.
+//! - A dead letter has an id of its own, names the handoff its body is about, and says when it
+//!   was dead-lettered (within [`CLOCK_SKEW`] of the test's clock) and after how many receives.
+//! - `redrive` moves the dead letters of a stage (all, or one handoff's) back to the stage
+//!   queue and says how many; a redriven message is delivered again with receive count 1.
 //! - Bodies come back byte for byte, also when they are not JSON.
 
 use crate::fixtures;
 use handoff_domain::ports::{DeadLetter, Delivery, QueueError, Stage, StageMessage, StageQueue};
+use std::collections::HashSet;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
@@ -42,6 +47,9 @@ pub const MEDIUM_VISIBILITY: Duration = Duration::from_secs(2);
 
 /// A visibility timeout no case outlives.
 pub const LONG_VISIBILITY: Duration = Duration::from_secs(60);
+
+/// How far a backend's clock (SQS's) may be from the test's when a dead letter's time is checked.
+pub const CLOCK_SKEW: Duration = Duration::from_secs(300);
 
 /// The future returned by the `send_raw` hook.
 pub type RawSendFuture<'a> = Pin<Box<dyn Future<Output = Result<(), QueueError>> + 'a>>;
@@ -334,6 +342,12 @@ pub async fn case_max_receives_moves_to_dead_letters(queue: &dyn StageQueue) {
         "reason names max receives: {:?}",
         letters[0].reason
     );
+    assert_eq!(
+        letters[0].handoff_id,
+        Some(message(7, Stage::Classify).handoff_id)
+    );
+    assert_eq!(letters[0].receive_count, MAX_RECEIVES);
+    assert!(!letters[0].id.is_empty(), "a dead letter has an id");
     tokio::time::sleep(SHORT_VISIBILITY + Duration::from_millis(200)).await;
     assert_eq!(
         queue
@@ -360,12 +374,10 @@ pub async fn case_dead_letter_moves_at_once_with_reason(queue: &dyn StageQueue) 
 
     let letters =
         dead_letters_until(queue, Stage::Assign, 10, "dead_letter", |l| !l.is_empty()).await;
+    assert_eq!(letters.len(), 1, "{letters:?}");
     assert_eq!(
-        letters,
-        vec![DeadLetter {
-            body: poison.body.clone(),
-            reason: reason.into()
-        }]
+        (letters[0].body.as_str(), letters[0].reason.as_str()),
+        (poison.body.as_str(), reason)
     );
     tokio::time::sleep(MEDIUM_VISIBILITY + Duration::from_millis(500)).await;
     let again = receive_at_least(queue, Stage::Assign, 1, 10, MEDIUM_VISIBILITY).await;
@@ -474,4 +486,195 @@ pub async fn case_bodies_preserved_byte_for_byte(queue: &dyn StageQueue, send_ra
     .await;
     assert_eq!(sorted_bodies(letters.iter().map(|l| l.body.as_str())), want);
     assert!(letters.iter().all(|l| l.reason == "unparseable body"));
+}
+
+/// A dead letter names its handoff, its reason, when it was dead-lettered and after how many
+/// receives; ids are distinct.
+pub async fn case_dead_letters_name_handoff_reason_time_and_receives(queue: &dyn StageQueue) {
+    let before = chrono::Utc::now();
+    let twice = message(1, Stage::Assign);
+    queue
+        .send(Stage::Assign, std::slice::from_ref(&twice))
+        .await
+        .unwrap();
+    receive_at_least(queue, Stage::Assign, 1, 10, SHORT_VISIBILITY).await;
+    tokio::time::sleep(SHORT_VISIBILITY + Duration::from_millis(200)).await;
+    let second = receive_at_least(queue, Stage::Assign, 1, 10, LONG_VISIBILITY).await;
+    assert_eq!(second[0].receive_count, 2);
+    queue
+        .dead_letter(Stage::Assign, &second[0], "crm rejected the owner")
+        .await
+        .unwrap();
+
+    let once = message(2, Stage::Assign);
+    queue
+        .send(Stage::Assign, std::slice::from_ref(&once))
+        .await
+        .unwrap();
+    let first = receive_at_least(queue, Stage::Assign, 1, 10, LONG_VISIBILITY).await;
+    queue
+        .dead_letter(Stage::Assign, &first[0], "handoff not found")
+        .await
+        .unwrap();
+    let after = chrono::Utc::now();
+
+    let letters = dead_letters_until(queue, Stage::Assign, 10, "two dead letters", |l| {
+        l.len() == 2
+    })
+    .await;
+    let mut seen: Vec<_> = letters
+        .iter()
+        .map(|l| {
+            (
+                l.handoff_id.clone(),
+                l.reason.as_str(),
+                l.receive_count,
+                l.body.as_str(),
+            )
+        })
+        .collect();
+    seen.sort();
+    let twice_body = serde_json::to_string(&twice).unwrap();
+    let once_body = serde_json::to_string(&once).unwrap();
+    let mut want = vec![
+        (
+            Some(twice.handoff_id.clone()),
+            "crm rejected the owner",
+            2,
+            twice_body.as_str(),
+        ),
+        (
+            Some(once.handoff_id.clone()),
+            "handoff not found",
+            1,
+            once_body.as_str(),
+        ),
+    ];
+    want.sort();
+    assert_eq!(seen, want);
+    let skew = chrono::Duration::from_std(CLOCK_SKEW).unwrap();
+    for l in &letters {
+        assert!(
+            l.at >= before - skew && l.at <= after + skew,
+            "dead-lettered at {} (test ran {before} to {after})",
+            l.at
+        );
+    }
+    let ids: HashSet<&str> = letters.iter().map(|l| l.id.as_str()).collect();
+    assert_eq!(ids.len(), 2, "distinct ids: {letters:?}");
+    assert!(letters.iter().all(|l| !l.id.is_empty()));
+}
+
+/// Dead-letters every message of `sent` (received once) with `reason` and waits until the
+/// stage's dead-letter queue shows them.
+async fn dead_letter_all(queue: &dyn StageQueue, stage: Stage, sent: &[StageMessage]) {
+    queue.send(stage, sent).await.unwrap();
+    let got = receive_at_least(queue, stage, sent.len(), 10, LONG_VISIBILITY).await;
+    for d in &got {
+        queue.dead_letter(stage, d, "test: poison").await.unwrap();
+    }
+    dead_letters_until(queue, stage, 100, "dead-lettered", |l| {
+        l.len() == sent.len()
+    })
+    .await;
+}
+
+/// Redriving one handoff moves only its dead letters; it is delivered again with receive
+/// count 1, the others stay.
+pub async fn case_redrive_of_one_handoff_moves_only_its_messages(queue: &dyn StageQueue) {
+    let sent: Vec<StageMessage> = (1..=3).map(|n| message(n, Stage::Classify)).collect();
+    dead_letter_all(queue, Stage::Classify, &sent).await;
+
+    let moved = queue
+        .redrive(Stage::Classify, Some(&sent[1].handoff_id))
+        .await
+        .unwrap();
+    assert_eq!(moved, 1, "only the chosen handoff's dead letter moves");
+    let left = dead_letters_until(queue, Stage::Classify, 10, "two left", |l| l.len() == 2).await;
+    let mut left_ids: Vec<_> = left.iter().map(|l| l.handoff_id.clone()).collect();
+    left_ids.sort();
+    let mut want = vec![
+        Some(sent[0].handoff_id.clone()),
+        Some(sent[2].handoff_id.clone()),
+    ];
+    want.sort();
+    assert_eq!(left_ids, want);
+
+    let again = receive_at_least(queue, Stage::Classify, 1, 10, LONG_VISIBILITY).await;
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(parse(&again[0]), sent[1]);
+    assert_eq!(
+        again[0].receive_count, 1,
+        "a redriven message starts afresh"
+    );
+    queue.ack(Stage::Classify, &again[0].receipt).await.unwrap();
+}
+
+/// Redriving a stage moves all its dead letters (not another stage's); each is delivered again
+/// with receive count 1.
+pub async fn case_redrive_all_delivers_again_with_a_fresh_receive_count(queue: &dyn StageQueue) {
+    let classify: Vec<StageMessage> = (1..=2).map(|n| message(n, Stage::Classify)).collect();
+    dead_letter_all(queue, Stage::Classify, &classify).await;
+    let assign = [message(3, Stage::Assign)];
+    dead_letter_all(queue, Stage::Assign, &assign).await;
+
+    assert_eq!(queue.redrive(Stage::Classify, None).await.unwrap(), 2);
+    dead_letters_until(queue, Stage::Classify, 10, "classify emptied", |l| {
+        l.is_empty()
+    })
+    .await;
+    let again = receive_at_least(queue, Stage::Classify, 2, 10, LONG_VISIBILITY).await;
+    assert_eq!(again.len(), 2, "{again:?}");
+    let mut ids: Vec<String> = again
+        .iter()
+        .map(|d| parse(d).handoff_id.to_string())
+        .collect();
+    ids.sort();
+    let mut want: Vec<String> = classify.iter().map(|m| m.handoff_id.to_string()).collect();
+    want.sort();
+    assert_eq!(ids, want);
+    assert!(again.iter().all(|d| d.receive_count == 1), "{again:?}");
+    for d in &again {
+        queue.ack(Stage::Classify, &d.receipt).await.unwrap();
+    }
+    // The other stage's dead letter stayed, until its own redrive.
+    let kept = dead_letters_until(queue, Stage::Assign, 10, "assign kept", |l| l.len() == 1).await;
+    assert_eq!(kept[0].handoff_id, Some(assign[0].handoff_id.clone()));
+    assert_eq!(queue.redrive(Stage::Assign, None).await.unwrap(), 1);
+    let back = receive_at_least(queue, Stage::Assign, 1, 10, LONG_VISIBILITY).await;
+    assert_eq!(parse(&back[0]), assign[0]);
+    assert_eq!(back[0].receive_count, 1);
+    queue.ack(Stage::Assign, &back[0].receipt).await.unwrap();
+}
+
+/// A redrive that finds nothing to move returns 0 and changes nothing.
+pub async fn case_redrive_of_nothing_returns_zero(queue: &dyn StageQueue) {
+    for stage in Stage::ALL {
+        assert_eq!(queue.redrive(stage, None).await.unwrap(), 0);
+    }
+    let sent = [message(1, Stage::Assign)];
+    dead_letter_all(queue, Stage::Assign, &sent).await;
+    let stranger = message(2, Stage::Assign).handoff_id;
+    assert_eq!(
+        queue.redrive(Stage::Assign, Some(&stranger)).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        queue
+            .redrive(Stage::Classify, Some(&sent[0].handoff_id))
+            .await
+            .unwrap(),
+        0,
+        "the handoff's dead letter is in another stage"
+    );
+    let letters =
+        dead_letters_until(queue, Stage::Assign, 10, "still there", |l| l.len() == 1).await;
+    assert_eq!(letters[0].handoff_id, Some(sent[0].handoff_id.clone()));
+    assert_eq!(
+        queue
+            .receive(Stage::Assign, 10, LONG_VISIBILITY)
+            .await
+            .unwrap(),
+        vec![]
+    );
 }

@@ -20,10 +20,13 @@
 //!   `Message-ID`, like `MovedAway`.
 //!
 //! Buyer text never reaches a header unfiltered: everything that goes into a header (the
-//! subject above all, which contains the buyer's name) is reduced to one line with every control
-//! character (CR, LF, NUL…) replaced ([`header_safe`]), and lettre encodes non-ASCII as RFC 2047
-//! words. In the HTML part every value is escaped ([`render::escape_html`]) and only `http(s)`
-//! links become anchors.
+//! subject above all, which contains the buyer's name) is reduced to one line with every line
+//! break (CR, LF, NEL, U+2028…) a space and every control and invisible character dropped
+//! ([`header_safe`]), and lettre encodes non-ASCII as RFC 2047 words. The text part is built
+//! from one-line values ([`render::package_text`] escapes the buyer's fields, see
+//! [`escape`]) and cleaned once more ([`escape::plain_text`]: `\n` is the only line break), so
+//! no buyer text can start a line of its own such as a forged `Claim: <url>`. In the HTML part
+//! every value is escaped ([`render::escape_html`]) and only `http(s)` links become anchors.
 //!
 //! Every mail carries `X-Handoff-Id`, `X-Handoff-Event` (`assigned` / `moved` / `news`) and
 //! `Auto-Submitted: auto-generated` (RFC 3834: auto-responders stay quiet). The receipt is
@@ -41,6 +44,7 @@ use handoff_domain::config::{EmailSettings, SmtpSecurity};
 use handoff_domain::ids::EmailAddress;
 use handoff_domain::ports::{DeliveryError, Notification, NotificationKind, Notifier};
 use handoff_domain::render;
+use handoff_domain::render::escape;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
@@ -363,38 +367,18 @@ fn is_web_url(url: &str) -> bool {
     lower.starts_with("https://") || lower.starts_with("http://")
 }
 
-/// One header-safe line: every control character (CR, LF, NUL, DEL, C1, and the Unicode line
-/// and paragraph separators) becomes a space, runs of whitespace collapse to one space, the
-/// ends are trimmed and the result is cut to `max_chars` characters (ending in `…`).
+/// One header-safe line ([`escape::fit_line`]): every line break (CR, LF, NEL, the Unicode line
+/// and paragraph separators) and whitespace run becomes one space, control and invisible
+/// characters are dropped, the ends are trimmed and the result is cut to `max_chars` characters
+/// (ending in `…`).
 pub fn header_safe(s: &str, max_chars: usize) -> String {
-    let cleaned: String = s
-        .chars()
-        .map(|c| {
-            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect();
-    let line = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
-    if line.chars().count() <= max_chars {
-        return line;
-    }
-    let mut out: String = line.chars().take(max_chars.saturating_sub(1)).collect();
-    out.truncate(out.trim_end().len());
-    out.push('…');
-    out
+    escape::fit_line(s, max_chars)
 }
 
-/// Body text with line ends normalised (`\r\n` and lone `\r` → `\n`) and control characters
-/// other than newline and tab dropped.
+/// Body text handoff composed ([`escape::plain_text`]): `\n` is the only line break (a `\r`
+/// goes, other breaks and tabs become spaces), control and invisible characters are dropped.
 fn body_safe(s: &str) -> String {
-    s.replace("\r\n", "\n")
-        .replace('\r', "\n")
-        .chars()
-        .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
-        .collect()
+    escape::plain_text(s)
 }
 
 /// `s` reduced to the characters allowed in a message-id's local part.

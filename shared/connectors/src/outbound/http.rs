@@ -83,14 +83,10 @@ impl Response {
         serde_json::from_slice(&self.body).unwrap_or(serde_json::Value::Null)
     }
 
-    /// The first 300 characters of the body, for error messages.
+    /// The body's first 300 characters as one line (it may echo buyer text, and it ends up in
+    /// dead-letter reasons and logs), for error messages.
     pub fn excerpt(&self) -> String {
-        let text = String::from_utf8_lossy(&self.body);
-        let mut out: String = text.chars().take(300).collect();
-        if text.chars().count() > 300 {
-            out.push('…');
-        }
-        out.replace(['\n', '\r'], " ")
+        handoff_domain::render::escape::fit_line(&String::from_utf8_lossy(&self.body), 301)
     }
 
     /// A header's value as text.

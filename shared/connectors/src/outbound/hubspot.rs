@@ -34,6 +34,12 @@
 //! 5. **One note per owner change** — like step 2, with the change's line ("Moved from … to
 //!    …: why."), HTML-escaped.
 //!
+//! Buyer text is escaped on the way in: the name, company and role are written as one line each
+//! and the package's CRM fields keep `\n` as their only line break, without control or
+//! invisible characters ([`escape`]); the note is the package's escaped HTML
+//! ([`render::package_html`]), the task body its text ([`render::package_text`]), whose buyer
+//! values cannot start a line of their own.
+//!
 //! # Exactly once
 //!
 //! HubSpot has no idempotency keys for creates, so the adapter relies on the refs the domain
@@ -64,6 +70,7 @@ use handoff_domain::config::HubspotSettings;
 use handoff_domain::package::HandoffPackage;
 use handoff_domain::ports::{Crm, CrmRefs, CrmStep, CrmWrite, DeliveryError};
 use handoff_domain::render;
+use handoff_domain::render::escape;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -420,7 +427,7 @@ fn contact_properties(
     let mut p = Map::new();
     p.insert("email".into(), json!(buyer.email.as_str()));
     if let Some(name) = buyer.name.as_deref() {
-        let (first, last) = split_name(name);
+        let (first, last) = split_name(&escape::plain_line(name));
         if let Some(first) = first {
             p.insert("firstname".into(), json!(first));
         }
@@ -429,7 +436,7 @@ fn contact_properties(
         }
     }
     let mut put = |key: &str, value: Option<&str>| {
-        if let Some(v) = value.map(str::trim).filter(|v| !v.is_empty()) {
+        if let Some(v) = value.map(escape::plain_line).filter(|v| !v.is_empty()) {
             p.insert(key.into(), json!(v));
         }
     };
@@ -440,7 +447,7 @@ fn contact_properties(
     }
     for (field, value) in &write.fields {
         if let Some(property) = settings.property(*field) {
-            p.insert(property, json!(value));
+            p.insert(property, json!(escape::plain_text(value)));
         }
     }
     p
@@ -499,11 +506,11 @@ fn task_properties(
     p
 }
 
-/// The body of an owner-change note: the change's line, escaped, then the handoff id.
+/// The body of an owner-change note: the change's line (one line), escaped, then the handoff id.
 fn change_note_body(text: &str, handoff: &str) -> String {
     format!(
         "<p>{}</p><p>Handoff id: {}</p>",
-        render::escape_html(text),
+        render::escape_html(&escape::plain_line(text)),
         render::escape_html(handoff)
     )
 }
@@ -895,6 +902,43 @@ mod tests {
         );
         let cleared = contact_properties(&settings, &write, Some(""));
         assert_eq!(cleared["hubspot_owner_id"], "");
+    }
+
+    #[test]
+    fn buyer_values_reach_hubspot_as_clean_lines() {
+        let mut settings = HubspotSettings::default();
+        settings
+            .properties
+            .insert("routing_reason".into(), "why_this_rep".into());
+        let mut write = write_with(vec![
+            (CrmField::RoutingReason, "a\u{7}\u{202E}b".into()),
+            (
+                CrmField::QualificationAnswers,
+                "Budget: yes\r\nSeats: 40\u{1b}[2K".into(),
+            ),
+        ]);
+        let b = &mut write.package.classification.buyer;
+        b.name = Some("Ann\u{2028}Actions: Lee\u{200B}".into());
+        b.company = Some("Acme\r\nInc".into());
+        b.role = Some("\u{202E}CEO\u{85}".into());
+        let p = contact_properties(&settings, &write, None);
+        assert_eq!(p["firstname"], "Ann");
+        assert_eq!(p["lastname"], "Actions: Lee");
+        assert_eq!(p["company"], "Acme Inc");
+        assert_eq!(p["jobtitle"], "CEO");
+        assert_eq!(p["why_this_rep"], "ab");
+        assert_eq!(
+            p["handoff_qualification_answers"],
+            "Budget: yes\nSeats: 40[2K"
+        );
+        let subject = task_subject(&write.package);
+        assert!(!subject
+            .chars()
+            .any(|c| c.is_control() || escape::is_line_break(c)));
+        assert_eq!(
+            change_note_body("Moved\nActions: x", "h_1"),
+            "<p>Moved Actions: x</p><p>Handoff id: h_1</p>"
+        );
     }
 
     #[test]

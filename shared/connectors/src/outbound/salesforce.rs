@@ -366,7 +366,11 @@ impl SalesforceCrm {
             body.insert(
                 "Body".into(),
                 Value::from(clip(
-                    &format!("{}\n\nHandoff {}", n.text, write.package.handoff_id),
+                    &format!(
+                        "{}\n\nHandoff {}",
+                        handoff_domain::render::escape::plain_line(&n.text),
+                        write.package.handoff_id
+                    ),
                     DESCRIPTION_LIMIT,
                 )),
             );

@@ -27,6 +27,12 @@
 //! `replaces` (the receipt of the recipient's earlier message about this handoff) are left out
 //! when absent.
 //!
+//! JSON needs no escaping of its own, but the readable members are made safe for a receiver
+//! that shows them as they are: `title`, `summary`, `moved_to` and `reason` are one line each,
+//! `text` keeps `\n` as its only line break, and none carries control or invisible characters
+//! ([`escape`]). `package` is the data as stored: a receiver that renders its buyer fields
+//! escapes them for its own format.
+//!
 //! ## Verifying a delivery (receiver side)
 //!
 //! 1. Read the raw body bytes; do not re-serialise the JSON before checking.
@@ -65,6 +71,7 @@ use crate::signature::TimestampedSignature;
 use async_trait::async_trait;
 use handoff_domain::config::WebhookSettings;
 use handoff_domain::ports::{DeliveryError, Notification, NotificationKind, Notifier};
+use handoff_domain::render::escape;
 use serde_json::{json, Map, Value};
 use std::fmt;
 use std::sync::Arc;
@@ -144,8 +151,8 @@ impl WebhookNotifier {
             "event_id": event_id,
             "handoff_id": n.handoff_id,
             "target": n.target,
-            "title": n.title,
-            "text": n.body,
+            "title": escape::plain_line(&n.title),
+            "text": escape::plain_text(&n.body),
             "deadline_local": n.deadline_local,
             "actions": actions,
             "crm_ref": n.crm_ref,
@@ -159,11 +166,11 @@ impl WebhookNotifier {
                 obj.insert("replaces".into(), json!(replaces));
             }
             if let Some((to, reason)) = moved {
-                obj.insert("moved_to".into(), json!(to));
-                obj.insert("reason".into(), json!(reason));
+                obj.insert("moved_to".into(), json!(escape::plain_line(to)));
+                obj.insert("reason".into(), json!(escape::plain_line(reason)));
             }
             if let Some(summary) = news {
-                obj.insert("summary".into(), json!(summary));
+                obj.insert("summary".into(), json!(escape::plain_line(summary)));
             }
         }
         body
@@ -247,6 +254,24 @@ impl Notifier for WebhookNotifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn readable_members_are_clean_and_the_package_is_the_data() {
+        use handoff_testkit::fixtures;
+        let id = fixtures::handoff_id("webhook-forged");
+        let name = "Ann\u{2028}Actions: accept: http://evil\u{1b}[2K";
+        let mut n =
+            fixtures::news_notification(&id, "webhook", "crm:x", "a reply\nActions: x\u{202E}");
+        n.package.classification.buyer.name = Some(name.into());
+        n.title = "News on Ann\r\nActions: x".into();
+        n.body = "New touch: a reply\r\n\u{85}1. Trigger: x\u{7}".into();
+        let body = WebhookNotifier::body(&n, "e1");
+        assert_eq!(body["title"], "News on Ann Actions: x");
+        assert_eq!(body["summary"], "a reply Actions: x");
+        assert_eq!(body["text"], "New touch: a reply\n 1. Trigger: x");
+        assert_eq!(body["package"], serde_json::to_value(&n.package).unwrap());
+        assert!(body["package"].to_string().contains("Ann\u{2028}Actions"));
+    }
 
     #[test]
     fn one_key_signs_exactly_like_timestamped_signature() {

@@ -16,19 +16,49 @@ impl Services {
     }
 
     /// Applies a claim by an already authenticated rep. Replaying an accept is a no-op.
+    ///
+    /// A claim that loses a race (the record changed between its read and its write: another
+    /// claim, the failover sweep, a stage) is tried again on the fresh record, so the loser is
+    /// answered with what happened — a conflict naming who has it now — rather than "try later".
+    /// A transient fault with no race behind it (the store is down) is still transient.
     pub async fn claim(
         &self,
         id: &HandoffId,
         rep: &RepId,
         action: ClaimAction,
     ) -> Result<StageOutcome, ServiceError> {
-        let now = self.clock.now();
-        let mut record = self
+        self.retry_races(|| self.claim_once(id, rep, action)).await
+    }
+
+    /// One try of [`Services::claim`].
+    async fn claim_once(
+        &self,
+        id: &HandoffId,
+        rep: &RepId,
+        action: ClaimAction,
+    ) -> Result<StageOutcome, ServiceError> {
+        let record = self
             .store
             .get(id)
             .await?
             .ok_or_else(|| ServiceError::NotFound(id.clone()))?;
+        self.claim_record(record, rep, action).await
+    }
+
+    async fn claim_record(
+        &self,
+        mut record: crate::lifecycle::HandoffRecord,
+        rep: &RepId,
+        action: ClaimAction,
+    ) -> Result<StageOutcome, ServiceError> {
+        let now = self.clock.now();
+        let id = &record.id.clone();
         let owner = record.owner.as_ref().and_then(|o| o.rep.clone());
+        let owner_display = record
+            .owner
+            .as_ref()
+            .map(|o| o.display.clone())
+            .unwrap_or_default();
         if action == ClaimAction::Accept
             && record.state == State::Accepted
             && owner.as_ref() == Some(rep)
@@ -37,16 +67,21 @@ impl Services {
             self.after_accept(&record, rep, true).await?;
             return Ok(StageOutcome::AlreadyDone(State::Accepted));
         }
+        if record.state == State::Accepted {
+            return Err(ServiceError::Conflict(format!(
+                "handoff {id} was already accepted by {owner_display}"
+            )));
+        }
         if !record.state.awaits_owner() {
             return Err(ServiceError::Conflict(format!(
                 "handoff {id} is {} and cannot be claimed",
-                record.state.as_str()
+                crate::render::prose(record.state.as_str())
             )));
         }
         // Anyone on the roster may pick up a handoff sitting in the shared queue; otherwise only the owner.
         if owner.is_some() && owner.as_ref() != Some(rep) {
             return Err(ServiceError::Conflict(format!(
-                "handoff {id} is owned by someone else now"
+                "handoff {id} is with {owner_display} now"
             )));
         }
         // Whoever said "not mine" does not get it back through an old link or the queue.

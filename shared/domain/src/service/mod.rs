@@ -70,9 +70,13 @@ pub enum ServiceError {
     /// The action conflicts with the handoff's state (already reassigned…): 409.
     #[error("conflict: {0}")]
     Conflict(String),
-    /// Worth retrying (store/queue unavailable, concurrent update, CRM timeout).
+    /// Worth retrying (store/queue unavailable, CRM timeout).
     #[error("temporarily unavailable: {0}")]
     Transient(String),
+    /// Another writer changed the handoff between this use case's read and its write: worth
+    /// retrying on the fresh record (transient).
+    #[error("{0}")]
+    Raced(String),
     /// Retrying cannot help (bad stored data, CRM rejected the write, invalid rules).
     #[error("permanent failure: {0}")]
     Permanent(String),
@@ -82,7 +86,7 @@ impl ServiceError {
     /// Whether a retry may help.
     pub fn fault(&self) -> Fault {
         match self {
-            ServiceError::Transient(_) => Fault::Transient,
+            ServiceError::Transient(_) | ServiceError::Raced(_) => Fault::Transient,
             _ => Fault::Permanent,
         }
     }
@@ -128,9 +132,30 @@ impl From<IllegalTransition> for ServiceError {
     }
 }
 
+/// Tries of one use case when it keeps losing version races on the same handoff.
+const RACE_ATTEMPTS: usize = 5;
+
 impl Services {
     async fn rules(&self) -> Result<Arc<Rules>, ServiceError> {
         Ok(self.rules.current().await?)
+    }
+
+    /// Runs `attempt` again while it loses a version race ([`ServiceError::Raced`]: another
+    /// claim, the sweep or a stage wrote the handoff between its read and its write), so it
+    /// decides again on the fresh record and answers with what happened instead of "try later".
+    /// Any other failure, transient or not, is returned as it is.
+    pub(crate) async fn retry_races<T, F, Fut>(&self, mut attempt: F) -> Result<T, ServiceError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ServiceError>>,
+    {
+        let mut tries = 1;
+        loop {
+            match attempt().await {
+                Err(ServiceError::Raced(_)) if tries < RACE_ATTEMPTS => tries += 1,
+                other => return other,
+            }
+        }
     }
 }
 

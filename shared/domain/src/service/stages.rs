@@ -54,9 +54,7 @@ impl Services {
     ) -> Result<(), ServiceError> {
         match self.store.update(record, entry).await {
             Ok(()) => Ok(()),
-            Err(e @ StoreError::VersionConflict { .. }) => {
-                Err(ServiceError::Transient(e.to_string()))
-            }
+            Err(e @ StoreError::VersionConflict { .. }) => Err(ServiceError::Raced(e.to_string())),
             Err(e) => Err(e.into()),
         }
     }

@@ -124,16 +124,33 @@ impl Services {
 
     /// Moves one handoff to the next owner in the failover chain. For an SLA miss the handoff must
     /// still be due; for a wrong-owner claim, `by` must be the current owner.
+    ///
+    /// Losing a race (the owner accepted, another sweep moved it) is decided again on the fresh
+    /// record: usually "skipped", never a transient failure.
     pub async fn fail_over(
         &self,
         id: &HandoffId,
         reason: RerouteReason,
         by: Option<crate::ids::RepId>,
     ) -> Result<FailoverOutcome, ServiceError> {
+        self.retry_races(|| async {
+            let record = self.store.get(id).await?;
+            self.fail_over_record(record, reason, by.clone()).await
+        })
+        .await
+    }
+
+    async fn fail_over_record(
+        &self,
+        record: Option<crate::lifecycle::HandoffRecord>,
+        reason: RerouteReason,
+        by: Option<crate::ids::RepId>,
+    ) -> Result<FailoverOutcome, ServiceError> {
         let now = self.clock.now();
-        let Some(mut record) = self.store.get(id).await? else {
+        let Some(mut record) = record else {
             return Ok(FailoverOutcome::Skipped);
         };
+        let id = &record.id.clone();
         let current = record.owner.as_ref().and_then(|o| o.rep.clone());
         match reason {
             RerouteReason::SlaMissed => {

@@ -156,8 +156,10 @@ fn first_error(body: &Value) -> Option<(String, String, Vec<String>)> {
     Some((code, message, fields))
 }
 
+/// Salesforce's error as one line (its message may echo a value the buyer wrote).
 fn describe(code: &str, message: &str, fields: &[String]) -> String {
-    let mut s = format!("{code}: {message}");
+    let line = handoff_domain::render::escape::plain_line;
+    let mut s = format!("{}: {}", line(code), line(message));
     if !fields.is_empty() {
         s.push_str(&format!(" (fields: {})", fields.join(", ")));
     }

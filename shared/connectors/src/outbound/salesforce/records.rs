@@ -1,8 +1,13 @@
 //! What the adapter writes: the Lead, the Task and their fields, and the `Lead/<id>` /
 //! `Contact/<id>` references recorded in the refs.
+//!
+//! Buyer text is escaped on the way in ([`escape`]): the name, company and title are one line
+//! each, the configured fields keep `\n` as their only line break, and the Task's description is
+//! the package text, whose buyer values cannot start a line of their own.
 
 use chrono::{DateTime, Utc};
 use handoff_domain::ports::{CrmWrite, DeliveryError};
+use handoff_domain::render::escape;
 use serde_json::{Map, Value};
 
 /// The longest Task `Description` (and Note `Body`) Salesforce stores.
@@ -18,7 +23,7 @@ pub(super) fn configured_fields(
         if let Some((_, api_name)) = fields.iter().find(|(k, _)| k == field.as_str()) {
             into.insert(
                 api_name.clone(),
-                Value::from(clip(value, DESCRIPTION_LIMIT)),
+                Value::from(clip(&escape::plain_text(value), DESCRIPTION_LIMIT)),
             );
         }
     }
@@ -28,7 +33,8 @@ pub(super) fn configured_fields(
 pub(super) fn lead_body(fields: &[(String, String)], write: &CrmWrite) -> Map<String, Value> {
     let b = &write.package.classification.buyer;
     let mut m = Map::new();
-    let name = b.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let name = b.name.as_deref().map(escape::plain_line);
+    let name = name.as_deref().filter(|n| !n.is_empty());
     let (first, last) = match name.and_then(|n| n.rsplit_once(char::is_whitespace)) {
         Some((first, last)) => (Some(first.trim()), last.trim().to_string()),
         None => (
@@ -50,16 +56,20 @@ pub(super) fn lead_body(fields: &[(String, String)], write: &CrmWrite) -> Map<St
     let company = b
         .company
         .as_deref()
-        .map(str::trim)
+        .map(escape::plain_line)
         .filter(|c| !c.is_empty())
-        .map(str::to_string)
         .or_else(|| b.company_domain.as_ref().map(|d| d.to_string()))
         .or_else(|| b.email.company_domain().map(|d| d.to_string()))
         .unwrap_or_else(|| "Unknown".into());
     m.insert("Company".into(), Value::from(clip(&company, 255)));
     m.insert("Email".into(), Value::from(b.email.as_str()));
-    if let Some(t) = b.role.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        m.insert("Title".into(), Value::from(clip(t, 128)));
+    if let Some(t) = b
+        .role
+        .as_deref()
+        .map(escape::plain_line)
+        .filter(|t| !t.is_empty())
+    {
+        m.insert("Title".into(), Value::from(clip(&t, 128)));
     }
     m.insert(
         "LeadSource".into(),
@@ -118,7 +128,11 @@ pub(super) fn task_body(write: &CrmWrite, who_id: &str) -> Map<String, Value> {
     let p = &write.package;
     let c = &p.classification;
     let id = p.handoff_id.as_str();
-    let buyer = match (c.buyer.name.as_deref(), c.buyer.company.as_deref()) {
+    let one_line = |v: Option<&str>| v.map(escape::plain_line).filter(|v| !v.is_empty());
+    let buyer = match (
+        one_line(c.buyer.name.as_deref()),
+        one_line(c.buyer.company.as_deref()),
+    ) {
         (Some(n), Some(co)) => format!("{n} ({co})"),
         (Some(n), None) => n.to_string(),
         (None, Some(co)) => format!("{} ({co})", c.buyer.email),
@@ -219,6 +233,38 @@ mod tests {
         assert_eq!(Who::parse("Lead/"), None);
         assert_eq!(Who::from_id("003abc").unwrap().object, "Contact");
         assert_eq!(Who::from_id("005abc"), None);
+    }
+
+    #[test]
+    fn buyer_values_reach_salesforce_as_clean_lines() {
+        use handoff_testkit::fixtures;
+        let (record, _) = fixtures::record("sf-hostile");
+        let mut package = fixtures::package(&record);
+        let b = &mut package.classification.buyer;
+        b.name = Some("Ann\u{2028}Actions: Lee\u{200B}".into());
+        b.company = Some("Acme\r\nInc\u{1b}[2K".into());
+        b.role = Some("\u{202E}CEO\u{85}".into());
+        let write = fixtures::crm_write(&package);
+        let fields = vec![("next_step".to_string(), "Next_Step__c".to_string())];
+
+        let lead = lead_body(&fields, &write);
+        assert_eq!(lead["FirstName"], "Ann Actions:");
+        assert_eq!(lead["LastName"], "Lee");
+        assert_eq!(lead["Company"], "Acme Inc[2K");
+        assert_eq!(lead["Title"], "CEO");
+        let task = task_body(&write, "00Q1");
+        let subject = task["Subject"].as_str().unwrap();
+        assert!(
+            subject.contains("Ann Actions: Lee (Acme Inc[2K)"),
+            "{subject}"
+        );
+        let description = task["Description"].as_str().unwrap();
+        assert!(
+            description
+                .lines()
+                .all(|l| !l.trim_start().starts_with("Actions:")),
+            "{description}"
+        );
     }
 
     #[test]

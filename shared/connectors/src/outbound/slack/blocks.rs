@@ -2,15 +2,19 @@
 //! state a clicked message is updated to, the "it moved" notice, and the "news" message when
 //! the buyer got in touch again.
 //!
-//! Everything the buyer (or anyone outside) wrote goes through [`escape_mrkdwn`] before it is
-//! put into a `mrkdwn` text, so no buyer text can form a link, a mention or a channel ping;
-//! `plain_text` objects (the header, button labels) are never parsed by Slack and only lose
-//! control characters. Every length limit of Block Kit is respected by truncating with `…`.
+//! Everything the buyer (or anyone outside) wrote is first made one line
+//! ([`escape::plain_line`]: no line break of any kind, no control or invisible character), so it
+//! cannot start a line that passes for one of ours, and then goes through [`escape_mrkdwn`]
+//! before it is put into a `mrkdwn` text, so it cannot form a link, a mention or a channel ping
+//! (the problem statement, too, is one line here). `plain_text` objects (the header, button
+//! labels) are never parsed by Slack and are made one line the same way. Every length limit of
+//! Block Kit is respected by truncating with `…`.
 
 use handoff_domain::claim_link::ClaimAction;
 use handoff_domain::ids::HandoffId;
 use handoff_domain::package::{HandoffPackage, MotionFields};
 use handoff_domain::ports::Notification;
+use handoff_domain::render::escape;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -74,31 +78,12 @@ pub fn button_value(id: &HandoffId, action: ClaimAction) -> String {
     .expect("two strings serialise")
 }
 
-/// Escapes text for a `mrkdwn` object: `&`, `<` and `>` become entities (so nothing can form a
-/// `<link|…>`, `<@user>` or `<!channel>`), control characters other than line breaks are
-/// dropped (tabs become spaces), and so are the bidirectional overrides that could disguise text.
+/// Escapes text for a `mrkdwn` object ([`escape::slack_mrkdwn`]): `&`, `<` and `>` become
+/// entities (so nothing can form a `<link|…>`, `<@user>` or `<!channel>`), `@channel`, `@here`
+/// and `@everyone` cannot ping, `\n` is the only line break kept, and control and invisible
+/// characters (the bidirectional overrides that could disguise text among them) are dropped.
 pub fn escape_mrkdwn(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        push_escaped(&mut out, ch);
-    }
-    out
-}
-
-fn push_escaped(out: &mut String, ch: char) {
-    match ch {
-        '&' => out.push_str("&amp;"),
-        '<' => out.push_str("&lt;"),
-        '>' => out.push_str("&gt;"),
-        '\n' => out.push('\n'),
-        '\t' => out.push(' '),
-        c if c.is_control() || is_bidi_control(c) => {}
-        c => out.push(c),
-    }
-}
-
-fn is_bidi_control(c: char) -> bool {
-    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+    escape::slack_mrkdwn(s)
 }
 
 /// `raw` escaped for mrkdwn, at most `max` characters (cut on a character boundary, never inside
@@ -110,35 +95,32 @@ pub fn mrkdwn_fit(raw: &str, max: usize) -> String {
     }
     let mut out = String::new();
     let mut len = 0;
-    for ch in raw.chars() {
-        let mut piece = String::new();
-        push_escaped(&mut piece, ch);
-        let n = piece.chars().count();
+    let mut rest = escaped.as_str();
+    while let Some(first) = rest.chars().next() {
+        let unit = ["&amp;", "&lt;", "&gt;"]
+            .into_iter()
+            .find(|e| rest.starts_with(e))
+            .map_or(first.len_utf8(), str::len);
+        let n = rest[..unit].chars().count();
         if len + n > max.saturating_sub(1) {
             break;
         }
-        out.push_str(&piece);
+        out.push_str(&rest[..unit]);
         len += n;
+        rest = &rest[unit..];
     }
     out.push('…');
     out
 }
 
-/// Text for a `plain_text` object: control characters and line breaks become spaces, at most
-/// `max` characters.
+/// Text for a `plain_text` object: one line ([`escape::fit_line`]), at most `max` characters.
 pub fn plain_fit(raw: &str, max: usize) -> String {
-    let cleaned: String = raw
-        .chars()
-        .filter(|c| !is_bidi_control(*c))
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let cleaned = cleaned.split_whitespace().collect::<Vec<_>>().join(" ");
-    if cleaned.chars().count() <= max {
-        return cleaned;
-    }
-    let mut out: String = cleaned.chars().take(max.saturating_sub(1)).collect();
-    out.push('…');
-    out
+    escape::fit_line(raw, max)
+}
+
+/// A value from outside as one line, `None` when nothing visible is left.
+fn one_line(value: Option<&str>) -> Option<String> {
+    value.map(escape::plain_line).filter(|v| !v.is_empty())
 }
 
 /// `demo_request` → `Demo request`.
@@ -162,17 +144,8 @@ fn mrkdwn(text: String) -> Value {
 /// The header line: trigger and buyer ("Demo request: Dana Scully, Acme").
 pub fn header_text(p: &HandoffPackage) -> String {
     let c = &p.classification;
-    let who = c
-        .buyer
-        .name
-        .clone()
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or_else(|| c.buyer.email.to_string());
-    let company = c
-        .buyer
-        .company
-        .clone()
-        .filter(|n| !n.trim().is_empty())
+    let who = one_line(c.buyer.name.as_deref()).unwrap_or_else(|| c.buyer.email.to_string());
+    let company = one_line(c.buyer.company.as_deref())
         .or_else(|| c.buyer.company_domain.as_ref().map(|d| d.to_string()));
     let line = match company {
         Some(company) => format!("{}: {who}, {company}", humanize(c.trigger.as_str())),
@@ -201,24 +174,20 @@ fn six_parts(p: &HandoffPackage, due: Option<&str>) -> Value {
         }
     }
 
-    let mut buyer = b
-        .name
-        .clone()
-        .filter(|n| !n.trim().is_empty())
-        .unwrap_or_else(|| "(no name)".into());
-    match (&b.role, &b.company) {
+    let mut buyer = one_line(b.name.as_deref()).unwrap_or_else(|| "(no name)".into());
+    match (one_line(b.role.as_deref()), one_line(b.company.as_deref())) {
         (Some(role), Some(company)) => buyer.push_str(&format!(", {role} at {company}")),
         (Some(role), None) => buyer.push_str(&format!(", {role}")),
         (None, Some(company)) => buyer.push_str(&format!(" at {company}")),
         (None, None) => {}
     }
-    buyer.push_str(&format!("\n{}", b.email));
+    buyer.push_str(&format!("\n{}", escape::plain_line(b.email.as_str())));
     let mut extra = Vec::new();
     if let Some(n) = b.employees {
         extra.push(format!("{n} employees"));
     }
-    if let Some(country) = &b.country {
-        extra.push(country.clone());
+    if let Some(country) = one_line(b.country.as_deref()) {
+        extra.push(country);
     }
     if !extra.is_empty() {
         buyer.push_str(&format!("\n{}", extra.join(" · ")));
@@ -240,32 +209,29 @@ fn six_parts(p: &HandoffPackage, due: Option<&str>) -> Value {
             outreach_history,
             ..
         } => {
-            if !account_reason.is_empty() {
+            if let Some(account_reason) = one_line(Some(account_reason)) {
                 qualification.push_str(&format!("\nAccount: {account_reason}"));
             }
             qualification.push_str(&format!("\n{} touches so far", outreach_history.len()));
         }
     }
-    if let Some(why) = &c.needs_confirmation {
+    if let Some(why) = one_line(c.needs_confirmation.as_deref()) {
         qualification.push_str(&format!("\nNeeds confirmation: {why}"));
     }
 
     let next = format!(
         "{} — {}",
         humanize(c.next_step.action.as_str()),
-        c.next_step.detail
+        escape::plain_line(&c.next_step.detail)
     );
 
-    let owner = p
-        .owner
-        .as_ref()
-        .map(|o| o.display.clone())
-        .unwrap_or_else(|| "none".into());
+    let owner =
+        one_line(p.owner.as_ref().map(|o| o.display.as_str())).unwrap_or_else(|| "none".into());
     let owner_field = match due {
         Some(due) => format!(
             "*5 · Owner*\n{}\n*Due {}*",
             mrkdwn_fit(&owner, 500),
-            mrkdwn_fit(due, 200)
+            mrkdwn_fit(&escape::plain_line(due), 200)
         ),
         None => format!("*5 · Owner*\n{}", mrkdwn_fit(&owner, 500)),
     };
@@ -329,12 +295,12 @@ fn risks(p: &HandoffPackage) -> Value {
 }
 
 fn problem(p: &HandoffPackage) -> Option<Value> {
-    let text = p.classification.buyer.problem_statement.trim();
+    let text = escape::plain_line(&p.classification.buyer.problem_statement);
     (!text.is_empty()).then(|| {
         json!({
             "type": "section",
             "block_id": "handoff_problem",
-            "text": mrkdwn(format!("*Problem:* {}", mrkdwn_fit(text, SECTION_MAX - 20)))
+            "text": mrkdwn(format!("*Problem:* {}", mrkdwn_fit(&text, SECTION_MAX - 20)))
         })
     })
 }
@@ -343,8 +309,8 @@ fn problem(p: &HandoffPackage) -> Option<Value> {
 /// be traced back.
 fn footer(id: &HandoffId, crm_ref: Option<&str>) -> Value {
     let mut text = format!("Handoff `{}`", escape_mrkdwn(id.as_str()));
-    if let Some(crm) = crm_ref.filter(|c| !c.trim().is_empty()) {
-        text.push_str(&format!(" · CRM: {}", mrkdwn_fit(crm, 500)));
+    if let Some(crm) = one_line(crm_ref) {
+        text.push_str(&format!(" · CRM: {}", mrkdwn_fit(&crm, 500)));
     }
     json!({"type": "context", "block_id": "handoff_footer", "elements": [mrkdwn(text)]})
 }
@@ -419,8 +385,8 @@ pub fn assigned_blocks(n: &Notification) -> Vec<Value> {
 
 /// The notification fallback `text` (what the push notification shows): the title and deadline.
 pub fn assigned_text(n: &Notification) -> String {
-    let mut text = n.title.clone();
-    if let Some(due) = &n.deadline_local {
+    let mut text = escape::plain_line(&n.title);
+    if let Some(due) = one_line(n.deadline_local.as_deref()) {
         text.push_str(&format!(" — due {due}"));
     }
     mrkdwn_fit(&text, FALLBACK_MAX)
@@ -446,8 +412,13 @@ pub enum Resolution {
 }
 
 impl Resolution {
-    /// The plain-text status line ("✅ Claimed by Lena Fischer").
+    /// The plain-text status line ("✅ Claimed by Lena Fischer"): one line, whatever the names
+    /// and reason hold.
     pub fn line(&self) -> String {
+        escape::plain_line(&self.raw_line())
+    }
+
+    fn raw_line(&self) -> String {
         match self {
             Resolution::Claimed { by } => format!("✅ Claimed by {by}"),
             Resolution::WrongOwner { by, now_with } => match now_with {
@@ -531,14 +502,14 @@ pub fn news_blocks(n: &Notification, summary: &str) -> Vec<Value> {
         "text": mrkdwn(format!(
             "*:incoming_envelope: News on {}*\n{}",
             mrkdwn_fit(&header_text(p), HEADER_MAX),
-            mrkdwn_fit(summary, SECTION_MAX - HEADER_MAX - 60)
+            mrkdwn_fit(&escape::plain_line(summary), SECTION_MAX - HEADER_MAX - 60)
         ))
     })];
     if let Some(due) = n.deadline_local.as_deref() {
         blocks.push(json!({
             "type": "context",
             "block_id": "handoff_due",
-            "elements": [mrkdwn(format!("Due {}", mrkdwn_fit(due, 200)))]
+            "elements": [mrkdwn(format!("Due {}", mrkdwn_fit(&escape::plain_line(due), 200)))]
         }));
     }
     blocks.push(risks(p));
@@ -576,7 +547,7 @@ mod tests {
         assert_eq!(cut, "&amp;&amp;…");
         assert!(cut.chars().count() <= 12);
         assert_eq!(mrkdwn_fit("ééééé", 3), "éé…");
-        assert_eq!(plain_fit("a\n b\u{0}c", 10), "a b c");
+        assert_eq!(plain_fit("a\n b\u{0}c\u{2028}d", 10), "a bc d");
         assert_eq!(plain_fit(&"x".repeat(200), 150).chars().count(), 150);
     }
 
