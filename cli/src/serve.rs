@@ -194,28 +194,14 @@ pub const TEST_CLOCK_FILE: &str = "test-clock";
 /// Serialises clock moves with their file writes, so the file never lags behind the clock.
 static TEST_CLOCK_WRITES: Mutex<()> = Mutex::new(());
 
-/// Replaces the test clock file atomically (a temporary file in the same directory, renamed over
-/// it): a reader sees the old instant or the new one, never a partial line.
+/// Replaces the test clock file atomically and owner-only, like every file in the data directory:
+/// a reader sees the old instant or the new one, never a partial line.
 pub fn write_test_clock(data_dir: &Path, now: DateTime<Utc>) -> std::io::Result<()> {
-    use std::io::Write as _;
-    std::fs::create_dir_all(data_dir)?;
-    let tmp = data_dir.join(format!(".{TEST_CLOCK_FILE}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(
-            format!(
-                "{}\n",
-                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-            )
-            .as_bytes(),
-        )?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, data_dir.join(TEST_CLOCK_FILE))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let line = format!(
+        "{}\n",
+        now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    handoff_local::fsutil::write_atomic(&data_dir.join(TEST_CLOCK_FILE), line.as_bytes())
 }
 
 /// Removes the test clock file; no file is fine.

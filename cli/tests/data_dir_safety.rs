@@ -199,6 +199,7 @@ async fn every_data_file_is_private_to_its_owner() {
     }
     assert_eq!(mode(&data), 0o700, "a new data directory");
     assert_eq!(mode(&data.join("crm")), 0o700);
+    assert_eq!(mode(&data.join("notifications")), 0o700);
 }
 
 #[cfg(unix)]

@@ -171,6 +171,14 @@ async fn away_and_back_follow_the_servers_test_clock() {
         "2026-06-03T10:00:00Z",
         "the server keeps its clock in the data directory"
     );
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(data_path.join("test-clock"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "like every file in the data directory");
+    }
 
     // Noon on the test day is months ago by the wall clock, yet in the future by the server's.
     let (ok, out, err) = handoff(&[

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Replaces `path` with `bytes` atomically: readers see the old or the new file, never a
 /// partial one (write a temp file in the same directory, flush it to disk, rename over).
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let (dir, tmp) = temp_beside(path)?;
     fs::create_dir_all(dir)?;
     let result = (|| {

@@ -28,7 +28,7 @@ pub mod claim_key;
 pub mod crm;
 pub mod data_dir;
 mod db;
-mod fsutil;
+pub mod fsutil;
 pub mod notifier;
 pub mod queue;
 pub mod rules;

@@ -81,7 +81,7 @@ impl LogNotifier {
     pub fn with_clock(data_dir: impl AsRef<Path>, clock: Arc<dyn Clock>) -> io::Result<Self> {
         let dir = data_dir.as_ref();
         let text_dir = dir.join("notifications");
-        std::fs::create_dir_all(&text_dir)?;
+        crate::fsutil::create_private_dir_all(&text_dir)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 log: dir.join("notifications.jsonl"),
