@@ -68,6 +68,37 @@ fn assert_clear_refusal(e: &ServiceError, id: &HandoffId) {
     }
 }
 
+/// Runs `race(services, id, owner, delay)` for every handoff, [`AT_ONCE`] at a time; `delay`
+/// (0–60 ms, varying by race) is how late the accept side starts, so either side can win.
+async fn race_all<T, F, Fut>(
+    services: &Arc<handoff_domain::service::Services>,
+    handoffs: &[(HandoffId, RepId)],
+    race: F,
+) -> Vec<(HandoffId, RepId, T)>
+where
+    T: Send + 'static,
+    F: Fn(Arc<handoff_domain::service::Services>, HandoffId, RepId, Duration) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let mut results = Vec::with_capacity(handoffs.len());
+    for (c, chunk) in handoffs.chunks(AT_ONCE).enumerate() {
+        let races: Vec<_> = chunk
+            .iter()
+            .enumerate()
+            .map(|(k, (id, owner))| {
+                let delay = Duration::from_millis(((c * AT_ONCE + k) % 5) as u64 * 15);
+                let run = race(services.clone(), id.clone(), owner.clone(), delay);
+                let (id, owner) = (id.clone(), owner.clone());
+                tokio::spawn(async move { (id, owner, run.await) })
+            })
+            .collect();
+        for race in races {
+            results.push(race.await.unwrap());
+        }
+    }
+    results
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_accept_racing_the_failover_sweep_ends_with_one_owner() {
     let dir = tempfile::tempdir().unwrap();
@@ -79,33 +110,21 @@ async fn an_accept_racing_the_failover_sweep_ends_with_one_owner() {
     // Every deadline has passed: the sweep and the owner's accept go for the same handoffs.
     clock.advance(chrono::Duration::days(3));
     let services = pipeline.services.clone();
-    let mut results = Vec::with_capacity(RACES);
-    for (c, chunk) in handoffs.chunks(AT_ONCE).enumerate() {
-        let races: Vec<_> = chunk
-            .iter()
-            .enumerate()
-            .map(|(k, (id, owner))| {
-                let i = c * AT_ONCE + k;
-                let services = services.clone();
-                let (id, owner) = (id.clone(), owner.clone());
-                tokio::spawn(async move {
-                    // The accept starts up to 60 ms late, so either side can win.
-                    let accept = async {
-                        tokio::time::sleep(Duration::from_millis((i % 5) as u64 * 15)).await;
-                        services.claim(&id, &owner, ClaimAction::Accept).await
-                    };
-                    let sweep = services.fail_over(&id, RerouteReason::SlaMissed, None);
-                    let (accepted, swept) = tokio::join!(accept, sweep);
-                    (id, owner, accepted, swept)
-                })
-            })
-            .collect();
-        for race in races {
-            results.push(race.await.unwrap());
-        }
-    }
+    let results = race_all(
+        &services,
+        &handoffs,
+        |services, id, owner, delay| async move {
+            let accept = async {
+                tokio::time::sleep(delay).await;
+                services.claim(&id, &owner, ClaimAction::Accept).await
+            };
+            let sweep = services.fail_over(&id, RerouteReason::SlaMissed, None);
+            tokio::join!(accept, sweep)
+        },
+    )
+    .await;
     let (mut accepted_first, mut swept_first) = (0, 0);
-    for (id, owner, accepted, swept) in results {
+    for (id, owner, (accepted, swept)) in results {
         let record = services.store.get(&id).await.unwrap().unwrap();
         match accepted {
             Ok(_) => {
@@ -148,33 +167,22 @@ async fn accept_and_wrong_owner_clicked_together_end_with_one_owner() {
     let pipeline = support::open(dir.path(), clock.clone()).await;
     let handoffs = notified(&pipeline, "double-click").await;
     let services = pipeline.services.clone();
-    let mut results = Vec::with_capacity(RACES);
-    for (c, chunk) in handoffs.chunks(AT_ONCE).enumerate() {
-        let races: Vec<_> = chunk
-            .iter()
-            .enumerate()
-            .map(|(k, (id, owner))| {
-                let i = c * AT_ONCE + k;
-                let services = services.clone();
-                let (id, owner) = (id.clone(), owner.clone());
-                tokio::spawn(async move {
-                    // The accept comes up to 60 ms after the "wrong owner" click, or first.
-                    let accept = async {
-                        tokio::time::sleep(Duration::from_millis((i % 5) as u64 * 15)).await;
-                        services.claim(&id, &owner, ClaimAction::Accept).await
-                    };
-                    let decline = services.claim(&id, &owner, ClaimAction::WrongOwner);
-                    let (accepted, declined) = tokio::join!(accept, decline);
-                    (id, owner, accepted, declined)
-                })
-            })
-            .collect();
-        for race in races {
-            results.push(race.await.unwrap());
-        }
-    }
+    let results = race_all(
+        &services,
+        &handoffs,
+        |services, id, owner, delay| async move {
+            // The accept comes up to 60 ms after the "wrong owner" click.
+            let accept = async {
+                tokio::time::sleep(delay).await;
+                services.claim(&id, &owner, ClaimAction::Accept).await
+            };
+            let decline = services.claim(&id, &owner, ClaimAction::WrongOwner);
+            tokio::join!(accept, decline)
+        },
+    )
+    .await;
     let (mut accepts, mut declines) = (0, 0);
-    for (id, owner, accepted, declined) in results {
+    for (id, owner, (accepted, declined)) in results {
         let record = services.store.get(&id).await.unwrap().unwrap();
         match (&accepted, &declined) {
             (Ok(_), Err(e)) => {
