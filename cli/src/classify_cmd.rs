@@ -6,8 +6,7 @@ use handoff_domain::config::Rules;
 use handoff_domain::event::IntakeEvent;
 use handoff_domain::ids::HandoffId;
 use handoff_domain::package::HandoffPackage;
-use handoff_domain::routing::{route, RouteMode, RoutingFacts, RoutingInput};
-use std::collections::BTreeMap;
+use handoff_domain::routing::{route, RoutingFacts, RoutingInput};
 use std::io::Read;
 use std::path::Path;
 
@@ -35,24 +34,14 @@ pub fn package_for(event: &IntakeEvent, rules: &Rules) -> HandoffPackage {
         let account_owner = event
             .company_domain()
             .and_then(|d| rules.account(&d).map(|a| a.owner.clone()));
-        let decision = route(&RoutingInput {
+        let mut input = RoutingInput::first_assignment(
             rules,
-            classification: &classification,
-            facts: RoutingFacts::of(rules, &classification, Some(event)),
-            now: event.received_at,
-            mode: RouteMode::Initial,
-            existing_owner: None,
-            account_owner,
-            loads: BTreeMap::new(),
-            fairness: BTreeMap::new(),
-            overrides: Vec::new(),
-            exclude: Vec::new(),
-            current_owner: None,
-            current_team: None,
-            cursor: 0,
-            failover_attempts: 0,
-            already_escalated: false,
-        });
+            &classification,
+            RoutingFacts::of(rules, &classification, Some(event)),
+            event.received_at,
+        );
+        input.account_owner = account_owner;
+        let decision = route(&input);
         (Some(decision.owner), Some(decision.sla), decision.trace)
     } else {
         (None, None, Vec::new())

@@ -169,24 +169,7 @@ fn rules_for(reps: Vec<Rep>, lead: Option<RepId>) -> Rules {
 }
 
 fn input<'a>(rules: &'a Rules, c: &'a Classification, now: DateTime<Utc>) -> RoutingInput<'a> {
-    RoutingInput {
-        rules,
-        classification: c,
-        facts: RoutingFacts::of(rules, c, None),
-        now,
-        mode: RouteMode::Initial,
-        existing_owner: None,
-        account_owner: None,
-        loads: BTreeMap::new(),
-        fairness: BTreeMap::new(),
-        overrides: Vec::new(),
-        exclude: Vec::new(),
-        current_owner: None,
-        current_team: None,
-        cursor: 0,
-        failover_attempts: 0,
-        already_escalated: false,
-    }
+    RoutingInput::first_assignment(rules, c, RoutingFacts::of(rules, c, None), now)
 }
 
 // ---- random rosters ---------------------------------------------------------------------------

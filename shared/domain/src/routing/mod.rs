@@ -106,6 +106,36 @@ pub struct RoutingInput<'a> {
     pub already_escalated: bool,
 }
 
+impl<'a> RoutingInput<'a> {
+    /// A first assignment at `now` with nothing known yet: no earlier owner, no loads, no
+    /// fairness history, no overrides, cursor 0. Callers set what they know on top.
+    pub fn first_assignment(
+        rules: &'a Rules,
+        classification: &'a Classification,
+        facts: RoutingFacts,
+        now: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            rules,
+            classification,
+            facts,
+            now,
+            mode: RouteMode::Initial,
+            existing_owner: None,
+            account_owner: None,
+            loads: BTreeMap::new(),
+            fairness: BTreeMap::new(),
+            overrides: Vec::new(),
+            exclude: Vec::new(),
+            current_owner: None,
+            current_team: None,
+            cursor: 0,
+            failover_attempts: 0,
+            already_escalated: false,
+        }
+    }
+}
+
 /// Where a handoff goes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoutingDecision {

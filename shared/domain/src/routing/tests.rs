@@ -10,24 +10,7 @@ use crate::routing::testing::day;
 const NOON_BERLIN: &str = "2026-06-03T10:00:00Z";
 
 fn input<'a>(rules: &'a Rules, c: &'a Classification, now: &str) -> RoutingInput<'a> {
-    RoutingInput {
-        rules,
-        classification: c,
-        facts: RoutingFacts::of(rules, c, None),
-        now: at(now),
-        mode: RouteMode::Initial,
-        existing_owner: None,
-        account_owner: None,
-        loads: BTreeMap::new(),
-        fairness: BTreeMap::new(),
-        overrides: Vec::new(),
-        exclude: Vec::new(),
-        current_owner: None,
-        current_team: None,
-        cursor: 0,
-        failover_attempts: 0,
-        already_escalated: false,
-    }
+    RoutingInput::first_assignment(rules, c, RoutingFacts::of(rules, c, None), at(now))
 }
 
 fn german_lead() -> Classification {
