@@ -1,7 +1,24 @@
 #!/usr/bin/env bash
-# Fuzzes handoff's untrusted-input parsers with cargo-fuzz (libFuzzer). Slow; NOT part of
+# Fuzzes handoff's untrusted inputs with cargo-fuzz (libFuzzer). Slow; NOT part of
 # scripts/test.sh. Prints, per target, the executions and the crashes found, then a summary
 # table; exits non-zero when any target crashed (or could not run).
+#
+# Targets (fuzz/fuzz_targets/, each says what it checks in its header):
+#   typeform tally hubspot agent postmark mailgun sendgrid calendly calcom
+#                     each provider's signature check and parser on a carved request
+#   multipart mime quote_strip signature_header
+#                     the shared parsers under them
+#   event_json        the agent API's event and thread JSON; every event accepted must survive
+#                     the store's JSON round trip and classify, route and render without panic
+#   rules_toml        a rules document: `Rules::from_toml`, the `rules check` lint, and routing
+#                     a few example events under those rules
+#   claim_link        claim query/form/JSON parsing and verification (exact: accepted iff
+#                     correctly signed and unexpired; every issued link reads back and verifies)
+#   slack_actions     `POST /slack/actions`: the Slack signature check (accepts only genuinely
+#                     signed, in-window requests) and the payload reader
+#
+# A crash found here is fixed in the code and its input kept as a regression test in that
+# crate's ordinary tests (fuzz/artifacts/ is git-ignored).
 #
 #   scripts/fuzz.sh                          # every target, 60 s each
 #   SECONDS_PER_TARGET=30 scripts/fuzz.sh    # shorter
@@ -17,10 +34,15 @@
 #    (cargo fuzz needs -Z flags);
 # 3. builds every target in fuzz/ (its own workspace, not the root one) with AddressSanitizer
 #    and debug assertions (so arithmetic overflow panics too); if the ASan build fails on this
-#    machine it falls back to `--sanitizer none` and says so;
-# 4. seeds fuzz/corpus/<target>/ from tests/fixtures/providers/ (and examples/events/ for the
-#    agent) at run time — signed with the targets' fixed secret and clock, in the targets'
-#    input layout (fuzz/fuzz_targets/common/mod.rs); the corpus is git-ignored;
+#    machine it falls back to `--sanitizer none` and says so (a Rust compile error stops the
+#    script instead);
+# 4. seeds fuzz/corpus/<target>/ at run time: the providers' from tests/fixtures/providers/
+#    (and examples/events/ for the agent), signed with the targets' fixed secret and clock, in
+#    their input layout (fuzz/fuzz_targets/common/mod.rs); event_json from examples/events/
+#    and a thread; rules_toml from examples/handoff.toml and the roster of the routing lint's
+#    tests, each also with extra `when` conditions; claim_link with links signed by the
+#    target's keys; slack_actions from the Slack fixtures signed with its secrets. The corpus
+#    is git-ignored;
 # 5. runs each target for SECONDS_PER_TARGET with -rss_limit_mb=2048; crash inputs land in
 #    fuzz/artifacts/<target>/, logs in fuzz/target/fuzz-logs/<target>.log.
 # Needs rustup, a C++ compiler (libFuzzer is built from source) and python3 (seed building).
@@ -37,7 +59,7 @@ RSS_LIMIT_MB=2048
 LOG_DIR="$FUZZ_DIR/target/fuzz-logs"
 
 ALL_TARGETS=(typeform tally hubspot agent postmark mailgun sendgrid calendly calcom
-  multipart mime quote_strip signature_header)
+  multipart mime quote_strip signature_header event_json rules_toml claim_link slack_actions)
 if [[ $# -gt 0 ]]; then
   TARGETS=("$@")
 else
@@ -88,6 +110,11 @@ else
   say "building with --sanitizer address (log: $LOG_DIR/build-address.log)"
   if build_all address; then
     SANITIZER=address
+  elif grep -aq '^error\[E[0-9]' "$LOG_DIR/build-address.log"; then
+    # A Rust compile error (say, a file being edited) is no reason to drop the sanitizer.
+    grep -a -A12 '^error\[E[0-9]' "$LOG_DIR/build-address.log" | head -40 >&2
+    say "the fuzz targets or the code they test do not compile (above); nothing was fuzzed"
+    exit 2
   else
     tail -15 "$LOG_DIR/build-address.log" >&2
     say "the AddressSanitizer build failed on this machine (above); FALLING BACK to --sanitizer none: panics are still caught, memory errors in C code are not"
@@ -99,9 +126,9 @@ fi
 say "built with --sanitizer $SANITIZER --release --debug-assertions"
 
 # --- 4. seeds ------------------------------------------------------------------------------------
-say "seeding fuzz/corpus/<target>/ from tests/fixtures/providers/"
+say "seeding fuzz/corpus/<target>/ (fixtures, example events and rules, signed links)"
 python3 - "$ROOT" "$FUZZ_DIR/corpus" "${TARGETS[@]}" <<'PY'
-import base64, hashlib, hmac, pathlib, sys, urllib.parse
+import base64, hashlib, hmac, json, pathlib, re, sys, urllib.parse
 
 root, corpus, targets = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.argv[3:]
 fixtures = sorted(p for p in (root / "tests/fixtures/providers").iterdir()
@@ -115,7 +142,12 @@ CT_JSON, CT_MULTIPART, CT_FORM = 0, 1, 2
 FLAGS = 0x0F  # content-type + the three header slots, no duplicates, lower case, POST
 SEP = b"xYzZY"
 
-def mac(msg): return hmac.new(KEY, msg, hashlib.sha256).digest()
+# Must match fuzz/fuzz_targets/claim_link.rs and slack_actions.rs.
+CLAIM_KEY, CLAIM_PREVIOUS_KEY = b"fuzz-claim-key-0123456789abcdef!", b"fuzz-claim-key-previous-rotation"
+SLACK_SECRET, SLACK_OLD_SECRET = b"fuzz-slack-secret", b"fuzz-slack-old"
+
+def mac_with(key, msg): return hmac.new(key, msg, hashlib.sha256).digest()
+def mac(msg): return mac_with(KEY, msg)
 def b64(b): return base64.b64encode(b).decode()
 def stem(p): return p.name.split(".")[0]
 
@@ -214,6 +246,60 @@ for t in targets:
             "FYI\n\n---------- Forwarded message ---------\nFrom: Bob <b@x.com>\nDate: Mon\n\nhello",
         ]):
             write(t, f"reply-{i}", text.encode())
+    if t == "event_json":  # the raw bodies of /v1/events and /v1/threads
+        for p in events:
+            write(t, stem(p), p.read_bytes())
+        write(t, "thread", json.dumps({
+            "thread_id": "vera-seq-42", "keys": ["<m1@mail.example>", "reply+t0k3n"],
+            "buyer_email": "dana@acme.com", "sequence": "q4-security",
+            "outreach_history": []}).encode())
+    if t == "rules_toml":  # the example, the lint tests' roster, and both with extra conditions
+        example = (root / "examples/handoff.toml").read_text()
+        lint_tests = (root / "shared/domain/src/routing/lint/tests.rs").read_text()
+        roster = re.search(r'const ROSTER: &str = r#"(.*?)"#;', lint_tests, re.S).group(1)
+        extra = "".join(f'\n[[routing]]\nname = "extra {i}"\n{body}\n' for i, body in enumerate([
+            'role = "ae"\nwhen = { any = [{ country = "de" }, { not = { seats = { at_least = 50 } } }] }',
+            'role = "sdr"\nwhen = { all = [{ segment = "smb" }, { channel = ["web_form", "chat"] }] }',
+            'role = "ae"\nwhen = { employees = { at_least = 10, at_most = 20, above = 9, below = 21 } }',
+            'role = "ae"\nwhen = { existing_customer = true, lane = ["pricing", "legal_review"] }',
+            'role = "sdr"\nwhen = { source = "Typeform", trigger = { in = ["demo_request"] } }',
+        ]))
+        write(t, "example", example.encode())
+        write(t, "example-extra", (example + extra).encode())
+        write(t, "lint-roster", (roster + '\n[[routing]]\nname = "all"\nrole = "ae"\n').encode())
+        write(t, "lint-roster-extra", (roster + extra).encode())
+    if t == "claim_link":  # signed links as the API reads them (query, form or JSON)
+        hid = "h_" + hashlib.md5(b"fuzz").hexdigest()
+        def claim(action, expires, key=CLAIM_KEY, upper=False, rep="lena"):
+            sig = mac_with(key, f"{hid}|{rep}|{action}|{expires}".encode()).hex()
+            sig = sig.upper() if upper else sig
+            return {"handoff_id": hid, "rep": rep, "action": action,
+                    "expires": expires, "sig": sig}
+        for name, c in [
+            ("accept", claim("accept", NOW + 86400)),
+            ("wrong-owner", claim("wrong_owner", NOW + 60)),
+            ("requalify-previous-key", claim("requalify", NOW + 3600, key=CLAIM_PREVIOUS_KEY)),
+            ("expired", claim("accept", NOW - 1)),
+            ("upper-case-sig", claim("accept", NOW, upper=True, rep="max.weber-2")),
+            ("far-future", claim("accept", 2**62)),
+        ]:
+            write(t, name, urllib.parse.urlencode(c).encode())
+            write(t, name + "-json", json.dumps(c).encode())
+    if t == "slack_actions":  # flags, timestamp line, signature line, body
+        payload = json.loads((root / "tests/fixtures/providers/slack_block_actions_payload.json")
+                             .read_text())
+        form = (root / "tests/fixtures/providers/slack_block_actions_form_body.txt").read_bytes()
+        hid = "h_" + hashlib.md5(b"fuzz").hexdigest()
+        bodies = [("fixture", form)]
+        for action, action_id in [("accept", "handoff_claim"), ("wrong_owner", "handoff_wrong_owner"),
+                                  ("requalify", "handoff_requalify")]:
+            payload["actions"] = [{"action_id": action_id, "block_id": "handoff", "type": "button",
+                                   "value": json.dumps({"h": hid, "a": action})}]
+            bodies.append((action, urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()))
+        for name, body in bodies:
+            for secret, ts, label in [(SLACK_SECRET, NOW, ""), (SLACK_OLD_SECRET, NOW - 299, "-old")]:
+                sig = "v0=" + mac_with(secret, f"v0:{ts}:".encode() + body).hex()
+                write(t, name + label, bytes([0x03]) + f"{ts}\n{sig}\n".encode() + body)
 print("corpus files (seeds + earlier finds): " + " ".join(
     f"{t}={len(list((corpus / t).iterdir())) if (corpus / t).is_dir() else 0}" for t in targets),
     file=sys.stderr)
