@@ -338,3 +338,51 @@ fn clock_now(clock: &ManualClock) -> DateTime<Utc> {
     use handoff_domain::ports::Clock;
     clock.now()
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hot_touch_that_joins_before_the_first_assignment_sets_the_first_deadline() {
+    use handoff_domain::ports::{Stage, StageMessage};
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(at("2026-11-24T14:02:00Z")));
+    let p = pipeline(dir.path(), clock.clone()).await;
+    let s = &p.services;
+    let classify = |id: &HandoffId| StageMessage {
+        handoff_id: id.clone(),
+        stage: Stage::Classify,
+    };
+    // The cold reply is classified but not yet assigned when the pricing question joins it.
+    let lead = s
+        .intake(event(REPLY, "thread-2", "2026-11-24T14:02:00Z"))
+        .await
+        .unwrap()
+        .handoff_id;
+    s.run_stage(&classify(&lead)).await.unwrap();
+    assert_eq!(record(&p, &lead).await.state, State::Classified);
+    clock.set(at("2026-11-24T14:30:00Z"));
+    let pricing = s
+        .intake(reply_saying(
+            "pricing-2",
+            "2026-11-24T14:30:00Z",
+            "Thanks Vera. What would this cost for 40 seats? Please send me your pricing.",
+        ))
+        .await
+        .unwrap()
+        .handoff_id;
+    s.run_stage(&classify(&pricing)).await.unwrap();
+    assert_eq!(record(&p, &pricing).await.state, State::Attached);
+    assert_eq!(record(&p, &lead).await.touches.len(), 1);
+
+    p.drain().await.unwrap();
+    let open = record(&p, &lead).await;
+    assert_eq!(open.state, State::Notified);
+    // Outbound standard would be due at 18:30; the pricing question's hot hour applies instead.
+    let sla = open.sla.clone().unwrap();
+    assert_eq!(sla.deadline, at("2026-11-24T15:30:00Z"), "{sla:?}");
+    let step = open.routing.last().unwrap();
+    assert!(
+        step.outcome
+            .starts_with("tightened by the buyer's new touch"),
+        "{}",
+        step.outcome
+    );
+}

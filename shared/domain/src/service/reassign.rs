@@ -47,6 +47,36 @@ impl OwnerChange {
     }
 }
 
+impl Services {
+    /// Later events of the buyer may have joined this handoff before it had an owner (while it
+    /// was `classified`): on its first assignment the SLA takes the hottest of them into account
+    /// the same way a touch does afterwards (earlier, never later), each with its trace step.
+    async fn tighten_for_earlier_touches(
+        &self,
+        record: &mut HandoffRecord,
+        rules: &Rules,
+        now: DateTime<Utc>,
+    ) -> Result<(), ServiceError> {
+        for touch in record.touches.clone() {
+            let Some(joined) = self.store.get(&touch.handoff_id).await? else {
+                continue;
+            };
+            let (Some(owner), Some(sla), Some(new)) =
+                (&record.owner, &record.sla, &joined.classification)
+            else {
+                continue;
+            };
+            if let Some((tighter, step)) =
+                crate::routing::tightened_sla(rules, owner, sla, new, now)
+            {
+                record.sla = Some(tighter);
+                record.routing.push(step);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// What [`Services::reassign`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Reassigned {
@@ -80,6 +110,9 @@ impl Services {
         let escalated = decision.escalated;
         let previous = record.owner.clone();
         Self::set_owner(record, decision.clone());
+        if change == OwnerChange::Initial {
+            self.tighten_for_earlier_touches(record, rules, now).await?;
+        }
         let reassigned = match &change {
             OwnerChange::Initial => None,
             OwnerChange::Failover { reason, .. } => {
