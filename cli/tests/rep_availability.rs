@@ -6,9 +6,10 @@
 
 mod support;
 
+#[path = "support/serve.rs"]
+mod serve;
 use handoff_domain::ports::ManualClock;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -44,16 +45,7 @@ fn start_server(data: &Path, test_clock: Option<&str>) -> Server {
         .stderr(Stdio::null())
         .spawn()
         .expect("spawn handoff serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the listening line");
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://127.0.0.1:"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
+    let base = serve::listening_base(&mut child);
     Server { child, base }
 }
 

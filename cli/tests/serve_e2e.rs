@@ -2,8 +2,9 @@
 //! notified (in that order) → claimed; and a handoff nobody claims, rerouted by the failover
 //! sweep after its SLA under the server's test clock.
 
+#[path = "support/serve.rs"]
+mod serve;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -44,16 +45,7 @@ fn start_server(test_clock: &str) -> Server {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn handoff serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the listening line");
-    let base = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://127.0.0.1:"))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
+    let base = serve::listening_base(&mut child);
     Server {
         child,
         base,

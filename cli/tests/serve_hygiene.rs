@@ -5,6 +5,8 @@
 //! under a 256-descriptor limit, 300 half-open connections neither exhaust the descriptors nor
 //! keep the server from answering.
 
+#[path = "support/serve.rs"]
+mod serve;
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -60,15 +62,11 @@ impl Server {
                 line.clear();
             }
         });
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read the listening line");
-        let port = line
-            .split_whitespace()
-            .find_map(|w| w.strip_prefix("http://127.0.0.1:"))
+        let base = serve::listening_base(&mut child);
+        let port = base
+            .strip_prefix("http://127.0.0.1:")
             .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no address in {line:?}"));
+            .unwrap_or_else(|| panic!("no port in {base:?}"));
         Self {
             child,
             port,
