@@ -24,7 +24,7 @@ use handoff_domain::config::Rules;
 use handoff_domain::ports::DeliveryError;
 use handoff_domain::ports::{Clock, NoJudge, RulesSource, Stage, StageQueue, StaticRules};
 use handoff_domain::privacy::{Retention, RETENTION_DAYS_VAR};
-use handoff_domain::service::delivery::Disposition;
+use handoff_domain::service::delivery::{Consumed, RetryPolicy};
 use handoff_domain::service::Services;
 use handoff_local::{FileCrm, FileRules, LogNotifier, Purged, SqliteQueue, SqliteStore};
 use std::path::PathBuf;
@@ -213,14 +213,17 @@ impl LocalPipeline {
     pub async fn process_stage(&self, stage: Stage, max: usize) -> Result<usize> {
         let deliveries = self.queue.receive(stage, max, VISIBILITY).await?;
         for d in &deliveries {
-            match self.services.handle_message(stage, &d.body).await {
-                Disposition::Ack(_) => self.queue.ack(stage, &d.receipt).await?,
-                Disposition::Retry(reason) => {
-                    tracing::warn!(stage = stage.as_str(), %reason, receive_count = d.receive_count, "will retry")
+            match self
+                .services
+                .consume(stage, d, &RetryPolicy::STANDARD)
+                .await?
+            {
+                Consumed::Acked(_) => {}
+                Consumed::Postponed { after, reason } => {
+                    tracing::warn!(stage = stage.as_str(), %reason, attempt = d.receive_count, retry_in_ms = after.as_millis() as u64, "transient failure; will retry")
                 }
-                Disposition::DeadLetter(reason) => {
-                    tracing::error!(stage = stage.as_str(), %reason, "moved to the dead-letter queue");
-                    self.queue.dead_letter(stage, d, &reason).await?;
+                Consumed::DeadLettered(reason) => {
+                    tracing::error!(stage = stage.as_str(), %reason, "moved to the dead-letter queue")
                 }
             }
         }

@@ -232,6 +232,14 @@ impl StageQueue for SendsFail {
     ) -> Result<(), handoff_domain::ports::QueueError> {
         self.0.dead_letter(stage, delivery, reason).await
     }
+    async fn postpone(
+        &self,
+        stage: Stage,
+        delivery: &handoff_domain::ports::Delivery,
+        delay: std::time::Duration,
+    ) -> Result<(), handoff_domain::ports::QueueError> {
+        self.0.postpone(stage, delivery, delay).await
+    }
     async fn dead_letters(
         &self,
         stage: Stage,

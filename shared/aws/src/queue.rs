@@ -380,6 +380,25 @@ impl StageQueue for SqsQueue {
         Ok(())
     }
 
+    /// `ChangeMessageVisibility` to `delay` (whole seconds, rounded up, at most 12 hours). SQS
+    /// still counts the delivery toward the redrive policy's `maxReceiveCount`.
+    async fn postpone(
+        &self,
+        stage: Stage,
+        delivery: &Delivery,
+        delay: Duration,
+    ) -> Result<(), QueueError> {
+        self.client
+            .change_message_visibility()
+            .queue_url(&self.urls(stage).queue)
+            .receipt_handle(&delivery.receipt)
+            .visibility_timeout(visibility_secs(delay))
+            .send()
+            .await
+            .map_err(|e| receipt_error("ChangeMessageVisibility", e))?;
+        Ok(())
+    }
+
     /// Checks the receipt (and keeps the message hidden) with `ChangeMessageVisibility`, copies
     /// it to the dead-letter queue with the reason, then deletes it from the stage queue. A
     /// crash in between leaves a duplicate, never a loss.

@@ -388,6 +388,17 @@ pub trait StageQueue: Send + Sync {
         delivery: &Delivery,
         reason: &str,
     ) -> Result<(), QueueError>;
+    /// Makes a message that failed transiently visible again after `delay` instead of after its
+    /// visibility timeout (SQS: `ChangeMessageVisibility`, at most 12 hours). A backend that can
+    /// tell a postponed delivery from one that never got an answer does not count it toward
+    /// `max_receives` (SQLite); SQS counts every delivery, so its redrive policy allows more
+    /// (see [`crate::service::delivery::RetryPolicy::within`]).
+    async fn postpone(
+        &self,
+        stage: Stage,
+        delivery: &Delivery,
+        delay: Duration,
+    ) -> Result<(), QueueError>;
     /// Reads (without removing) up to `max` dead letters of a stage, oldest first where the
     /// backend keeps an order.
     async fn dead_letters(&self, stage: Stage, max: usize) -> Result<Vec<DeadLetter>, QueueError>;

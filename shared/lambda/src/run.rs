@@ -5,6 +5,7 @@ use crate::tally::{self, Tally};
 use crate::{logging, metrics, schedule, sqs, wiring};
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use handoff_domain::ports::Stage;
+use handoff_domain::service::delivery::RetryPolicy;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 
 /// Runs an SQS-triggered stage function (`ReportBatchItemFailures`).
@@ -16,11 +17,12 @@ pub async fn stage_function(service: &str, stage: Stage) -> Result<(), Error> {
     };
     let tally = std::sync::Arc::new(Tally::default());
     let services = tally::observe(wiring::services_for(function).await?, &tally);
-    let (services, tally) = (&services, &tally);
+    let policy = RetryPolicy::STANDARD.within(wiring::FunctionConfig::from_env(function)?.max_receives);
+    let (services, tally, policy) = (&services, &tally, &policy);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         logging::start_invocation(&event.context);
         let (response, mut counts) =
-            sqs::handle_batch_counted(services, stage, event.payload).await;
+            sqs::handle_batch_counted(services, stage, event.payload, policy).await;
         counts.extend(sqs::stage_metrics(stage, tally));
         metrics::emit(&counts);
         Ok::<SqsBatchResponse, Error>(response)

@@ -1,6 +1,9 @@
-//! SQS-triggered stages: each record is handled on its own; a transient failure becomes a batch
-//! item failure (retried by SQS, then redriven to the DLQ after maxReceiveCount), a permanent one
-//! is moved to the DLQ at once with its reason. One bad message never fails its batch-mates.
+//! SQS-triggered stages: each record is handled on its own, and one bad message never fails its
+//! batch-mates. A transient failure is postponed with the retry policy's backoff
+//! (`ChangeMessageVisibility`) and reported as a batch item failure; SQS counts the delivery
+//! toward the redrive policy's `maxReceiveCount`, which the template sets above the policy's
+//! attempts, so the policy dead-letters a message that keeps failing with its reason before SQS
+//! would without one. A permanent failure is moved to the DLQ at once with its reason.
 //!
 //! Metrics of a batch (one EMF document per invocation, see [`crate::metrics`]):
 //! `MessagesRetried` and `MessagesDeadLettered` by `queue`, plus what the stage did, counted by
@@ -12,12 +15,14 @@ use crate::metrics::{self, Metric};
 use crate::tally::Tally;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use handoff_domain::ports::{Delivery, Stage};
-use handoff_domain::service::delivery::Disposition;
+use handoff_domain::service::delivery::{Action, RetryPolicy};
 use handoff_domain::service::Services;
 
-/// Handles one SQS batch for `stage`.
+/// Handles one SQS batch for `stage` with the standard retry policy.
 pub async fn handle_batch(services: &Services, stage: Stage, event: SqsEvent) -> SqsBatchResponse {
-    handle_batch_counted(services, stage, event).await.0
+    handle_batch_counted(services, stage, event, &RetryPolicy::STANDARD)
+        .await
+        .0
 }
 
 /// Handles one SQS batch for `stage`, with the batch's retry and dead-letter counts.
@@ -25,6 +30,7 @@ pub async fn handle_batch_counted(
     services: &Services,
     stage: Stage,
     event: SqsEvent,
+    policy: &RetryPolicy,
 ) -> (SqsBatchResponse, Vec<Metric>) {
     let mut response = SqsBatchResponse::default();
     let (mut retried, mut dead_lettered) = (0, 0);
@@ -39,17 +45,21 @@ pub async fn handle_batch_counted(
                 .and_then(|c| c.parse().ok())
                 .unwrap_or(1),
         };
-        match services.handle_message(stage, &delivery.body).await {
-            Disposition::Ack(outcome) => {
+        let disposition = services.handle_message(stage, &delivery.body).await;
+        match policy.action(disposition, &delivery) {
+            Action::Ack(outcome) => {
                 tracing::info!(message_id = %message_id, stage = stage.as_str(), outcome = ?outcome, "message processed");
             }
-            Disposition::Retry(reason) => {
-                tracing::warn!(message_id = %message_id, stage = stage.as_str(), receive_count = delivery.receive_count, %reason, "message will be retried");
+            Action::Postpone { after, reason } => {
+                tracing::warn!(message_id = %message_id, stage = stage.as_str(), receive_count = delivery.receive_count, retry_in_s = after.as_secs(), %reason, "transient failure; will retry");
+                if let Err(e) = services.queue.postpone(stage, &delivery, after).await {
+                    tracing::warn!(message_id = %message_id, error = %e, "could not postpone; it comes back after the visibility timeout");
+                }
                 response.add_failure(message_id);
                 retried += 1;
             }
-            Disposition::DeadLetter(reason) => {
-                tracing::error!(message_id = %message_id, stage = stage.as_str(), %reason, "poison message moved to the dead-letter queue");
+            Action::DeadLetter(reason) => {
+                tracing::error!(message_id = %message_id, stage = stage.as_str(), %reason, "message moved to the dead-letter queue");
                 match services.queue.dead_letter(stage, &delivery, &reason).await {
                     Ok(()) => dead_lettered += 1,
                     Err(e) => {

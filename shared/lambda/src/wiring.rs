@@ -14,7 +14,7 @@
 //! | `HANDOFF_TABLE` | all | the DynamoDB table | required |
 //! | `HANDOFF_QUEUE_PREFIX` | all | stage queues are `<prefix>-classify`, `<prefix>-assign` (+ `-dlq`) | required |
 //! | `HANDOFF_<STAGE>_QUEUE_URL`, `HANDOFF_<STAGE>_DLQ_URL` | all | the queue URLs (STAGE = CLASSIFY, ASSIGN); when all four are set no `GetQueueUrl` call is made at cold start | resolved from the prefix |
-//! | `HANDOFF_MAX_RECEIVES` | all | receives before SQS redrives to the DLQ (must match the queues) | 5 |
+//! | `HANDOFF_MAX_RECEIVES` | all | receives before SQS redrives to the DLQ (must match the queues; the retry policy gives up one earlier) | 50 |
 //! | `HANDOFF_DUE_SHARDS` | all | partitions of the sparse due index (every writer of a table must agree) | 1 |
 //! | `HANDOFF_RULES_TTL_SECS` | all | how long a loaded rules version is reused | 60 |
 //! | `HANDOFF_RETENTION_DAYS` | all | closed handoffs expire this many days after they closed (DynamoDB TTL) | unset: kept |
@@ -169,7 +169,7 @@ impl FunctionConfig {
             table: vars.required("HANDOFF_TABLE")?,
             queue_prefix: vars.required("HANDOFF_QUEUE_PREFIX")?,
             queue_urls: queue_urls(vars),
-            max_receives: vars.parsed_or("HANDOFF_MAX_RECEIVES", 5)?,
+            max_receives: vars.parsed_or("HANDOFF_MAX_RECEIVES", 50)?,
             due_shards: vars
                 .parsed_or("HANDOFF_DUE_SHARDS", handoff_aws::store::DEFAULT_DUE_SHARDS)?,
             rules_ttl: Duration::from_secs(vars.parsed_or("HANDOFF_RULES_TTL_SECS", 60)?),

@@ -3,9 +3,11 @@
 //! `handoff_testkit::queue_conformance!`).
 //!
 //! A receive claims visible messages in one transaction: it pushes `visible_at` forward by the
-//! visibility timeout and bumps `receive_count`. A message whose `receive_count` already
-//! reached `max_receives` is moved to `dead_letters` instead of being delivered. Nothing is
-//! lost on a crash: an un-acked message is simply visible again once its timeout passes.
+//! visibility timeout and bumps `receive_count`. A message whose deliveries without an answer
+//! (`receive_count - postponed`) already reached `max_receives` is moved to `dead_letters`
+//! instead of being delivered: a postponed delivery (a transient failure the consumer will retry
+//! with backoff) does not count. Nothing is lost on a crash: an un-acked message is simply
+//! visible again once its timeout passes.
 //!
 //! A receipt is `<message id>.<receive count>`: unique per delivery (ids are never reused), so
 //! a stale receipt from an earlier delivery cannot ack or dead-letter the redelivered message.
@@ -92,21 +94,23 @@ impl Claim {
 }
 
 /// Brings a file written by an older version up to date (idempotent, one transaction):
-/// `dead_letters.receive_count`.
+/// `dead_letters.receive_count`, `messages.postponed`.
 fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let has_receive_count = {
-        let mut stmt = tx.prepare("PRAGMA table_info(dead_letters)")?;
-        let names = stmt.query_map([], |r| r.get::<_, String>(1))?;
-        names
-            .collect::<rusqlite::Result<Vec<_>>>()?
-            .iter()
-            .any(|n| n == "receive_count")
-    };
-    if !has_receive_count {
-        tx.execute_batch(
-            "ALTER TABLE dead_letters ADD COLUMN receive_count INTEGER NOT NULL DEFAULT 0",
-        )?;
+    for (table, column) in [("dead_letters", "receive_count"), ("messages", "postponed")] {
+        let has_column = {
+            let mut stmt = tx.prepare(&format!("PRAGMA table_info({table})"))?;
+            let names = stmt.query_map([], |r| r.get::<_, String>(1))?;
+            names
+                .collect::<rusqlite::Result<Vec<_>>>()?
+                .iter()
+                .any(|n| n == column)
+        };
+        if !has_column {
+            tx.execute_batch(&format!(
+                "ALTER TABLE {table} ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0"
+            ))?;
+        }
     }
     tx.commit()
 }
@@ -267,12 +271,14 @@ impl StageQueue for SqliteQueue {
                 let dead = tx.execute(
                     "INSERT INTO dead_letters (stage, body, reason, at, receive_count)
                      SELECT stage, body, ?4, ?2, receive_count FROM messages
-                     WHERE stage = ?1 AND visible_at <= ?2 AND receive_count >= ?3 ORDER BY id",
+                     WHERE stage = ?1 AND visible_at <= ?2 AND receive_count - postponed >= ?3
+                     ORDER BY id",
                     params![stage.as_str(), now, max_receives, reason],
                 )?;
                 if dead > 0 {
                     tx.execute(
-                        "DELETE FROM messages WHERE stage = ?1 AND visible_at <= ?2 AND receive_count >= ?3",
+                        "DELETE FROM messages
+                         WHERE stage = ?1 AND visible_at <= ?2 AND receive_count - postponed >= ?3",
                         params![stage.as_str(), now, max_receives],
                     )?;
                 }
@@ -322,6 +328,38 @@ impl StageQueue for SqliteQueue {
                     params![id, stage.as_str(), count],
                 )?;
                 let claim = if deleted > 0 {
+                    Claim::Done
+                } else if message_exists(&tx, id)? {
+                    Claim::Stale
+                } else {
+                    Claim::Gone
+                };
+                tx.commit()?;
+                Ok(claim)
+            })
+            .await?
+            .into_result()
+    }
+
+    /// Makes the delivery's message visible at now + `delay` and counts the delivery as
+    /// postponed (not toward `max_receives`); a stale receipt is refused like `ack`'s.
+    async fn postpone(
+        &self,
+        stage: Stage,
+        delivery: &Delivery,
+        delay: Duration,
+    ) -> Result<(), QueueError> {
+        let (id, count) = parse_receipt(&delivery.receipt)?;
+        let visible_at = now_ms().saturating_add(millis(delay));
+        self.db
+            .run(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let changed = tx.execute(
+                    "UPDATE messages SET visible_at = ?4, postponed = postponed + 1
+                     WHERE id = ?1 AND stage = ?2 AND receive_count = ?3",
+                    params![id, stage.as_str(), count, visible_at],
+                )?;
+                let claim = if changed > 0 {
                     Claim::Done
                 } else if message_exists(&tx, id)? {
                     Claim::Stale
@@ -448,6 +486,64 @@ mod tests {
 
     fn msg(n: usize) -> StageMessage {
         fixtures::stage_message(&format!("unit-{n}"), Stage::Classify)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postponed_deliveries_do_not_count_toward_max_receives() {
+        let q = SqliteQueue::open_in_memory(2).unwrap();
+        q.send(Stage::Classify, &[msg(1)]).await.unwrap();
+        // Twelve transient failures in a row, each postponed: never dead-lettered.
+        for n in 1..=12 {
+            let got = q
+                .receive(Stage::Classify, 10, Duration::from_secs(60))
+                .await
+                .unwrap();
+            assert_eq!(got.len(), 1, "delivery {n}");
+            assert_eq!(got[0].receive_count, n);
+            q.postpone(Stage::Classify, &got[0], Duration::ZERO)
+                .await
+                .unwrap();
+        }
+        assert!(q.dead_letters(Stage::Classify, 10).await.unwrap().is_empty());
+        // Deliveries that get no answer (a crash) still do: two of them and it is dead.
+        for _ in 0..2 {
+            let got = q
+                .receive(Stage::Classify, 10, Duration::ZERO)
+                .await
+                .unwrap();
+            assert_eq!(got.len(), 1);
+        }
+        assert!(q
+            .receive(Stage::Classify, 10, Duration::ZERO)
+            .await
+            .unwrap()
+            .is_empty());
+        let dead = q.dead_letters(Stage::Classify, 10).await.unwrap();
+        assert_eq!(dead.len(), 1);
+        assert_eq!(dead[0].receive_count, 14);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stale_receipt_cannot_postpone_the_redelivered_message() {
+        let q = SqliteQueue::open_in_memory(5).unwrap();
+        q.send(Stage::Classify, &[msg(1)]).await.unwrap();
+        let first = q
+            .receive(Stage::Classify, 10, Duration::ZERO)
+            .await
+            .unwrap();
+        let second = q
+            .receive(Stage::Classify, 10, Duration::from_secs(60))
+            .await
+            .unwrap();
+        assert!(matches!(
+            q.postpone(Stage::Classify, &first[0], Duration::ZERO).await,
+            Err(QueueError::InvalidReceipt)
+        ));
+        q.ack(Stage::Classify, &second[0].receipt).await.unwrap();
+        // A gone message: nothing to postpone, no error (like ack).
+        q.postpone(Stage::Classify, &second[0], Duration::ZERO)
+            .await
+            .unwrap();
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,10 @@ CREATE TABLE IF NOT EXISTS messages (
     body          TEXT NOT NULL,
     visible_at    INTEGER NOT NULL,
     receive_count INTEGER NOT NULL DEFAULT 0,
-    created_at    INTEGER NOT NULL
+    created_at    INTEGER NOT NULL,
+    -- Deliveries that ended in a postponement (a transient failure, retried with backoff): they
+    -- do not count toward max_receives. Added to older files on open.
+    postponed     INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_ready ON messages (stage, visible_at, id);
 

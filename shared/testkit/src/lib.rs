@@ -152,6 +152,7 @@ macro_rules! queue_conformance {
                 case_ack_with_unknown_receipt_is_invalid,
                 case_stages_are_independent,
                 case_max_receives_moves_to_dead_letters,
+                case_postpone_brings_a_message_back_after_the_delay,
                 case_dead_letter_moves_at_once_with_reason,
                 case_dead_letters_lists_without_removing,
                 case_receive_on_empty_queue_is_quick,

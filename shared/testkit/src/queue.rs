@@ -17,6 +17,8 @@
 //! - A message delivered [`MAX_RECEIVES`] times and not acked is never delivered again: it
 //!   lands in the stage's dead-letter queue with a reason containing `max receives`.
 //! - `ack` with a receipt the queue never issued is `QueueError::InvalidReceipt`.
+//! - `postpone` hides a delivery for its delay (a one-second delay is honoured to within
+//!   100 ms), after which the message comes back with the next receive count.
 //! - `dead_letter` moves the message at once with the given reason; `dead_letters` reads
 //!   without removing. Stages (and their dead-letter queues) are independent.
 //! - A dead letter has an id of its own, names the handoff its body is about, and says when it
@@ -297,6 +299,42 @@ pub async fn case_stages_are_independent(queue: &dyn StageQueue) {
         .ack(Stage::Classify, &classify[1].receipt)
         .await
         .unwrap();
+}
+
+/// `postpone` hides the delivery for the given delay (not for the receive's visibility
+/// timeout), then the message comes back with the next receive count; a postponed message can
+/// still be acked.
+pub async fn case_postpone_brings_a_message_back_after_the_delay(queue: &dyn StageQueue) {
+    queue
+        .send(Stage::Classify, &[message(8, Stage::Classify)])
+        .await
+        .unwrap();
+    let first = receive_at_least(queue, Stage::Classify, 1, 10, LONG_VISIBILITY).await;
+    assert_eq!(first.len(), 1);
+    queue
+        .postpone(Stage::Classify, &first[0], Duration::from_secs(1))
+        .await
+        .unwrap();
+    let postponed_at = Instant::now();
+    let again = receive_at_least(queue, Stage::Classify, 1, 10, LONG_VISIBILITY).await;
+    assert!(
+        postponed_at.elapsed() >= Duration::from_millis(900),
+        "came back after {:?}, before the delay",
+        postponed_at.elapsed()
+    );
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_eq!(again[0].body, first[0].body);
+    assert_eq!(again[0].receive_count, 2);
+    assert_ne!(again[0].receipt, first[0].receipt);
+    queue.ack(Stage::Classify, &again[0].receipt).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    assert_eq!(
+        queue
+            .receive(Stage::Classify, 10, SHORT_VISIBILITY)
+            .await
+            .unwrap(),
+        vec![]
+    );
 }
 
 /// After [`MAX_RECEIVES`] unacked deliveries the message is dead-lettered with a reason naming

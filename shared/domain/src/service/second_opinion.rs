@@ -219,6 +219,9 @@ mod tests {
         async fn dead_letter(&self, _: Stage, _: &Delivery, _: &str) -> Result<(), QueueError> {
             unreachable!()
         }
+        async fn postpone(&self, _: Stage, _: &Delivery, _: Duration) -> Result<(), QueueError> {
+            unreachable!()
+        }
         async fn dead_letters(&self, _: Stage, _: usize) -> Result<Vec<DeadLetter>, QueueError> {
             unreachable!()
         }
