@@ -294,11 +294,12 @@ impl LocalPipeline {
                             due = r.due,
                             rerouted = r.rerouted,
                             escalated = r.escalated,
+                            redriven = r.redriven,
                             failed = r.failed,
                             "failover sweep"
                         );
                         for f in &r.failures {
-                            tracing::warn!(handoff_id = %f.handoff_id, fault = f.fault, error = %f.error, "failover failed; the handoff stays due");
+                            tracing::warn!(handoff_id = %f.handoff_id, fault = f.fault, error = %f.error, "failover or re-drive failed; the handoff stays due");
                         }
                     }
                     Ok(_) => {}

@@ -249,7 +249,30 @@ pub struct HandoffRecord {
     /// Every change of owner after the first assignment, oldest first.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reassignments: Vec<Reassignment>,
+    /// While the pipeline owes the handoff a stage ([`HandoffRecord::owed_stage`]): when that
+    /// stage must have run. Every transition sets it [`STAGE_GRACE`] ahead; the failover sweep
+    /// re-drives a handoff past it (a failed enqueue, a crash between a write and its enqueue,
+    /// a lost or dead-lettered message). `None` when nothing is owed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_due: Option<DateTime<Utc>>,
+    /// How many times the sweep re-drove the owed stage since the handoff last moved on (each
+    /// re-drive waits twice as long as the one before, up to [`MAX_REDRIVE_WAIT`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub redrives: u32,
 }
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// How long a stage may take before the sweep re-drives the handoff: longer than a healthy
+/// queue ever takes (seconds), short next to any SLA a team sets for a hot lead, so a stranded
+/// handoff is repaired within this plus one sweep period.
+pub const STAGE_GRACE: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
+
+/// The longest wait between two re-drives of a handoff whose stage keeps failing (a CRM that
+/// rejects the write until someone fixes a setting): 5, 10, 20 … minutes, then every 6 hours.
+pub const MAX_REDRIVE_WAIT: chrono::TimeDelta = chrono::TimeDelta::hours(6);
 
 /// Why the owner changed after the first assignment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -378,6 +401,8 @@ impl HandoffRecord {
             attached_to: None,
             crm: Default::default(),
             reassignments: Vec::new(),
+            stage_due: Some(now + STAGE_GRACE),
+            redrives: 0,
         };
         let entry = TimelineEntry {
             handoff_id: id,
@@ -408,6 +433,7 @@ impl HandoffRecord {
         self.state = to;
         self.version += 1;
         self.updated_at = now;
+        self.moved_on(now);
         Ok(TimelineEntry {
             handoff_id: self.id.clone(),
             version: self.version,
@@ -476,6 +502,7 @@ impl HandoffRecord {
     ) -> TimelineEntry {
         self.version += 1;
         self.updated_at = now;
+        self.moved_on(now);
         TimelineEntry {
             handoff_id: self.id.clone(),
             version: self.version,
@@ -537,9 +564,83 @@ impl HandoffRecord {
         });
     }
 
-    /// The SLA deadline while the owner has not accepted; `None` otherwise. Stores index this
-    /// (a sparse index: only unclaimed handoffs carry it).
+    /// The stage the pipeline still owes this handoff, judged from the record alone (what the
+    /// classify and assign stages would do with it): classify a received event; route a
+    /// classified one; write the CRM and notify a new owner; sync the CRM after an accept or a
+    /// pickup; tell an owner of a new touch or a previous owner that it moved. `None` once the
+    /// stages have nothing left to do.
+    pub fn owed_stage(&self) -> Option<crate::ports::Stage> {
+        use crate::ports::Stage;
+        match self.state {
+            State::Received => Some(Stage::Classify),
+            State::Classified
+            | State::Assigned
+            | State::RequalificationRequested
+            | State::Escalated
+            | State::CrmWritten => Some(Stage::Assign),
+            State::Notified | State::Accepted
+                if self.crm_stale()
+                    || self.touches.iter().any(|t| t.told.is_none())
+                    || self.reassignments.iter().any(|r| r.told.is_none()) =>
+            {
+                Some(Stage::Assign)
+            }
+            State::Notified | State::Accepted | State::ClosedWithoutHandoff | State::Attached => {
+                None
+            }
+        }
+    }
+
+    /// After a transition or progress: a fresh stage deadline when a stage is owed, none
+    /// otherwise, and the re-drive count starts again.
+    fn moved_on(&mut self, now: DateTime<Utc>) {
+        self.stage_due = self.owed_stage().map(|_| now + STAGE_GRACE);
+        self.redrives = 0;
+    }
+
+    /// Whether the sweep must re-drive the owed stage now: a stage is owed and its deadline
+    /// passed (a record from before stage deadlines existed counts from its last update).
+    pub fn redrive_due(&self, now: DateTime<Utc>) -> bool {
+        self.owed_stage().is_some()
+            && self.stage_due.unwrap_or(self.updated_at + STAGE_GRACE) <= now
+    }
+
+    /// Records a re-drive of the owed stage by the sweep: bumps the version, keeps the state,
+    /// moves the stage deadline out (5, 10, 20 … minutes, at most [`MAX_REDRIVE_WAIT`]) and
+    /// returns the `redriven` timeline entry. The caller saves, then enqueues the stage.
+    pub fn redrive(&mut self, now: DateTime<Utc>, actor: Actor) -> Option<TimelineEntry> {
+        let stage = self.owed_stage()?;
+        let missed = self.stage_due.unwrap_or(self.updated_at + STAGE_GRACE);
+        let redrives = self.redrives.saturating_add(1);
+        let note = format!(
+            "the {} stage had not run by {}; sent again (re-drive {redrives})",
+            stage.as_str(),
+            missed.format("%Y-%m-%d %H:%M UTC")
+        );
+        let entry = self.progress("redriven", actor, now, note);
+        let wait = STAGE_GRACE * 2i32.saturating_pow(redrives.saturating_sub(1).min(16));
+        self.stage_due = Some(now + wait.min(MAX_REDRIVE_WAIT));
+        self.redrives = redrives;
+        Some(entry)
+    }
+
+    /// Whether the owner's SLA passed unclaimed with nothing owed by the pipeline: the owner was
+    /// told (a handoff whose notification is still owed is re-driven instead, never blamed on
+    /// an owner who was not told).
+    pub fn sla_missed(&self, now: DateTime<Utc>) -> bool {
+        self.state.awaits_owner()
+            && self.owed_stage().is_none()
+            && self.sla.as_ref().is_some_and(|s| s.deadline <= now)
+    }
+
+    /// When the sweep must next look at this handoff: while the pipeline owes a stage, that
+    /// stage's deadline; once the owner was told, the SLA deadline while they have not accepted;
+    /// `None` otherwise. Stores index this (a sparse index: only handoffs that wait for
+    /// something carry it).
     pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        if self.owed_stage().is_some() {
+            return Some(self.stage_due.unwrap_or(self.updated_at + STAGE_GRACE));
+        }
         if self.state.awaits_owner() {
             self.sla.as_ref().map(|s| s.deadline)
         } else {
@@ -747,6 +848,127 @@ mod tests {
         assert_eq!(r.crm_sync_key(), "queue#0#1");
         r.crm.synced = Some("queue#0".into());
         assert!(r.crm_stale(), "a touch makes the CRM stale");
+    }
+
+    fn owned(r: &mut HandoffRecord, deadline: DateTime<Utc>) {
+        r.owner = Some(Owner {
+            rep: Some(RepId::parse("lena").unwrap()),
+            team: crate::ids::TeamId::parse("emea").unwrap(),
+            display: "Lena".into(),
+            notify: "slack:@lena".into(),
+        });
+        r.sla = Some(crate::package::Sla {
+            business_minutes: 30,
+            deadline,
+            policy: "inbound/hot".into(),
+        });
+    }
+
+    #[test]
+    fn every_state_that_waits_for_a_stage_owes_it_with_a_deadline() {
+        use crate::ports::Stage;
+        let sys = || Actor::System("test".into());
+        let t0: DateTime<Utc> = "2026-11-24T10:00:00Z".parse().unwrap();
+        let mut r = form_record();
+        let sla_deadline = t0 + chrono::TimeDelta::hours(4);
+        // Received: the classify stage, due five minutes after intake.
+        assert_eq!(r.owed_stage(), Some(Stage::Classify));
+        assert_eq!(r.due_at(), Some(t0 + STAGE_GRACE));
+        let mut at = t0;
+        let mut step = |r: &mut HandoffRecord, t: Transition| {
+            at += chrono::TimeDelta::minutes(1);
+            r.apply(t, sys(), at, "").unwrap();
+            at
+        };
+        let t1 = step(&mut r, Transition::Classify);
+        assert_eq!(
+            (r.owed_stage(), r.due_at()),
+            (Some(Stage::Assign), Some(t1 + STAGE_GRACE))
+        );
+        owned(&mut r, sla_deadline);
+        for t in [Transition::Assign, Transition::RecordCrmWrite] {
+            let when = step(&mut r, t);
+            // The owner was not told yet: due when the stage is, never blamed for the SLA.
+            assert_eq!(r.owed_stage(), Some(Stage::Assign), "{}", r.state.as_str());
+            assert_eq!(r.due_at(), Some(when + STAGE_GRACE));
+            assert!(!r.sla_missed(sla_deadline + chrono::TimeDelta::days(1)));
+        }
+        r.crm.synced = Some(r.crm_sync_key());
+        step(&mut r, Transition::RecordNotification);
+        // Told: nothing owed, due at the SLA deadline.
+        assert_eq!(r.owed_stage(), None);
+        assert_eq!((r.stage_due, r.due_at()), (None, Some(sla_deadline)));
+        assert!(!r.sla_missed(sla_deadline - chrono::TimeDelta::seconds(1)));
+        assert!(r.sla_missed(sla_deadline));
+        // A touch joins: the owner must hear of it, so the assign stage is owed again.
+        let touched = a_touch("k");
+        r.touch(touched, sys(), "").unwrap();
+        assert_eq!(r.owed_stage(), Some(Stage::Assign));
+        assert_eq!(r.due_at(), Some(a_touch("k").at + STAGE_GRACE));
+        // Accepted with the CRM in sync and everyone told: nothing left.
+        r.touches[0].told = Some("told".into());
+        r.crm.synced = Some(r.crm_sync_key());
+        step(&mut r, Transition::Accept);
+        assert_eq!(
+            (r.owed_stage(), r.due_at(), r.stage_due),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn a_redrive_pushes_the_stage_deadline_out_exponentially_up_to_the_cap() {
+        let t0: DateTime<Utc> = "2026-11-24T10:00:00Z".parse().unwrap();
+        let mut r = form_record();
+        assert!(!r.redrive_due(t0 + STAGE_GRACE - chrono::TimeDelta::seconds(1)));
+        assert!(r.redrive_due(t0 + STAGE_GRACE));
+        let mut now = t0 + STAGE_GRACE;
+        let mut waits = Vec::new();
+        for n in 1..=10 {
+            let entry = r.redrive(now, Actor::System("sweep".into())).unwrap();
+            assert_eq!(entry.event, "redriven");
+            assert_eq!(
+                (entry.from, entry.to),
+                (Some(State::Received), State::Received)
+            );
+            assert!(entry.note.contains("classify stage"), "{}", entry.note);
+            assert!(
+                entry.note.contains(&format!("re-drive {n}")),
+                "{}",
+                entry.note
+            );
+            assert_eq!(r.redrives, n);
+            let due = r.stage_due.unwrap();
+            assert_eq!(r.due_at(), Some(due));
+            waits.push((due - now).num_minutes());
+            assert!(!r.redrive_due(due - chrono::TimeDelta::seconds(1)));
+            now = due;
+        }
+        assert_eq!(waits, [5, 10, 20, 40, 80, 160, 320, 360, 360, 360]);
+        // The stage ran at last: the deadline and the count start again.
+        r.apply(
+            Transition::Classify,
+            Actor::System("classify".into()),
+            now,
+            "",
+        )
+        .unwrap();
+        assert_eq!((r.redrives, r.stage_due), (0, Some(now + STAGE_GRACE)));
+        // Nothing owed, nothing to re-drive.
+        r.apply(Transition::Close, Actor::System("classify".into()), now, "")
+            .unwrap();
+        assert!(r.redrive(now, Actor::System("sweep".into())).is_none());
+        assert!(!r.redrive_due(now + chrono::TimeDelta::days(9)));
+    }
+
+    #[test]
+    fn a_stored_record_without_a_stage_deadline_counts_from_its_last_update() {
+        let mut r = form_record();
+        r.stage_due = None;
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(!json.contains("stage_due") && !json.contains("redrives"));
+        let r: HandoffRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(r.due_at(), Some(r.updated_at + STAGE_GRACE));
+        assert!(r.redrive_due(r.updated_at + STAGE_GRACE));
     }
 
     #[test]

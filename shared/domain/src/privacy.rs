@@ -137,9 +137,10 @@ pub struct Erasure {
     /// Timeline entries removed.
     pub timeline_entries: u64,
     /// Index entries removed with the records: one per lookup a record was in (contact,
-    /// creation day, company domain when it has one, due while it awaited an owner).
+    /// creation day, company domain when it has one, due while it waited for an owner or a stage).
     pub index_entries: u64,
-    /// Of `index_entries`, entries of the due index (handoffs that still awaited an owner).
+    /// Of `index_entries`, entries of the due index (handoffs that still waited for an owner or a
+    /// stage).
     pub due_entries: u64,
     /// Outbound thread keys removed: keys whose thread names the buyer, or that an erased
     /// reply named and whose thread names no buyer.
@@ -315,9 +316,10 @@ mod tests {
         e.add_record(&early, 1);
         assert_eq!(e.ids(), vec![early.id.clone(), late.id.clone()]);
         assert_eq!(e.timeline_entries, 4);
-        // late: contact + day; early: contact + day + domain (acme.com).
-        assert_eq!(e.index_entries, 5);
-        assert_eq!(e.due_entries, 0);
+        // late: contact + day + due; early: contact + day + domain (acme.com) + due (both
+        // received records still owe the classify stage, so the due index holds them).
+        assert_eq!(e.index_entries, 7);
+        assert_eq!(e.due_entries, 2);
         assert!(!e.is_empty());
     }
 

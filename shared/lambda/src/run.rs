@@ -17,7 +17,8 @@ pub async fn stage_function(service: &str, stage: Stage) -> Result<(), Error> {
     };
     let tally = std::sync::Arc::new(Tally::default());
     let services = tally::observe(wiring::services_for(function).await?, &tally);
-    let policy = RetryPolicy::STANDARD.within(wiring::FunctionConfig::from_env(function)?.max_receives);
+    let policy =
+        RetryPolicy::STANDARD.within(wiring::FunctionConfig::from_env(function)?.max_receives);
     let (services, tally, policy) = (&services, &tally, &policy);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
         logging::start_invocation(&event.context);

@@ -56,6 +56,7 @@ pub async fn sweep(
         due = report.due,
         rerouted = report.rerouted,
         escalated = report.escalated,
+        redriven = report.redriven,
         skipped = report.skipped,
         failed = report.failed,
         items_read = report.items_read,
@@ -69,7 +70,7 @@ pub async fn sweep(
 /// One warning per handoff the sweep could not fail over, with the cause (ids and reasons only).
 pub fn log_failures(report: &SweepReport) {
     for f in &report.failures {
-        tracing::warn!(handoff_id = %f.handoff_id, fault = f.fault, error = %f.error, "failover failed; the handoff stays due");
+        tracing::warn!(handoff_id = %f.handoff_id, fault = f.fault, error = %f.error, "failover or re-drive failed; the handoff stays due");
     }
     if report.failed > report.failures.len() {
         tracing::warn!(
@@ -83,15 +84,22 @@ pub fn log_failures(report: &SweepReport) {
 /// `SlaBreaches` and `FailoverFailures` use exactly that set).
 ///
 /// `SlaBreaches` counts the handoffs this sweep found past their SLA deadline while unclaimed:
-/// the due index's hits (`due`, which holds exactly the unclaimed handoffs with
-/// `deadline <= now`) less those found claimed or moved on re-reading (`skipped`: the index
-/// lagged a claim or a concurrent sweep). A handoff that was failed over gets a new SLA, so each
+/// the due index's hits (`due`) less those found claimed or moved on re-reading (`skipped`: the
+/// index lagged a claim or a concurrent sweep) and those due because the pipeline still owed
+/// them a stage (`StageRedrives`: a failed enqueue, a lost or dead-lettered message, re-driven). A handoff that was failed over gets a new SLA, so each
 /// missed deadline counts once; one whose failover fails stays due and counts again on the next
 /// sweep (that is what `FailoverFailures` alarms on).
 pub fn sweep_metrics(report: &SweepReport) -> Vec<Metric> {
     vec![
         Metric::count("DueHandoffs", report.due),
-        Metric::count("SlaBreaches", report.due.saturating_sub(report.skipped)),
+        Metric::count(
+            "SlaBreaches",
+            report
+                .due
+                .saturating_sub(report.skipped)
+                .saturating_sub(report.redriven),
+        ),
+        Metric::count("StageRedrives", report.redriven),
         Metric::count("Failovers", report.rerouted + report.escalated),
         Metric::count("Escalations", report.escalated),
         Metric::count("FailoverFailures", report.failed),
@@ -192,6 +200,7 @@ mod tests {
             due: 5,
             rerouted: 2,
             escalated: 1,
+            redriven: 0,
             skipped: 1,
             failed: 1,
             failures: Vec::new(),

@@ -504,7 +504,11 @@ mod tests {
                 .await
                 .unwrap();
         }
-        assert!(q.dead_letters(Stage::Classify, 10).await.unwrap().is_empty());
+        assert!(q
+            .dead_letters(Stage::Classify, 10)
+            .await
+            .unwrap()
+            .is_empty());
         // Deliveries that get no answer (a crash) still do: two of them and it is dead.
         for _ in 0..2 {
             let got = q

@@ -196,10 +196,17 @@ mod tests {
             let base = (2_000u64 << (attempt - 1).min(30)).min(900_000);
             for salt in ["a", "b", "12.3", ""] {
                 let d = p.delay(attempt, salt).as_millis() as u64;
-                assert!(d >= base / 2 && d <= base, "attempt {attempt}: {d} vs {base}");
+                assert!(
+                    d >= base / 2 && d <= base,
+                    "attempt {attempt}: {d} vs {base}"
+                );
             }
         }
-        assert_eq!(p.delay(1, "x"), p.delay(1, "x"), "deterministic per receipt");
+        assert_eq!(
+            p.delay(1, "x"),
+            p.delay(1, "x"),
+            "deterministic per receipt"
+        );
     }
 
     #[test]
@@ -220,7 +227,10 @@ mod tests {
     fn transient_failures_postpone_until_the_attempts_run_out() {
         let p = RetryPolicy::STANDARD;
         for n in 1..40 {
-            match p.action(Disposition::Retry("store unavailable".into()), &delivery(n, "r")) {
+            match p.action(
+                Disposition::Retry("store unavailable".into()),
+                &delivery(n, "r"),
+            ) {
                 Action::Postpone { after, reason } => {
                     assert_eq!(after, p.delay(n, "r"));
                     assert_eq!(reason, "store unavailable");
@@ -229,7 +239,10 @@ mod tests {
             }
         }
         assert_eq!(
-            p.action(Disposition::Retry("store unavailable".into()), &delivery(40, "r")),
+            p.action(
+                Disposition::Retry("store unavailable".into()),
+                &delivery(40, "r")
+            ),
             Action::DeadLetter("still failing after 40 attempts: store unavailable".into())
         );
     }

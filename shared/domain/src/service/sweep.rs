@@ -1,10 +1,16 @@
-//! The failover sweep: reroute every handoff whose SLA passed while unclaimed. A handoff whose
-//! failover fails stays due for the next sweep; the report says which and why.
+//! The failover sweep: reroute every handoff whose SLA passed while unclaimed, and re-drive
+//! every handoff the pipeline still owes a stage past that stage's deadline (a failed enqueue
+//! after a save, a crash between a write and its enqueue, a lost or dead-lettered message):
+//! the record is marked `redriven` with a later deadline, then the stage message is sent again,
+//! which the stages absorb if the original turns up after all. A handoff whose failover or
+//! re-drive fails stays due for the next sweep; the report says which and why.
 
 use super::reassign::OwnerChange;
+use super::stages::system;
 use super::{ServiceError, Services};
 use crate::ids::HandoffId;
-use crate::lifecycle::RerouteReason;
+use crate::lifecycle::{HandoffRecord, RerouteReason};
+use crate::ports::StageMessage;
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 
@@ -17,6 +23,9 @@ pub struct SweepReport {
     pub rerouted: usize,
     /// Sent to a team lead or the shared queue.
     pub escalated: usize,
+    /// Owed a stage past its deadline: the stage message was sent again.
+    #[serde(default)]
+    pub redriven: usize,
     /// Found already claimed or moved by someone else.
     pub skipped: usize,
     /// Failed (left due; the next sweep retries them).
@@ -51,6 +60,9 @@ pub struct SweepFailure {
 pub enum FailoverOutcome {
     Rerouted,
     Escalated,
+    /// The pipeline still owed the handoff a stage past its deadline: it was sent again (the
+    /// sweep only).
+    Redriven,
     Skipped,
 }
 
@@ -86,9 +98,7 @@ impl Services {
             report.due += page.items.len();
             let outcomes: Vec<_> = stream::iter(page.items)
                 .map(|due| async move {
-                    let outcome = self
-                        .fail_over(&due.id, RerouteReason::SlaMissed, None)
-                        .await;
+                    let outcome = self.sweep_one(&due.id).await;
                     (due.id, outcome)
                 })
                 .buffer_unordered(concurrency.max(1))
@@ -98,6 +108,7 @@ impl Services {
                 match outcome {
                     Ok(FailoverOutcome::Rerouted) => report.rerouted += 1,
                     Ok(FailoverOutcome::Escalated) => report.escalated += 1,
+                    Ok(FailoverOutcome::Redriven) => report.redriven += 1,
                     Ok(FailoverOutcome::Skipped) => report.skipped += 1,
                     Err(e) => {
                         report.failed += 1;
@@ -120,6 +131,48 @@ impl Services {
             }
         }
         Ok(report)
+    }
+
+    /// What the sweep does with one due handoff, decided on a fresh read (and again after a
+    /// lost race): re-drive an overdue owed stage, else fail over a missed SLA, else nothing.
+    async fn sweep_one(&self, id: &HandoffId) -> Result<FailoverOutcome, ServiceError> {
+        self.retry_races(|| async {
+            let record = self.store.get(id).await?;
+            match record {
+                Some(mut record) if record.redrive_due(self.clock.now()) => {
+                    self.redrive(&mut record).await
+                }
+                record => {
+                    self.fail_over_record(record, RerouteReason::SlaMissed, None)
+                        .await
+                }
+            }
+        })
+        .await
+    }
+
+    /// Marks the re-drive on the record (conditional on its version, so two sweeps never both
+    /// send), then sends the owed stage's message. If the send fails the record already carries
+    /// the next deadline: the next re-drive comes then.
+    async fn redrive(&self, record: &mut HandoffRecord) -> Result<FailoverOutcome, ServiceError> {
+        let now = self.clock.now();
+        let Some(entry) = record.redrive(now, system("sweep")) else {
+            return Ok(FailoverOutcome::Skipped);
+        };
+        let Some(stage) = record.owed_stage() else {
+            return Ok(FailoverOutcome::Skipped);
+        };
+        self.save(record, &entry).await?;
+        self.queue
+            .send(
+                stage,
+                &[StageMessage {
+                    handoff_id: record.id.clone(),
+                    stage,
+                }],
+            )
+            .await?;
+        Ok(FailoverOutcome::Redriven)
     }
 
     /// Moves one handoff to the next owner in the failover chain. For an SLA miss the handoff must
@@ -154,7 +207,7 @@ impl Services {
         let current = record.owner.as_ref().and_then(|o| o.rep.clone());
         match reason {
             RerouteReason::SlaMissed => {
-                if record.due_at().is_none_or(|d| d > now) {
+                if !record.sla_missed(now) {
                     return Ok(FailoverOutcome::Skipped);
                 }
             }
