@@ -68,7 +68,7 @@ pub struct DuePage {
     pub items_read: usize,
 }
 
-/// A handoff whose SLA deadline passed while unclaimed.
+/// A handoff whose deadline passed: its SLA while unclaimed, or the deadline of a stage it is owed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueHandoff {
     pub id: HandoffId,
@@ -124,8 +124,8 @@ pub struct Assignment {
 /// Every method is atomic, except that `erase_contact` may be a sequence of idempotent deletes
 /// where the backend has no transaction that large (DynamoDB): an interrupted erasure is finished
 /// by running it again. `update` is conditional on the version and writes the record and its
-/// timeline entry together. `due` reads only handoffs that await an owner and whose deadline has
-/// passed (a sparse index), never the whole table.
+/// timeline entry together. `due` reads only handoffs that wait for something (an owner, a
+/// stage) and whose deadline has passed (a sparse index), never the whole table.
 #[async_trait]
 pub trait HandoffStore: Send + Sync {
     /// Creates the record with its first timeline entry unless a record with that id exists.
@@ -141,7 +141,8 @@ pub trait HandoffStore: Send + Sync {
         -> Result<(), StoreError>;
     /// The timeline of one handoff, oldest first.
     async fn timeline(&self, id: &HandoffId) -> Result<Vec<TimelineEntry>, StoreError>;
-    /// Handoffs awaiting an owner with `due_at <= now`, earliest first, `limit` per page.
+    /// Handoffs whose [`HandoffRecord::due_at`] is at or before `now` (awaiting an owner past
+    /// the SLA, or owing a stage past its deadline), earliest first, `limit` per page.
     async fn due(
         &self,
         now: DateTime<Utc>,

@@ -157,8 +157,18 @@ pub fn step(
         .unwrap_or_else(|e| panic!("fixture transition failed: {e}"))
 }
 
+/// Makes `deadline` the record's due time also while it owes a stage (an `assigned` record owes
+/// the CRM write and notification): the store conformance cases control when a record is due
+/// through one deadline, whatever the state. Stores only see [`HandoffRecord::due_at`].
+fn due_at_deadline(record: &mut HandoffRecord, deadline: DateTime<Utc>) {
+    if record.owed_stage().is_some() {
+        record.stage_due = Some(deadline);
+    }
+}
+
 /// Moves a received record to `assigned` (via `classified`): owner `rep_id`, SLA deadline
-/// `deadline`. Returns the two timeline entries, oldest first.
+/// `deadline`, due at `deadline` (see `due_at_deadline`). Returns the two timeline entries,
+/// oldest first.
 pub fn to_awaiting(
     record: &mut HandoffRecord,
     rep_id: &str,
@@ -173,6 +183,7 @@ pub fn to_awaiting(
         outcome: format!("{rep_id} is next"),
     }];
     let assigned = step(record, Transition::Assign, when);
+    due_at_deadline(record, deadline);
     vec![classified, assigned]
 }
 
@@ -189,17 +200,20 @@ pub fn reroute(
     record.owner = Some(owner(rep_id));
     record.sla = Some(sla(deadline));
     record.reroutes += 1;
-    step(
+    let entry = step(
         record,
         Transition::Reroute {
             reason: RerouteReason::SlaMissed,
         },
         when,
-    )
+    );
+    due_at_deadline(record, deadline);
+    entry
 }
 
 /// Creates a record in `store` and moves it to `assigned` with owner `rep_id` and SLA
-/// `deadline`, persisting every step. Returns the stored record (version 3).
+/// `deadline`, due at `deadline` (see `due_at_deadline`), persisting every step. Returns the
+/// stored record (version 3).
 pub async fn seed_awaiting(
     store: &dyn HandoffStore,
     provider_event_id: &str,
@@ -213,6 +227,7 @@ pub async fn seed_awaiting(
     r.owner = Some(owner(rep_id));
     r.sla = Some(sla(deadline));
     let assigned = step(&mut r, Transition::Assign, t0());
+    due_at_deadline(&mut r, deadline);
     store.update(&r, &assigned).await.expect("assign");
     r
 }
@@ -258,8 +273,9 @@ pub fn path_to(state: State) -> Vec<Transition> {
 }
 
 /// Creates a record for `buyer_email` created at `created_at` and moves it to `state`,
-/// persisting every step; records that get an owner get `rep_id` and SLA `deadline`.
-/// Returns the stored record.
+/// persisting every step; records that get an owner get `rep_id` and SLA `deadline`, the CRM
+/// counts as written in sync from `crm_written` on, and a record that still owes a stage is due
+/// at `deadline` too (see `due_at_deadline`). Returns the stored record.
 pub async fn seed_in_state(
     store: &dyn HandoffStore,
     provider_event_id: &str,
@@ -269,13 +285,18 @@ pub async fn seed_in_state(
     deadline: DateTime<Utc>,
 ) -> HandoffRecord {
     let (mut r, e) = record_from(provider_event_id, buyer_email, created_at);
+    due_at_deadline(&mut r, deadline);
     store.create(&r, &e).await.expect("create");
     for t in path_to(state) {
         if t == Transition::Assign {
             r.owner = Some(owner("lena"));
             r.sla = Some(sla(deadline));
         }
+        if t == Transition::RecordCrmWrite {
+            r.crm.synced = Some(r.crm_sync_key());
+        }
         let entry = step(&mut r, t, created_at);
+        due_at_deadline(&mut r, deadline);
         store.update(&r, &entry).await.expect("update");
     }
     assert_eq!(r.state, state);

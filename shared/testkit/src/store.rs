@@ -253,8 +253,8 @@ pub async fn case_timeline_ordered_by_version(store: &dyn HandoffStore) {
     assert_eq!(store.get(&record.id).await.unwrap(), Some(record));
 }
 
-/// `due` returns exactly the owner-awaiting records whose deadline is at or before `now`,
-/// earliest first; accepted, closed, unassigned and not-yet-due records are left out.
+/// `due` returns exactly the records whose `due_at` (an SLA or a stage deadline) is at or before
+/// `now`, earliest first; accepted, closed and not-yet-due records are left out.
 pub async fn case_due_only_overdue_awaiting_earliest_first(store: &dyn HandoffStore) {
     let now = at(60);
     let seed = |id: &'static str, state: State, deadline| async move {
@@ -279,8 +279,9 @@ pub async fn case_due_only_overdue_awaiting_earliest_first(store: &dyn HandoffSt
     )
     .await;
     seed("due-later", State::Notified, at(61)).await;
-    seed("due-received", State::Received, at(0)).await;
-    seed("due-classified", State::Classified, at(0)).await;
+    // Owe a stage, due by its deadline (later).
+    seed("due-received", State::Received, at(70)).await;
+    seed("due-classified", State::Classified, at(80)).await;
     seed("due-closed", State::ClosedWithoutHandoff, at(0)).await;
     seed("due-accepted", State::Accepted, at(10)).await;
 
@@ -384,7 +385,8 @@ pub async fn case_due_reads_only_due_items(store: &dyn HandoffStore) {
         due_of(&seed(State::Assigned, at(10)).await),
     ];
     for _ in 0..4 {
-        seed(State::Received, at(0)).await;
+        // Owes the classify stage, due later.
+        seed(State::Received, at(200)).await;
         seed(State::Accepted, at(5)).await;
         seed(State::ClosedWithoutHandoff, at(0)).await;
         seed(State::Assigned, at(200)).await;
@@ -420,14 +422,17 @@ pub async fn case_due_follows_state_and_deadline_changes(store: &dyn HandoffStor
     );
     assert_eq!(page.items_read, 1);
 
-    // Escalated keeps the clock running.
+    // Escalated: due when its CRM write (a stage it owes) is, five minutes on.
     fixtures::advance(store, &mut record, Transition::Escalate, at(41)).await;
+    assert_eq!(record.due_at(), Some(at(46)));
+    assert_eq!(store.due(at(45), 10, None).await.unwrap().items, vec![]);
     assert_eq!(
-        store.due(at(41), 10, None).await.unwrap().items,
+        store.due(at(46), 10, None).await.unwrap().items,
         vec![due_of(&record)]
     );
 
-    // Accepted: gone from the index for good.
+    // Accepted with the CRM in sync: gone from the index for good.
+    record.crm.synced = Some(record.crm_sync_key());
     fixtures::advance(store, &mut record, Transition::Accept, at(42)).await;
     let page = store.due(at(500), 10, None).await.unwrap();
     assert_eq!((page.items, page.next, page.items_read), (vec![], None, 0));
