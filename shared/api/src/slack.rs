@@ -142,14 +142,13 @@ pub async fn actions(
         }
         Err(ServiceError::Conflict(reason)) => {
             tracing::info!(handoff_id = %click.handoff_id, rep = %rep.id, %reason, "Slack claim refused");
-            let now = who_has_it(&app, &rules, &click).await;
-            let text = format!(
-                "Could not {}: {}.{}",
-                verb(click.action),
-                escape_mrkdwn(&reason),
-                now.map(|n| format!(" {}", escape_mrkdwn(&n)))
-                    .unwrap_or_default()
-            );
+            // Who has it now says it best; the service's reason (which names the same owner
+            // with the handoff id) only when the record cannot tell.
+            let why = match who_has_it(&app, &rules, &click).await {
+                Some(now) => now,
+                None => format!("{reason}."),
+            };
+            let text = format!("Could not {}: {}", verb(click.action), escape_mrkdwn(&why));
             tell(client.as_deref(), &click, &text).await;
         }
         Err(e) => {

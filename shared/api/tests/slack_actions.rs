@@ -673,6 +673,11 @@ async fn two_concurrent_claims_from_the_shared_queue_have_one_winner() {
             .contains(&format!("{} already claimed it", e.name(&winner))),
         "{told:#?}"
     );
+    assert_eq!(
+        told[0].text.matches(&e.name(&winner)).count(),
+        1,
+        "says who has it once: {told:#?}"
+    );
     assert!(e.slack.ephemerals_for(&member(&winner)).is_empty());
 
     let final_message = e.slack.message(&m.channel, &m.ts).unwrap();
