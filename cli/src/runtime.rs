@@ -122,6 +122,9 @@ pub struct LocalPipeline {
     /// The store behind `services` (for the purge of expired handoffs).
     pub store: Arc<SqliteStore>,
     pub data_dir: PathBuf,
+    /// How the stage workers retry a transient failure ([`RetryPolicy::STANDARD`]; tests
+    /// compress time with a faster one).
+    pub retry: RetryPolicy,
 }
 
 /// The retention of closed handoffs from `HANDOFF_RETENTION_DAYS` (unset or blank: kept).
@@ -197,6 +200,7 @@ impl LocalPipeline {
             queue,
             store,
             data_dir: opts.data_dir,
+            retry: RetryPolicy::STANDARD,
         })
     }
 
@@ -213,11 +217,7 @@ impl LocalPipeline {
     pub async fn process_stage(&self, stage: Stage, max: usize) -> Result<usize> {
         let deliveries = self.queue.receive(stage, max, VISIBILITY).await?;
         for d in &deliveries {
-            match self
-                .services
-                .consume(stage, d, &RetryPolicy::STANDARD)
-                .await?
-            {
+            match self.services.consume(stage, d, &self.retry).await? {
                 Consumed::Acked(_) => {}
                 Consumed::Postponed { after, reason } => {
                     tracing::warn!(stage = stage.as_str(), %reason, attempt = d.receive_count, retry_in_ms = after.as_millis() as u64, "transient failure; will retry")
