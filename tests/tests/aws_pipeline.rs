@@ -750,6 +750,66 @@ async fn a_poison_message_goes_to_the_dlq_without_failing_its_batch_on(cloud: &C
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transient_failure_is_postponed_with_backoff_not_dead_lettered() {
+    let Some(cloud) = cloud().await else { return };
+    a_transient_failure_is_postponed_with_backoff_not_dead_lettered_on(&cloud).await;
+    assert_calls_granted(&cloud);
+}
+
+/// The classify function's table read fails once (throttled): the message is reported as a
+/// batch item failure and postponed with `ChangeMessageVisibility` for the first backoff
+/// (1–2 s), not the queue's 180 s visibility timeout; it comes back with receive count 2 and
+/// goes through. Nothing is dead-lettered.
+async fn a_transient_failure_is_postponed_with_backoff_not_dead_lettered_on(cloud: &Cloud) {
+    let (status, body) = intake(
+        cloud,
+        &form_event("e2e-aws-transient", cloud.clock.now()),
+        false,
+    )
+    .await;
+    assert_eq!(status, 202, "{body}");
+    let store = Arc::new(handoff_testkit::faulty_store::FaultyStore::new(
+        cloud.classify.store.clone(),
+    ));
+    store.fail_next("get", 1);
+    let mut throttled = (*cloud.classify).clone();
+    throttled.store = store.clone();
+    let (event, deliveries) = sqs_batch(&cloud.queue, Stage::Classify).await;
+    assert_eq!(deliveries.len(), 1);
+    let postponed_at = std::time::Instant::now();
+    let response = sqs::handle_batch(&throttled, Stage::Classify, event).await;
+    assert_eq!(
+        response.batch_item_failures.len(),
+        1,
+        "retried, not dropped"
+    );
+    assert_eq!(store.failures("get"), 1);
+    let again = receive_at_least(&cloud.queue, Stage::Classify, 1).await;
+    assert_eq!(again.len(), 1, "back after the backoff");
+    assert!(
+        postponed_at.elapsed() < Duration::from_secs(20),
+        "came back after {:?}: the visibility timeout, not the backoff",
+        postponed_at.elapsed()
+    );
+    assert_eq!(again[0].receive_count, 2);
+    assert!(run_sqs(cloud, Stage::Classify, sqs_event(&again), &again)
+        .await
+        .is_empty());
+    assert!(cloud
+        .queue
+        .dead_letters(Stage::Classify, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let id = HandoffId::parse(body["handoff_id"].as_str().unwrap()).unwrap();
+    let record = cloud.services.store.get(&id).await.unwrap();
+    assert!(
+        record.as_ref().is_some_and(|r| r.state != State::Received),
+        "{record:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn function_url_errors_are_json_with_a_status() {
     let Some(cloud) = cloud().await else { return };
     function_url_errors_are_json_with_a_status_on(&cloud).await;
