@@ -5,7 +5,7 @@
 //! never told is not failed over for the SLA meanwhile.
 
 use chrono::{TimeZone, Utc};
-use handoff_cli::runtime::{LocalOptions, LocalPipeline, RulesChoice};
+use handoff_cli::runtime::LocalPipeline;
 use handoff_domain::claim_link::ClaimAction;
 use handoff_domain::event::IntakeEvent;
 use handoff_domain::ids::{HandoffId, ProviderEventId};
@@ -16,6 +16,8 @@ use handoff_domain::ports::{
 use handoff_domain::service::Services;
 use std::sync::Arc;
 use std::time::Duration;
+
+mod support;
 
 /// A queue that loses every message sent to it (a crash between a write and its send, or a
 /// send that never arrived); everything else goes to the real queue.
@@ -71,16 +73,7 @@ async fn harness() -> Harness {
     let clock = Arc::new(ManualClock::new(
         Utc.with_ymd_and_hms(2026, 11, 24, 14, 0, 0).unwrap(),
     ));
-    let pipeline = LocalPipeline::open(LocalOptions {
-        http_policy: Default::default(),
-        data_dir: dir.path().to_path_buf(),
-        rules: RulesChoice::Embedded,
-        clock: clock.clone(),
-        public_url: "http://127.0.0.1:1".into(),
-        secrets: Arc::new(handoff_connectors::secrets::StaticSecrets::default()),
-    })
-    .await
-    .unwrap();
+    let pipeline = support::open(dir.path(), clock.clone()).await;
     let mut losing = (*pipeline.services).clone();
     losing.queue = Arc::new(LosesSends(pipeline.services.queue.clone()));
     Harness {
@@ -113,6 +106,23 @@ impl Harness {
             .into_iter()
             .map(|e| e.event)
             .collect()
+    }
+
+    /// Runs the one message waiting on `stage`'s queue (about `id`) with the services whose
+    /// sends are lost, and acks it: the stage did its work, the message it sent never arrives.
+    async fn run_losing_sends(&self, stage: Stage, id: &HandoffId) {
+        let queue = &self.pipeline.services.queue;
+        let got = queue
+            .receive(stage, 10, Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(got.len(), 1, "{got:?}");
+        let message = StageMessage {
+            handoff_id: id.clone(),
+            stage,
+        };
+        self.losing.run_stage(&message).await.unwrap();
+        queue.ack(stage, &got[0].receipt).await.unwrap();
     }
 
     /// Nothing moves without the sweep: the queues are empty, and a sweep before the stage
@@ -185,27 +195,7 @@ async fn a_handoff_whose_assign_message_was_lost_after_classify_is_redriven() {
         .unwrap()
         .handoff_id;
     // Classify runs with the losing queue: its assign message never arrives.
-    let d = h
-        .pipeline
-        .services
-        .queue
-        .receive(Stage::Classify, 10, Duration::from_secs(30))
-        .await
-        .unwrap();
-    assert_eq!(d.len(), 1);
-    h.losing
-        .run_stage(&StageMessage {
-            handoff_id: id.clone(),
-            stage: Stage::Classify,
-        })
-        .await
-        .unwrap();
-    h.pipeline
-        .services
-        .queue
-        .ack(Stage::Classify, &d[0].receipt)
-        .await
-        .unwrap();
+    h.run_losing_sends(Stage::Classify, &id).await;
     assert_eq!(h.record(&id).await.state, State::Classified);
     h.repair(&id).await;
     assert_eq!(h.record(&id).await.state, State::Notified);
@@ -338,26 +328,7 @@ async fn a_touch_whose_news_message_was_lost_is_redriven_and_the_owner_told() {
     // The same buyer writes again; classify joins it to the open handoff, but the message that
     // would tell the owner is lost.
     let joined = h.pipeline.services.intake(second).await.unwrap().handoff_id;
-    let d = h
-        .pipeline
-        .services
-        .queue
-        .receive(Stage::Classify, 10, Duration::from_secs(30))
-        .await
-        .unwrap();
-    h.losing
-        .run_stage(&StageMessage {
-            handoff_id: joined.clone(),
-            stage: Stage::Classify,
-        })
-        .await
-        .unwrap();
-    h.pipeline
-        .services
-        .queue
-        .ack(Stage::Classify, &d[0].receipt)
-        .await
-        .unwrap();
+    h.run_losing_sends(Stage::Classify, &joined).await;
     assert_eq!(h.record(&joined).await.state, State::Attached);
     let open = h.record(&id).await;
     assert_eq!(open.touches.len(), 1);

@@ -213,6 +213,32 @@ impl SqliteQueue {
             .map_err(QueueError::from)
     }
 
+    /// Runs `act` on the delivery a receipt names, in one transaction: `act` changes the
+    /// message only if the receipt is its latest delivery and returns the rows it changed. None
+    /// changed: a stale receipt (the message was delivered again since) is refused, a gone
+    /// message (acked or dead-lettered before) is nothing to do.
+    async fn on_receipt(
+        &self,
+        id: i64,
+        act: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<usize> + Send + 'static,
+    ) -> Result<(), QueueError> {
+        self.db
+            .run(move |conn| {
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let claim = if act(&tx)? > 0 {
+                    Claim::Done
+                } else if message_exists(&tx, id)? {
+                    Claim::Stale
+                } else {
+                    Claim::Gone
+                };
+                tx.commit()?;
+                Ok(claim)
+            })
+            .await?
+            .into_result()
+    }
+
     async fn insert(&self, stage: Stage, bodies: Vec<String>) -> Result<(), QueueError> {
         if bodies.is_empty() {
             return Ok(());
@@ -320,25 +346,13 @@ impl StageQueue for SqliteQueue {
 
     async fn ack(&self, stage: Stage, receipt: &str) -> Result<(), QueueError> {
         let (id, count) = parse_receipt(receipt)?;
-        self.db
-            .run(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let deleted = tx.execute(
-                    "DELETE FROM messages WHERE id = ?1 AND stage = ?2 AND receive_count = ?3",
-                    params![id, stage.as_str(), count],
-                )?;
-                let claim = if deleted > 0 {
-                    Claim::Done
-                } else if message_exists(&tx, id)? {
-                    Claim::Stale
-                } else {
-                    Claim::Gone
-                };
-                tx.commit()?;
-                Ok(claim)
-            })
-            .await?
-            .into_result()
+        self.on_receipt(id, move |tx| {
+            tx.execute(
+                "DELETE FROM messages WHERE id = ?1 AND stage = ?2 AND receive_count = ?3",
+                params![id, stage.as_str(), count],
+            )
+        })
+        .await
     }
 
     /// Makes the delivery's message visible at now + `delay` and counts the delivery as
@@ -351,26 +365,14 @@ impl StageQueue for SqliteQueue {
     ) -> Result<(), QueueError> {
         let (id, count) = parse_receipt(&delivery.receipt)?;
         let visible_at = now_ms().saturating_add(millis(delay));
-        self.db
-            .run(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let changed = tx.execute(
-                    "UPDATE messages SET visible_at = ?4, postponed = postponed + 1
-                     WHERE id = ?1 AND stage = ?2 AND receive_count = ?3",
-                    params![id, stage.as_str(), count, visible_at],
-                )?;
-                let claim = if changed > 0 {
-                    Claim::Done
-                } else if message_exists(&tx, id)? {
-                    Claim::Stale
-                } else {
-                    Claim::Gone
-                };
-                tx.commit()?;
-                Ok(claim)
-            })
-            .await?
-            .into_result()
+        self.on_receipt(id, move |tx| {
+            tx.execute(
+                "UPDATE messages SET visible_at = ?4, postponed = postponed + 1
+                 WHERE id = ?1 AND stage = ?2 AND receive_count = ?3",
+                params![id, stage.as_str(), count, visible_at],
+            )
+        })
+        .await
     }
 
     async fn dead_letter(
@@ -382,28 +384,19 @@ impl StageQueue for SqliteQueue {
         let (id, count) = parse_receipt(&delivery.receipt)?;
         let reason = reason.to_string();
         let now = now_ms();
-        self.db
-            .run(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let moved = tx.execute(
-                    "INSERT INTO dead_letters (stage, body, reason, at, receive_count)
-                     SELECT stage, body, ?4, ?5, receive_count FROM messages
-                     WHERE id = ?1 AND stage = ?2 AND receive_count = ?3",
-                    params![id, stage.as_str(), count, reason, now],
-                )?;
-                let claim = if moved > 0 {
-                    tx.execute("DELETE FROM messages WHERE id = ?1", [id])?;
-                    Claim::Done
-                } else if message_exists(&tx, id)? {
-                    Claim::Stale
-                } else {
-                    Claim::Gone
-                };
-                tx.commit()?;
-                Ok(claim)
-            })
-            .await?
-            .into_result()
+        self.on_receipt(id, move |tx| {
+            let moved = tx.execute(
+                "INSERT INTO dead_letters (stage, body, reason, at, receive_count)
+                 SELECT stage, body, ?4, ?5, receive_count FROM messages
+                 WHERE id = ?1 AND stage = ?2 AND receive_count = ?3",
+                params![id, stage.as_str(), count, reason, now],
+            )?;
+            if moved > 0 {
+                tx.execute("DELETE FROM messages WHERE id = ?1", [id])?;
+            }
+            Ok(moved)
+        })
+        .await
     }
 
     async fn dead_letters(&self, stage: Stage, max: usize) -> Result<Vec<DeadLetter>, QueueError> {
