@@ -38,5 +38,8 @@ eval "$(scripts/smtp-sink.sh start)"
 trap 'scripts/smtp-sink.sh stop >&2 || true; scripts/emulator.sh stop >&2 || true' EXIT
 echo "SMTP sink at $HANDOFF_TEST_SMTP (messages in $HANDOFF_TEST_SMTP_DIR)"
 
+echo "== headless browser (chromium and playwright-core, pinned; scripts/browser.sh)"
+eval "$(scripts/browser.sh install)"
+
 echo "== cargo test"
 cargo test --workspace --locked

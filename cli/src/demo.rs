@@ -11,9 +11,9 @@ use handoff_domain::audit::AuditReport;
 use handoff_domain::claim_link::ClaimAction;
 use handoff_domain::event::IntakeEvent;
 use handoff_domain::ids::HandoffId;
-use handoff_domain::lifecycle::{Actor, HandoffRecord};
+use handoff_domain::lifecycle::{Actor, HandoffRecord, Transition};
 use handoff_domain::ports::{Clock, ManualClock};
-use handoff_domain::render;
+use handoff_domain::render::{self, words};
 use std::fmt::Write;
 use std::sync::Arc;
 use std::time::Instant;
@@ -143,8 +143,13 @@ pub async fn run(rules: RulesChoice, keep: Option<std::path::PathBuf>) -> Result
     pipeline.drain().await?;
     let _ = writeln!(
         out,
-        "replayed {} → duplicate: {}",
-        events[0].0, replay["duplicate"]
+        "replayed {} → {}",
+        events[0].0,
+        if replay["duplicate"] == true {
+            "recognised as a duplicate; nothing changed"
+        } else {
+            "not recognised as a duplicate"
+        }
     );
     // The providers' own payloads, each signed as the provider signs it, through its route.
     let _ = writeln!(out, "\nprovider webhooks (signed, through their routes):");
@@ -222,12 +227,12 @@ pub async fn run(rules: RulesChoice, keep: Option<std::path::PathBuf>) -> Result
     pipeline.drain().await?;
     let _ = writeln!(
         out,
-        "failover sweep at {}: {} due, {} rerouted, {} escalated (read {} items)\n",
+        "failover sweep at {}: {} due, {} rerouted, {} escalated (read {})\n",
         clock.now().format("%Y-%m-%d %H:%M UTC"),
         sweep.due,
         sweep.rerouted,
         sweep.escalated,
-        sweep.items_read
+        words::count(sweep.items_read, "item")
     );
 
     for (name, id) in &ids {
@@ -243,8 +248,8 @@ pub async fn run(rules: RulesChoice, keep: Option<std::path::PathBuf>) -> Result
         .await?;
     let _ = writeln!(
         out,
-        "audit: {} handoffs, {} owned, acceptance {:.0}%, wrong owner {:.0}%, re-qualification {:.0}%, CRM completeness {:.0}%",
-        report.handoffs,
+        "audit: {}, {} owned, acceptance {:.0}%, wrong owner {:.0}%, re-qualification {:.0}%, CRM completeness {:.0}%",
+        words::count(report.handoffs, "handoff"),
         report.owned,
         report.acceptance_rate.unwrap_or(0.0) * 100.0,
         report.wrong_owner_rate.unwrap_or(0.0) * 100.0,
@@ -254,9 +259,9 @@ pub async fn run(rules: RulesChoice, keep: Option<std::path::PathBuf>) -> Result
     out.push_str(&requalification_by_reply_class(&report));
     let _ = writeln!(
         out,
-        "\n{} agent events and {} provider webhooks, all signed, through the HTTP routes → classify → assign → CRM → notify → claim/failover in {} ms; CRM files and notifications in {}",
-        events.len(),
-        demo_payloads::provider_requests().len(),
+        "\n{} and {}, all signed, through the HTTP routes → classify → assign → CRM → notify → claim/failover in {} ms; CRM files and notifications in {}",
+        words::count(events.len(), "agent event"),
+        words::count(demo_payloads::provider_requests().len(), "provider webhook"),
         started.elapsed().as_millis(),
         data_dir.display()
     );
@@ -280,7 +285,7 @@ pub fn requalification_by_reply_class(report: &AuditReport) -> String {
         let _ = writeln!(
             out,
             "    {:<18} {:>3} of {:<3} {:>4.0}%",
-            class.as_str(),
+            class.phrase(),
             row.requalified,
             row.owned,
             row.rate * 100.0
@@ -324,7 +329,7 @@ fn print_handoff(
     record: &HandoffRecord,
     timeline: &[handoff_domain::lifecycle::TimelineEntry],
 ) {
-    let _ = writeln!(out, "━━ {name} · {} · {}", record.id, record.state.as_str());
+    let _ = writeln!(out, "━━ {name} · {} · {}", record.id, record.state);
     if let Some(open) = &record.attached_to {
         let _ = writeln!(
             out,
@@ -339,7 +344,7 @@ fn print_handoff(
                 let _ = writeln!(
                     out,
                     "   Automation: {} — {}{}{}",
-                    a.action,
+                    a.action.phrase(),
                     a.reason,
                     a.resume_on
                         .map(|d| format!("; resume {d}"))
@@ -353,7 +358,8 @@ fn print_handoff(
             if !p.routing.is_empty() {
                 let _ = writeln!(out, "   Routing trace:");
                 for t in &p.routing {
-                    let _ = writeln!(out, "     · {:<14} {}", t.layer, t.outcome);
+                    let layer = render::layer_phrase(&t.layer);
+                    let _ = writeln!(out, "     · {layer:<16} {}", t.outcome);
                 }
             }
         }
@@ -370,9 +376,9 @@ fn print_handoff(
         };
         let _ = writeln!(
             out,
-            "     {} {:<26} by {:<10} {}",
+            "     {} {:<27} by {:<10} {}",
             e.at.format("%H:%M"),
-            e.event,
+            Transition::event_phrase(&e.event),
             who,
             e.note
         );

@@ -8,8 +8,10 @@
 //!   [`demo_payloads`]: the providers' documented payloads, signed, through the real routes.
 //! - [`classify_cmd`], [`rules_cmd`]: side-effect-free tools.
 //! - [`provider_cmd`]: raw provider payloads: `handoff sign`, `handoff classify --source`.
+//! - [`simulate_cmd`]: `handoff simulate`, what-if replay of a rules change (local or `--table`).
 //! - [`erase_cmd`]: `handoff erase --email`, a buyer's deletion request (local or `--table`).
 //! - [`bench`]: throughput figures.
+//! - [`output`]: standard output that stops quietly when the reader goes away (`| head`).
 
 pub mod bench;
 pub mod classify_cmd;
@@ -19,7 +21,9 @@ pub mod demo;
 pub mod demo_payloads;
 pub mod erase_cmd;
 pub mod eval_cmd;
+pub mod output;
 pub mod provider_cmd;
 pub mod rules_cmd;
 pub mod runtime;
 pub mod serve;
+pub mod simulate_cmd;

@@ -2,13 +2,12 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use handoff_cli::runtime::{LocalOptions, LocalPipeline, RulesChoice};
+use handoff_cli::runtime::RulesChoice;
 use handoff_cli::{bench, classify_cmd, demo, erase_cmd, eval_cmd, provider_cmd, rules_cmd, serve};
-use handoff_domain::ports::SystemClock;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
+mod audit_cmd;
 mod dlq_cmd;
 mod rep_cmd;
 
@@ -131,14 +130,57 @@ enum Command {
         #[arg(long, default_value = eval_cmd::MODEL_FILE, requires = "train")]
         model_out: PathBuf,
     },
-    /// The audit over the last days of a local data directory, as JSON.
+    /// The audit of a period (local data directory, or a deployed table with --table): the six
+    /// metrics inbound and outbound, per rep, rule, source and trigger, the trend against the
+    /// period before and the cases to read by hand. JSON on stdout, or --json / --html files.
     Audit {
-        #[arg(long, default_value = ".handoff")]
-        data: PathBuf,
+        /// How far back (7d, 36h, 2w).
+        #[arg(long, default_value = "7d", value_parser = handoff_cli::simulate_cmd::parse_since)]
+        since: chrono::Duration,
+        /// The same as --since Nd (kept for scripts written before --since).
+        #[arg(long, conflicts_with = "since", value_parser = clap::value_parser!(i64).range(1..))]
+        days: Option<i64>,
+        /// The rules of a local store, for the reps' names and caps (default: the embedded
+        /// examples/handoff.toml; a table uses its current rules).
         #[arg(long)]
         config: Option<PathBuf>,
-        #[arg(long, default_value_t = 7)]
-        days: i64,
+        #[command(flatten)]
+        target: Target,
+        /// Write the report as an HTML page (self-contained: open it from disk or send it).
+        #[arg(long)]
+        html: Option<PathBuf>,
+        /// Write the report as JSON instead of printing it.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Link the page's handoffs to this console (`handoff serve`'s address, e.g.
+        /// http://127.0.0.1:8080): <URL>/handoffs/<id>.
+        #[arg(long)]
+        console_url: Option<String>,
+    },
+    /// What if the rules changed: replay the recorded handoffs of a period (or one handoff)
+    /// through a new rules file without writing anything, and report owner changes, loads
+    /// against caps, moved SLA deadlines, rules never matched and queue fall-throughs.
+    Simulate {
+        /// The new rules file.
+        #[arg(long)]
+        rules: PathBuf,
+        /// How far back (7d, 36h, 2w); with --handoff, the context replayed before it.
+        #[arg(long, default_value = "7d", value_parser = handoff_cli::simulate_cmd::parse_since)]
+        since: chrono::Duration,
+        /// Replay one handoff and show its current and new routing layer by layer.
+        #[arg(long)]
+        handoff: Option<String>,
+        /// The current rules of a local store (default: the embedded examples/handoff.toml).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        target: Target,
+        /// Also write the page (owner changes, loads against caps, traces side by side).
+        #[arg(long)]
+        html: Option<PathBuf>,
+        /// Also write the report as JSON.
+        #[arg(long)]
+        json: Option<PathBuf>,
     },
     /// Change or list reps' availability without a redeploy or a rules change, by the clock
     /// routing runs on.
@@ -349,17 +391,13 @@ async fn run(command: Command) -> Result<()> {
                 .with_context(|| format!("set {variable} to the secret to sign with (the same value `handoff serve` verifies)"))?;
             let url = url.unwrap_or_else(|| format!("http://127.0.0.1:8080{}", provider.path()));
             let content_type = provider_cmd::content_type_for(provider, content_type.as_deref());
-            print!(
-                "{}",
-                provider_cmd::sign_as_curl_config(
-                    provider,
-                    secrets.current(),
-                    &url,
-                    &content_type,
-                    provider_cmd::read_input(&input)?,
-                )?
-            );
-            Ok(())
+            emit(&provider_cmd::sign_as_curl_config(
+                provider,
+                secrets.current(),
+                &url,
+                &content_type,
+                provider_cmd::read_input(&input)?,
+            )?)
         }
         Command::Events {
             command: EventsCommand::Schema,
@@ -379,6 +417,29 @@ async fn run(command: Command) -> Result<()> {
             RulesCommand::Push { file, table, aws } => push_rules(&file, &table, &aws).await,
         },
         Command::Rep { command } => rep_cmd::run(command).await,
+        Command::Simulate {
+            rules,
+            since,
+            handoff,
+            config,
+            target,
+            html,
+            json,
+        } => emit(
+            &handoff_cli::simulate_cmd::run(handoff_cli::simulate_cmd::SimulateOptions {
+                rules,
+                config,
+                since,
+                handoff,
+                data_dir: target.data,
+                table: target.table,
+                profile: target.aws.profile,
+                region: target.aws.region,
+                html,
+                json,
+            })
+            .await?,
+        ),
         Command::Dlq { command } => emit(&dlq_cmd::run(command).await?),
         Command::Eval {
             split,
@@ -400,49 +461,43 @@ async fn run(command: Command) -> Result<()> {
             }
             Ok(())
         }
-        Command::Audit { data, config, days } => {
-            anyhow::ensure!(
-                data.join("handoff.sqlite").exists(),
-                "no local store in {} (run `handoff serve` first)",
-                data.display()
-            );
-            let pipeline = LocalPipeline::open(LocalOptions {
-                http_policy: Default::default(),
-                data_dir: data,
-                rules: RulesChoice::from_arg(config),
-                clock: Arc::new(SystemClock),
-                public_url: String::new(),
-                secrets: Arc::new(handoff_connectors::secrets::EnvSecrets),
+        Command::Audit {
+            since,
+            days,
+            config,
+            target,
+            html,
+            json,
+            console_url,
+        } => emit(
+            &audit_cmd::run(audit_cmd::AuditOptions {
+                since: days.map_or(since, chrono::Duration::days),
+                data_dir: target.data,
+                config,
+                table: target.table,
+                profile: target.aws.profile,
+                region: target.aws.region,
+                html,
+                json,
+                console_url,
             })
-            .await?;
-            let now = chrono::Utc::now();
-            let report = pipeline
-                .services
-                .audit(now - chrono::Duration::days(days), now)
-                .await
-                .context("audit failed")?;
-            emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
-            Ok(())
-        }
+            .await?,
+        ),
         Command::Erase {
             email,
             target,
             queue_prefix,
-        } => {
-            print!(
-                "{}",
-                erase_cmd::run(erase_cmd::EraseOptions {
-                    email,
-                    data_dir: target.data,
-                    table: target.table,
-                    profile: target.aws.profile,
-                    region: target.aws.region,
-                    queue_prefix,
-                })
-                .await?
-            );
-            Ok(())
-        }
+        } => emit(
+            &erase_cmd::run(erase_cmd::EraseOptions {
+                email,
+                data_dir: target.data,
+                table: target.table,
+                profile: target.aws.profile,
+                region: target.aws.region,
+                queue_prefix,
+            })
+            .await?,
+        ),
         Command::Bench { events } => {
             emit(&bench::run(events).await?)?;
             Ok(())
@@ -459,8 +514,9 @@ async fn push_rules(file: &str, table: &str, aws: &AwsArgs) -> Result<()> {
         aws.region.as_deref(),
     )
     .await?;
-    println!("{file}: valid; stored as rules version {version} in {table}");
-    Ok(())
+    emit(&format!(
+        "{file}: valid; stored as rules version {version} in {table}\n"
+    ))
 }
 
 #[cfg(not(feature = "aws"))]
@@ -470,13 +526,9 @@ async fn push_rules(_file: &str, _table: &str, _aws: &AwsArgs) -> Result<()> {
     )
 }
 
-/// Writes a command's output to stdout. A reader that went away (`handoff classify … | head`)
-/// ends the output quietly instead of with a panic.
+/// Writes a command's output to stdout; every output path goes through it. A reader that went
+/// away (`handoff classify … | head`) ends the output quietly instead of with a panic
+/// ([`handoff_cli::output::emit`]).
 fn emit(text: &str) -> Result<()> {
-    use std::io::Write as _;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.map_err(Into::into),
-    }
+    Ok(handoff_cli::output::emit(text)?)
 }

@@ -119,8 +119,7 @@ pub(crate) async fn run(command: RepCommand) -> Result<()> {
                 set_at: opened.now,
             };
             opened.save(&value).await?;
-            println!("{}", confirmation(&value));
-            Ok(())
+            crate::emit(&format!("{}\n", confirmation(&value)))
         }
         RepCommand::Back { rep, reason, place } => {
             let opened = Opened::at(&place).await?;
@@ -133,8 +132,7 @@ pub(crate) async fn run(command: RepCommand) -> Result<()> {
                 set_at: opened.now,
             };
             opened.save(&value).await?;
-            println!("{}", confirmation(&value));
-            Ok(())
+            crate::emit(&format!("{}\n", confirmation(&value)))
         }
         RepCommand::List { json, place } => {
             let opened = Opened::at(&place).await?;

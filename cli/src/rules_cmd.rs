@@ -5,6 +5,7 @@
 
 use anyhow::{Context, Result};
 use handoff_domain::config::{entry_line, Rules};
+use handoff_domain::render::words::{count, count_with};
 use handoff_domain::routing::condition::rule_condition;
 use handoff_domain::routing::lint::{lint, WarningKind};
 use std::fmt::Write;
@@ -40,12 +41,12 @@ pub fn summary(rules: &Rules) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{}: OK — {} teams, {} reps, {} territories, {} routing rules",
+        "{}: OK — {}, {}, {}, {}",
         rules.org.name,
-        rules.teams.len(),
-        rules.reps.len(),
-        rules.territories.len(),
-        rules.routing.len()
+        count(rules.teams.len(), "team"),
+        count(rules.reps.len(), "rep"),
+        count_with(rules.territories.len(), "territory", "territories"),
+        count(rules.routing.len(), "routing rule")
     );
     let _ = writeln!(s, "teams:");
     for t in &rules.teams {
@@ -94,7 +95,7 @@ pub fn summary(rules: &Rules) -> String {
             s,
             "  {} [{}{territory}{lead}{max_reps}{queue}]: {}",
             t.id,
-            t.role.as_str(),
+            t.role,
             reps.join(", ")
         );
     }
@@ -124,8 +125,10 @@ pub fn summary(rules: &Rules) -> String {
     );
     let _ = writeln!(
         s,
-        "failover: up to {} more reps → team lead → shared queue {:?} ({})",
-        rules.failover.max_reps, rules.failover.shared_queue, rules.failover.shared_queue_notify
+        "failover: up to {} → team lead → shared queue {:?} ({})",
+        count(rules.failover.max_reps as usize, "more rep"),
+        rules.failover.shared_queue,
+        rules.failover.shared_queue_notify
     );
     let channels: Vec<&str> = [
         rules.notify.slack.as_ref().map(|_| "slack"),
@@ -179,7 +182,8 @@ fn judge_summary(j: &handoff_domain::config::JudgeSettings) -> String {
                 Some(max) => {
                     let _ = write!(
                         out,
-                        "; at most {max} calls a day at ${} each (at most ${:.2} a day)",
+                        "; at most {} a day at ${} each (at most ${:.2} a day)",
+                        count(max as usize, "call"),
                         j.cost_per_call_usd,
                         j.cost_per_call_usd * f64::from(max)
                     );
@@ -243,7 +247,7 @@ mod tests {
         .unwrap();
         assert!(out.contains("OK — 5 teams, 13 reps"), "{out}");
         assert!(
-            out.contains("amer-sdr [sdr, amer, lead harper, failover tries 1 more rep, queue \"amer-sdr-queue\" (slack:#amer-sdr)]: ava (w1, cap 30/day, America/New_York), diego (w1, cap 30/day, America/Chicago), harper (failover only, America/New_York)"),
+            out.contains("amer-sdr [SDR, amer, lead harper, failover tries 1 more rep, queue \"amer-sdr-queue\" (slack:#amer-sdr)]: ava (w1, cap 30/day, America/New_York), diego (w1, cap 30/day, America/Chicago), harper (failover only, America/New_York)"),
             "{out}"
         );
         assert!(
@@ -321,7 +325,7 @@ mod tests {
         .unwrap();
         for (employees, team, rule) in [
             (150, "amer-sdr", "rule \"inbound from AMER companies under 200 employees goes to the AMER SDRs\" (inbound; 150 employees, below 200; country US in amer) → team AMER SDRs; 2 active reps have it"),
-            (5000, "amer-ae", "rule \"inbound from companies of 200 employees or more goes to an AE\" (inbound; 5000 employees, at least 200) → role ae; 6 active reps have it"),
+            (5000, "amer-ae", "rule \"inbound from companies of 200 employees or more goes to an AE\" (inbound; 5000 employees, at least 200) → role AE; 6 active reps have it"),
         ] {
             let event: handoff_domain::event::IntakeEvent = serde_json::from_value(serde_json::json!({
                 "type": "form_lead", "source": "website", "channel": "web_form",

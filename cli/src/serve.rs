@@ -1,5 +1,6 @@
 //! `handoff serve`: HTTP intake and claims on 127.0.0.1, a worker per stage, the failover sweep
-//! on a timer — all on the embedded default.
+//! on a timer — all on the embedded default — and the web console ([`console`]), which, like
+//! `GET /v1/handoffs/{id}`, needs the token printed at start.
 //!
 //! With `--test-clock` the server's time is a manual clock, and the data directory's
 //! [`TEST_CLOCK_FILE`] holds its current instant (written at start and on every move, removed at
@@ -12,6 +13,7 @@
 //! flight finish within the grace period, cuts the rest, then stops the workers.
 
 pub mod connections;
+pub mod console;
 
 pub use connections::ConnectionLimits;
 
@@ -77,7 +79,8 @@ pub async fn run(opts: ServeOptions) -> Result<()> {
         Some(m) => m.clone(),
         None => Arc::new(SystemClock),
     };
-    let pipeline = Arc::new(
+    let rules_choice = opts.rules.clone();
+    let pipeline = Arc::new(console::links::link_notifications(
         LocalPipeline::open(LocalOptions {
             http_policy: Default::default(),
             data_dir: opts.data_dir.clone(),
@@ -87,7 +90,7 @@ pub async fn run(opts: ServeOptions) -> Result<()> {
             secrets: Arc::new(handoff_connectors::secrets::EnvSecrets),
         })
         .await?,
-    );
+    ));
     let test_clock_file = match opts.test_clock {
         Some(start) => write_test_clock(&opts.data_dir, start),
         None => remove_test_clock(&opts.data_dir),
@@ -102,6 +105,17 @@ pub async fn run(opts: ServeOptions) -> Result<()> {
     if let Some(manual) = &manual {
         app = handoff_api::json_errors(app.merge(test_routes(manual.clone(), pipeline.clone())));
     }
+    let console_auth = console::ConsoleAuth::from_env(addr.port())?;
+    let console_line = console_auth.startup_line(&format!("http://{addr}"));
+    let app = console::mount(
+        app,
+        Arc::new(console::Console {
+            services: pipeline.services.clone(),
+            data_dir: opts.data_dir.clone(),
+            rules: rules_choice,
+            auth: console_auth,
+        }),
+    );
     let limits = ConnectionLimits {
         max_connections: connections::fit_to_descriptor_limit(
             opts.limits.max_connections,
@@ -111,11 +125,12 @@ pub async fn run(opts: ServeOptions) -> Result<()> {
     };
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let workers = pipeline.spawn_workers(opts.sweep_every, stop_rx);
-    println!(
-        "handoff listening on http://{addr} (data in {})",
+    crate::output::emit(&format!(
+        "handoff listening on http://{addr} (data in {})\n",
         opts.data_dir.display()
-    );
+    ))?;
     eprintln!("{}", signing_help(&addr.to_string()));
+    eprintln!("{console_line}");
     eprintln!("{}", limits_line(&opts.limits, &limits));
     tracing::info!(%addr, "serving");
     let ended = connections::serve(listener, app, limits, shutdown).await;

@@ -15,6 +15,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// The console token `GET /v1/handoffs/{id}` needs (fixed through `HANDOFF_CONSOLE_TOKEN`).
+const CONSOLE_TOKEN: &str = "serve-test-console-token";
 const AGENT_SECRET: &str = "rep-availability-agent-secret";
 /// Wednesday 12:00 in Berlin: Lena (emea-ae, Berlin) and Oliver (emea-ae, London) both work.
 const TEST_CLOCK: &str = "2026-06-03T10:00:00Z";
@@ -41,6 +43,7 @@ fn start_server(data: &Path, test_clock: Option<&str>) -> Server {
     }
     let mut child = cmd
         .env("HANDOFF_SECRET_AGENT", AGENT_SECRET)
+        .env("HANDOFF_CONSOLE_TOKEN", CONSOLE_TOKEN)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -119,13 +122,14 @@ async fn assigned(client: &reqwest::Client, base: &str, id: &str) -> Value {
     loop {
         let h: Value = client
             .get(format!("{base}/v1/handoffs/{id}"))
+            .bearer_auth(CONSOLE_TOKEN)
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap();
-        if h["package"]["owner"]["rep"].is_string() {
+        if h["owner"]["rep"].is_string() {
             return h;
         }
         assert!(
@@ -137,7 +141,7 @@ async fn assigned(client: &reqwest::Client, base: &str, id: &str) -> Value {
 }
 
 fn round_robin_line(h: &Value) -> String {
-    h["package"]["routing"]
+    h["routing"]
         .as_array()
         .unwrap()
         .iter()
@@ -213,7 +217,7 @@ async fn away_and_back_follow_the_servers_test_clock() {
     )
     .await;
     let h = assigned(&client, base, &first).await;
-    assert_eq!(h["package"]["owner"]["rep"], "oliver", "{h:#}");
+    assert_eq!(h["owner"]["rep"], "oliver", "{h:#}");
     let rr = round_robin_line(&h);
     assert!(
         rr.contains("not eligible: lena (away until 2026-06-03 12:00 UTC)"),
@@ -256,7 +260,7 @@ async fn away_and_back_follow_the_servers_test_clock() {
     )
     .await;
     let h = assigned(&client, base, &second).await;
-    assert_eq!(h["package"]["owner"]["rep"], "lena", "{h:#}");
+    assert_eq!(h["owner"]["rep"], "lena", "{h:#}");
     assert!(!round_robin_line(&h).contains("not eligible"), "{h:#}");
 
     // The JSON list says the same, structured.

@@ -1,13 +1,17 @@
 //! The whole pipeline on the AWS emulator, through the real handlers and real Lambda event
 //! shapes: function URL → intake → SQS → classify → SQS → assign → CRM + notify → claim;
 //! an unclaimed handoff rerouted by the scheduled failover handler under a controlled clock;
-//! a poison message in an SQS batch; and every handler run twice on the same input.
+//! a poison message in an SQS batch; the weekly audit writing its report to the S3 bucket and
+//! posting its summary with a presigned link to Slack; and every handler run twice on the same
+//! input.
 //!
 //! Each function is built as `infra/template.yaml` deploys it: from the template's environment
 //! for that function, with its own SDK clients recording every AWS call. At the end of each
 //! scenario every call a function made must be granted to its role in the template; and
 //! `every_grant_in_the_template_is_used` runs every scenario and fails on a granted action no
-//! function ever calls. The emulator does not enforce IAM; this is what keeps the policies true.
+//! function ever calls (the audit's S3 calls are recorded apart, by `handoff_aws::s3::S3Calls`,
+//! and checked with its other calls). The emulator does not enforce IAM; this is what keeps the
+//! policies true.
 //!
 //! Needs `AWS_ENDPOINT_URL` (scripts/test.sh starts the emulator). Without it: a notice and an
 //! early return on a developer machine, a failure under `CI=true`.
@@ -65,6 +69,12 @@ struct Cloud {
     failover: Arc<Services>,
     claim: Arc<App>,
     audit: Arc<Services>,
+    /// Where the audit function writes its report and posts its summary, as deployed, and the
+    /// S3 calls it made (its other calls are in `recorded`).
+    audit_outputs: schedule::AuditOutputs,
+    audit_s3: handoff_aws::s3::S3Calls,
+    /// The report bucket.
+    audit_bucket: String,
     /// What the test reads state through (its calls are nobody's).
     services: Arc<Services>,
     queue: SqsQueue,
@@ -95,6 +105,8 @@ const NEW_CLAIM_KEY: &str = "e2e-claim-key-new-that-is-long-enough-0123456789";
 const OLD_CLAIM_KEY: &str = "e2e-claim-key-old-that-is-long-enough-0123456789";
 
 const SLACK_TOKEN: &str = "xoxb-e2e-slack-bot";
+/// Where the weekly audit posts its summary (the stack's AuditSlackChannel).
+const AUDIT_CHANNEL: &str = "#sales-leads";
 const EMAIL_FROM: &str = "handoffs@northwind.example";
 
 /// The example rules as a team deploys them: HubSpot as the CRM, Slack and SES email for the
@@ -214,6 +226,24 @@ async fn cloud() -> Option<Cloud> {
             .insert(format!("{logical}.QueueName"), name.to_string());
     }
     resolver.refs.insert("ClaimSecret".into(), claim_secret);
+    // The audit's report bucket, and its Slack summary channel.
+    let audit_bucket = format!("handoff-e2e-{id}-audits");
+    handoff_aws::s3::s3_client(&sdk, None)
+        .create_bucket()
+        .bucket(&audit_bucket)
+        .send()
+        .await
+        .expect("report bucket");
+    resolver
+        .refs
+        .insert("AuditReportBucket".into(), audit_bucket.clone());
+    resolver.atts.insert(
+        "AuditReportBucket.Arn".into(),
+        format!("arn:aws:s3:::{audit_bucket}"),
+    );
+    resolver
+        .params
+        .insert("AuditSlackChannel".into(), AUDIT_CHANNEL.into());
     resolver.atts.insert(
         "ClaimFunctionUrl.FunctionUrl".into(),
         "https://claim.lambda-url.us-east-1.on.aws/".into(),
@@ -221,6 +251,7 @@ async fn cloud() -> Option<Cloud> {
     let hubspot_api_url = handoff_testkit::hubspot::serve(HUBSPOT_TOKEN).await;
     let mut recorded = BTreeMap::new();
     let mut configs = BTreeMap::new();
+    let mut audit_publishing = None;
     for function in Function::ALL {
         let def = template
             .functions()
@@ -234,9 +265,12 @@ async fn cloud() -> Option<Cloud> {
             .collect();
         // The one variable the template leaves at its default: HubSpot's real API.
         env.insert("HANDOFF_HUBSPOT_API_URL".into(), hubspot_api_url.clone());
-        let mut config =
-            FunctionConfig::from_vars(function, &Vars::from_fn(|k| env.get(k).cloned()))
-                .unwrap_or_else(|e| panic!("{}: {e:#}", function.name()));
+        let vars = Vars::from_fn(|k| env.get(k).cloned());
+        let mut config = FunctionConfig::from_vars(function, &vars)
+            .unwrap_or_else(|e| panic!("{}: {e:#}", function.name()));
+        if function == Function::Audit {
+            audit_publishing = Some(schedule::AuditPublishing::from_vars(&vars));
+        }
         let recorder = CallRecorder::new();
         config.recorder = Some(recorder.clone());
         recorded.insert(function, recorder);
@@ -266,6 +300,12 @@ async fn cloud() -> Option<Cloud> {
             .await
             .expect("claim"),
     );
+    // The audit's outputs, built as the function builds them, recording into its recorder.
+    let audit_s3 = handoff_aws::s3::S3Calls::new();
+    let audit_outputs = audit_publishing.expect("the audit function").outputs(
+        &handoff_aws::calls::Clients::new(sdk.clone(), Some(recorded[&Function::Audit].clone())),
+        Some(audit_s3.clone()),
+    );
     let mut reader = configs[&Function::Audit].clone();
     reader.recorder = None;
     let reader = Arc::new(
@@ -279,6 +319,9 @@ async fn cloud() -> Option<Cloud> {
         assign: services(Function::Assign).await,
         failover: services(Function::Failover).await,
         audit: services(Function::Audit).await,
+        audit_outputs,
+        audit_s3,
+        audit_bucket,
         claim,
         services: reader,
         queue,
@@ -608,6 +651,8 @@ async fn function_url_to_accepted_through_every_handler_on(cloud: &Cloud) {
     scheduled.time = Some(now + chrono::Duration::hours(1));
     let report = schedule::audit(&cloud.audit, &scheduled).await.unwrap();
     assert_eq!(report.handoffs, 1, "{report:?}");
+    assert_eq!(report.inbound.accepted, 1, "{report:?}");
+    audit_is_published(cloud, &report).await;
     // Nothing left behind in any queue.
     for stage in Stage::ALL {
         let left = cloud
@@ -623,6 +668,62 @@ async fn function_url_to_accepted_through_every_handler_on(cloud: &Cloud) {
             ));
         }
     }
+}
+
+/// The audit function's report in the bucket (the JSON is the report, the page readable through
+/// the presigned link) and its summary in the Slack channel, with that link.
+async fn audit_is_published(cloud: &Cloud, report: &handoff_domain::audit::AuditReport) {
+    let published = schedule::publish_audit(&cloud.audit, report, &cloud.audit_outputs)
+        .await
+        .unwrap();
+    let day = report.to.format("%Y-%m-%d");
+    assert_eq!(
+        published.keys,
+        [
+            format!("audits/{day}/report.json"),
+            format!("audits/{day}/report.html")
+        ]
+    );
+    let json = handoff_aws::s3::s3_client(&handoff_aws::aws_config_from_env().await, None)
+        .get_object()
+        .bucket(&cloud.audit_bucket)
+        .key(&published.keys[0])
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    let stored: Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(stored, serde_json::to_value(report).unwrap());
+    // The summary, with the link to the page.
+    let receipt = published.slack.expect("posted to Slack");
+    let channel = cloud.slack.channel_id(AUDIT_CHANNEL).expect("the channel");
+    assert!(
+        receipt.starts_with(&format!("slack:{channel}:")),
+        "{receipt}"
+    );
+    let messages = cloud.slack.messages_in(&channel);
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    let text = &messages[0].text;
+    assert!(text.contains("*Weekly handoff audit*"), "{text}");
+    assert!(text.contains("1 handoff (1 inbound, 0 outbound)"), "{text}");
+    assert!(text.contains("Acceptance: 100.0 % inbound"), "{text}");
+    let start = text.find("<http").expect("a link") + 1;
+    let link = text[start..]
+        .split('|')
+        .next()
+        .unwrap()
+        .replace("&amp;", "&");
+    assert!(link.contains(&published.keys[1]), "{link}");
+    assert!(link.contains("X-Amz-Expires=43200"), "12 hours: {link}");
+    let page = reqwest::get(&link).await.unwrap();
+    assert_eq!(page.status(), 200, "{link}");
+    let html = page.text().await.unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+    assert!(html.contains("The six metrics, inbound and outbound"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1336,6 +1437,9 @@ async fn every_grant_in_the_template_is_used() {
         for (f, r) in &cloud.recorded {
             all.entry(*f).or_default().extend(r.calls());
         }
+        all.entry(Function::Audit)
+            .or_default()
+            .extend(cloud.audit_s3.calls());
         last = Some(cloud);
     }
     let cloud = last.expect("a stack");
@@ -1428,7 +1532,11 @@ fn assert_calls_granted(cloud: &Cloud) {
     for (function, recorder) in &cloud.recorded {
         let role = role_of(&cloud.template, *function);
         let statements = cloud.template.role_statements(&role);
-        for call in recorder.calls() {
+        let mut calls = recorder.calls();
+        if *function == Function::Audit {
+            calls.extend(cloud.audit_s3.calls());
+        }
+        for call in calls {
             let grants: Vec<Vec<String>> = statements
                 .iter()
                 .filter(|s| s.actions.iter().any(|a| glob(a, &call.action)))
@@ -1496,6 +1604,8 @@ fn resource_arn(call: &Call) -> Option<String> {
         "secretsmanager" => Some(format!(
             "arn:aws:secretsmanager:us-east-1:123456789012:secret:{resource}-AbCdEf"
         )),
+        // The object's ARN (the report bucket's audits/… keys).
+        "s3" => Some(resource.to_string()),
         _ => None,
     }
 }

@@ -7,6 +7,7 @@
 mod support;
 
 use handoff_lambda::env::Vars;
+use handoff_lambda::schedule::AuditPublishing;
 use handoff_lambda::wiring::{Function, FunctionConfig};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -95,6 +96,15 @@ fn each_function_gets_exactly_the_variables_it_reads() {
         // The template's environment is enough to start the function.
         let config = FunctionConfig::from_vars(function, &vars)
             .unwrap_or_else(|e| panic!("{}: {e:#}", f.logical_id));
+        // The audit also reads where its report and summary go.
+        if function == Function::Audit {
+            let publishing = AuditPublishing::from_vars(&vars);
+            assert!(
+                publishing.bucket.is_some() && publishing.secrets_prefix.is_some(),
+                "{}: the report bucket and the secrets prefix are set: {publishing:?}",
+                f.logical_id
+            );
+        }
         assert!(
             config.queue_urls.is_some(),
             "{}: the queue URLs are set, so no GetQueueUrl at cold start",
@@ -351,4 +361,77 @@ fn the_judge_may_call_one_model_only_when_the_operator_opts_in() {
         "{batch} judged messages of {} ms each within {with_judge} s",
         handoff_domain::config::JUDGE_TIMEOUT_MAX_MS
     );
+}
+
+/// The audit reports' bucket is private and encrypted, expires its reports, and the audit role
+/// may write and read there under audits/ only (and no other role touches S3).
+#[test]
+fn the_audit_report_bucket_is_private_and_only_the_audit_writes_there() {
+    let template = Template::load();
+    let bucket = template.resource("AuditReportBucket");
+    let p = &bucket["Properties"];
+    let block = &p["PublicAccessBlockConfiguration"];
+    for key in [
+        "BlockPublicAcls",
+        "BlockPublicPolicy",
+        "IgnorePublicAcls",
+        "RestrictPublicBuckets",
+    ] {
+        assert_eq!(block[key].as_bool(), Some(true), "{key}");
+    }
+    assert!(
+        !p["BucketEncryption"]["ServerSideEncryptionConfiguration"].is_null(),
+        "encrypted"
+    );
+    let rules = p["LifecycleConfiguration"]["Rules"].as_sequence().unwrap();
+    assert!(
+        rules
+            .iter()
+            .any(|r| r["Prefix"].as_str() == Some("audits/") && !r["ExpirationInDays"].is_null()),
+        "reports expire"
+    );
+    assert_eq!(
+        p["OwnershipControls"]["Rules"][0]["ObjectOwnership"].as_str(),
+        Some("BucketOwnerEnforced")
+    );
+    let policy = format!("{:?}", template.resource("AuditReportBucketPolicy"));
+    assert!(policy.contains("aws:SecureTransport"), "TLS only");
+
+    let resolver = Resolver::new(&template);
+    let s3: Vec<(String, Vec<String>)> = template
+        .role_statements("AuditRole")
+        .into_iter()
+        .filter(|s| s.actions.iter().any(|a| a.starts_with("s3:")))
+        .map(|s| {
+            (
+                s.actions.join(","),
+                s.resources
+                    .iter()
+                    .flat_map(|r| resolver.list(&template, r))
+                    .collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        s3,
+        [(
+            "s3:PutObject,s3:GetObject".to_string(),
+            vec!["<AuditReportBucket.Arn>/audits/*".to_string()]
+        )]
+    );
+    let roles: Vec<String> = template
+        .resources()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::IAM::Role"))
+        .map(|(id, _)| id)
+        .collect();
+    for role in roles.iter().filter(|r| *r != "AuditRole") {
+        let text = format!("{:?}", template.resource(role));
+        assert!(!text.contains("s3:"), "{role} never calls S3");
+    }
+    let audit = template
+        .functions()
+        .into_iter()
+        .find(|f| f.binary == "audit")
+        .unwrap();
+    assert!(audit.env.contains_key("HANDOFF_AUDIT_BUCKET"));
 }

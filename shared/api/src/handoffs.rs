@@ -1,13 +1,19 @@
-//! `GET /v1/handoffs/{id}`: a handoff's record, package and timeline.
+//! `GET /v1/handoffs/{id}`: a handoff's package, record and timeline.
+//!
+//! The body has the shape `handoff classify` prints: the six-part package's fields at the top
+//! level (`handoff_id`, `motion`, `trigger`, … `owner`, `sla`, `routing`), so the same reader
+//! parses both; beside them the record's own fields (`state`, `version`, `crm_ref`, `crm`,
+//! `notification_ref`, `reassignments`) and the `timeline`. A handoff not classified yet has
+//! only `handoff_id` of the package.
 
 use crate::{ApiError, AppState};
 use axum::extract::{Path, State};
 use axum::Json;
 use handoff_domain::ids::HandoffId;
 use handoff_domain::service::ServiceError;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-/// The stored record, its package and its timeline.
+/// The package (as `handoff classify` prints it) with the record's state and timeline.
 pub async fn get_handoff(
     State(app): State<AppState>,
     Path(id): Path<String>,
@@ -27,15 +33,26 @@ pub async fn get_handoff(
         .timeline(&id)
         .await
         .map_err(ServiceError::from)?;
-    Ok(Json(json!({
-        "id": record.id,
-        "state": record.state,
-        "version": record.version,
-        "package": record.package(),
-        "crm_ref": record.crm_ref,
-        "crm": record.crm,
-        "notification_ref": record.notification_ref,
-        "reassignments": record.reassignments,
-        "timeline": timeline,
-    })))
+    let mut body = match record.package().map(serde_json::to_value) {
+        Some(Ok(Value::Object(package))) => package,
+        Some(Err(e)) => {
+            return Err(
+                ServiceError::Permanent(format!("cannot serialise the package: {e}")).into(),
+            )
+        }
+        _ => Map::from_iter([("handoff_id".to_string(), json!(record.id))]),
+    };
+    body.extend([
+        ("state".to_string(), json!(record.state)),
+        ("version".to_string(), json!(record.version)),
+        ("crm_ref".to_string(), json!(record.crm_ref)),
+        ("crm".to_string(), json!(record.crm)),
+        (
+            "notification_ref".to_string(),
+            json!(record.notification_ref),
+        ),
+        ("reassignments".to_string(), json!(record.reassignments)),
+        ("timeline".to_string(), json!(timeline)),
+    ]);
+    Ok(Json(Value::Object(body)))
 }

@@ -18,7 +18,9 @@
 //!   scanners prefetch links);
 //! - `POST /v1/claim` — applies a signed claim (form or JSON body).
 //!
-//! Local only: `GET /v1/handoffs/{id}` (record and timeline). Everywhere: `GET /healthz`.
+//! Local only: `GET /v1/handoffs/{id}` (the package in the shape `handoff classify` prints, with
+//! the record's state and timeline); `handoff serve` puts it behind its console token
+//! (`cli/src/serve/console/auth.rs`). Everywhere: `GET /healthz`.
 //!
 //! Errors are JSON `{"error": "<code>", "message": "<what is wrong>"}` with a matching status,
 //! including unknown routes (404), wrong methods (405), bodies over the limit (413) and whatever

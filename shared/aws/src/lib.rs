@@ -17,6 +17,8 @@
 //! - [`judge`]: [`judge::BedrockJudge`], the optional second opinion on low-confidence cases
 //!   (Bedrock Runtime `Converse` with a forced tool), and [`judge::ConfiguredJudge`], which
 //!   follows the rules' `[judge]`.
+//! - [`s3`]: [`s3::ReportBucket`], the bucket the weekly audit writes its HTML and JSON to,
+//!   with a presigned link for the Slack summary.
 //! - [`config`]: [`aws_config_from_env`], the SDK configuration (region default `us-east-1`).
 //! - [`error`]: [`AwsError`] for provisioning and publishing.
 //!
@@ -32,6 +34,7 @@ pub mod judge;
 pub mod provision;
 pub mod queue;
 pub mod rules;
+pub mod s3;
 pub mod secrets;
 pub mod ses;
 pub mod store;

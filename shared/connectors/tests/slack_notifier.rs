@@ -146,7 +146,7 @@ async fn assigned_message_has_the_six_parts_flags_deadline_and_three_buttons() {
     assert!(field_text[3].contains("Call today"));
     assert!(field_text[4].contains("lena (EMEA AE)"));
     assert!(field_text[4].contains("Due Mon 07 Jan 11:00 CET"));
-    assert!(field_text[5].contains("website / web_form"));
+    assert!(field_text[5].contains("website / web form"));
 
     // Flags and the human-only lane are prominent (a section, before the buttons).
     let all = m.all_text();
@@ -161,7 +161,7 @@ async fn assigned_message_has_the_six_parts_flags_deadline_and_three_buttons() {
         })
         .expect("a section with the human-only lane");
     assert!(
-        all.contains("*Risk flags:* competitor eval, pricing"),
+        all.contains("*Risk flags:* competitor evaluation, pricing"),
         "{all}"
     );
     assert!(all.contains("*Problem:* Needs a demo for 40 seats this quarter."));
@@ -459,7 +459,7 @@ async fn news_of_a_touch_is_a_new_message_with_the_touch_escaped() {
     assert_eq!(m.updates(), 0);
     let text = m.all_text();
     assert!(
-        text.contains("News on Demo request: Dana Scully, Acme"),
+        text.contains("News — Demo request: Dana Scully, Acme"),
         "{text}"
     );
     assert!(text.contains("Due Mon 07 Jan 11:00 CET"), "{text}");

@@ -1,24 +1,46 @@
-//! Weekly audit metrics computed from handoff records and their timelines.
+//! The weekly audit: the six mission metrics, inbound and outbound side by side, the breakdowns
+//! a manager acts on, the trend against the week before, and the messy cases to read by hand —
+//! computed from handoff records and their timelines (pure; [`gather`] reads them through the
+//! store port).
 //!
 //! - acceptance rate: accepted ÷ handoffs that reached an owner;
-//! - time to first human action: minutes from first assignment to the first rep action;
+//! - time to first human action: minutes from first assignment to the first rep action, as a
+//!   distribution (percentiles and histogram buckets, [`figures::Distribution`]);
 //! - wrong-owner rate, re-qualification rate: share of owned handoffs with that event;
 //! - re-qualification by reply class: the re-qualification rate of owned outbound handoffs per
 //!   classifier reply class, so a team sees which labels reps disagree with (see
 //!   [`ReplyClassRequalification`]);
-//! - CRM field completeness: average share of the contract's fields filled in written packages;
+//! - CRM field completeness: average share of the contract's fields filled in written packages,
+//!   and which of the six contract parts were missing ([`figures::ContractPart`]), per source;
 //! - no-show rate: no-show events ÷ meeting events; no-follow-up rate: owned handoffs with no rep
 //!   action by the end of the window;
-//! - samples of the messy cases (ambiguous qualification, duplicates, pricing, enterprise,
-//!   angry buyers, channel switches).
+//! - breakdowns per rep, per routing rule, per source and per trigger ([`breakdown`]);
+//! - samples of the messy cases ([`messy`]), each with its handoff id.
+//!
+//! Every set of figures — all handoffs, inbound, outbound, one source, one trigger, the week
+//! before — comes from the same [`MissionFigures::compute`]. The top-level rates of
+//! [`AuditReport`] (`acceptance_rate`, `median_minutes_to_first_human_action`, …) are the
+//! `overall` figures under their original names, kept for the audit function's metrics.
 //!
 //! An event that joined the buyer's open handoff as a new touch (state `attached`) is no handoff:
 //! it is counted apart (`attached`) and in none of the rates; its meetings still count.
 
-use crate::event::EventKind;
+pub mod breakdown;
+pub mod figures;
+pub mod gather;
+pub mod messy;
+
+#[cfg(test)]
+mod fixture_tests;
+
+pub use breakdown::{RepRow, RuleRow, SliceRow};
+pub use figures::{Bucket, ContractPart, Distribution, HandoffFacts, MissionFigures};
+pub use messy::{MessyCase, MessyKind};
+
+use crate::config::Rules;
 use crate::ids::HandoffId;
-use crate::lifecycle::{Actor, HandoffRecord, State, TimelineEntry};
-use crate::package::{Motion, Qualification, ReplyClass, RiskFlag, TriggerKind};
+use crate::lifecycle::{HandoffRecord, TimelineEntry};
+use crate::package::{Motion, ReplyClass, TriggerKind};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -49,8 +71,50 @@ pub struct AuditReport {
     pub crm_field_completeness: Option<f64>,
     pub no_show_rate: Option<f64>,
     pub no_follow_up_rate: Option<f64>,
-    /// Messy cases to read by hand, by kind, a few ids each.
+    /// Messy cases to read by hand, by kind, a few ids each (the ids of `messy_cases`).
     pub samples: BTreeMap<String, Vec<HandoffId>>,
+    /// The six metrics over every handoff of the period.
+    pub overall: MissionFigures,
+    /// The same over inbound handoffs only, and over outbound ones (a handoff not classified
+    /// yet is in neither).
+    pub inbound: MissionFigures,
+    pub outbound: MissionFigures,
+    /// Per rep, busiest first.
+    pub per_rep: Vec<RepRow>,
+    /// Per routing rule, in the rules' order.
+    pub per_rule: Vec<RuleRow>,
+    /// Per source and per trigger, most handoffs first.
+    pub per_source: Vec<SliceRow>,
+    pub per_trigger: Vec<SliceRow>,
+    /// The messy cases sampled this period, kind by kind, each with why.
+    pub messy_cases: Vec<MessyCase>,
+    /// The period of the same length just before, computed the same way (`None` when the
+    /// caller did not read it).
+    pub previous_period: Option<PeriodFigures>,
+}
+
+/// The headline figures of one period: the trend's other side.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PeriodFigures {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub overall: MissionFigures,
+    pub inbound: MissionFigures,
+    pub outbound: MissionFigures,
+}
+
+impl PeriodFigures {
+    fn of(from: DateTime<Utc>, to: DateTime<Utc>, facts: &[HandoffFacts<'_>]) -> Self {
+        let motion =
+            |m: Motion| MissionFigures::compute(facts.iter().filter(|h| h.motion == Some(m)));
+        Self {
+            from,
+            to,
+            overall: MissionFigures::compute(facts),
+            inbound: motion(Motion::Inbound),
+            outbound: motion(Motion::Outbound),
+        }
+    }
 }
 
 /// How often reps sent the owned outbound handoffs of one reply class back for
@@ -69,7 +133,18 @@ pub struct ReplyClassRequalification {
     pub rate: f64,
 }
 
-const SAMPLES_PER_KIND: usize = 3;
+/// What [`AuditReport::build`] computes from.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditInput<'a> {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// The handoffs created in `[from, to)` with their timelines.
+    pub handoffs: &'a [(HandoffRecord, Vec<TimelineEntry>)],
+    /// The handoffs of the period before, for the trend (`None`: no trend).
+    pub previous: Option<&'a [(HandoffRecord, Vec<TimelineEntry>)]>,
+    /// The rules, for the reps' names and caps and the routing rules' order.
+    pub rules: Option<&'a Rules>,
+}
 
 /// The reply class the audit breaks re-qualification down by: the classification's, for an
 /// outbound handoff. Inbound handoffs (and records not yet classified) have none.
@@ -79,18 +154,6 @@ fn outbound_reply_class(record: &HandoffRecord) -> Option<ReplyClass> {
         .as_ref()
         .filter(|c| c.motion == Motion::Outbound)
         .and_then(|c| c.reply_class)
-}
-
-fn ratio(n: usize, d: usize) -> Option<f64> {
-    (d > 0).then(|| n as f64 / d as f64)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    Some(sorted[rank - 1])
 }
 
 /// The share of the six-part contract's CRM fields a written package fills.
@@ -111,193 +174,102 @@ pub fn crm_completeness(record: &HandoffRecord) -> Option<f64> {
     Some(checks.iter().filter(|x| **x).count() as f64 / checks.len() as f64)
 }
 
-/// The meetings a handoff holds and how many of them the buyer missed: its own event plus the
-/// meeting updates linked to it, by meeting id. A meeting cancelled (and not missed) leaves the
-/// count; a reschedule frees the old slot (a `meeting_moved` update, or the id the new booking
-/// `replaces`) and books the new one, so it counts once.
-fn meeting_outcomes(record: &HandoffRecord) -> (usize, usize) {
-    use std::collections::BTreeSet;
-    let mut booked: BTreeSet<&str> = BTreeSet::new();
-    let mut cancelled: BTreeSet<&str> = BTreeSet::new();
-    let mut missed: BTreeSet<&str> = BTreeSet::new();
-    match &record.event.kind {
-        EventKind::MeetingBooked(m) => {
-            booked.insert(&m.meeting_id);
-            cancelled.extend(m.replaces.as_deref());
-        }
-        EventKind::MeetingCancelled(m) => {
-            cancelled.insert(&m.meeting_id);
-        }
-        EventKind::MeetingNoShow(m) => {
-            missed.insert(&m.meeting_id);
-        }
-        _ => {}
-    }
-    for l in &record.linked {
-        let Some(id) = l.meeting_id.as_deref() else {
-            continue;
-        };
-        cancelled.extend(l.replaces.as_deref());
-        match l.kind.as_str() {
-            "meeting_booked" | "meeting_rescheduled" => {
-                booked.insert(id);
-            }
-            "meeting_cancelled" | "meeting_moved" => {
-                cancelled.insert(id);
-            }
-            "meeting_no_show" => {
-                missed.insert(id);
-            }
-            _ => {}
-        }
-    }
-    let held = booked
+fn facts_of(handoffs: &[(HandoffRecord, Vec<TimelineEntry>)]) -> Vec<HandoffFacts<'_>> {
+    handoffs
         .iter()
-        .filter(|id| !cancelled.contains(*id) || missed.contains(*id))
-        .chain(missed.iter().filter(|id| !booked.contains(*id)))
-        .count();
-    (held, missed.len())
+        .map(|(r, t)| HandoffFacts::read(r, t))
+        .collect()
+}
+
+/// Owned outbound handoffs and how many were re-qualified, per reply class.
+fn requalification_by_reply_class(
+    facts: &[HandoffFacts<'_>],
+) -> BTreeMap<ReplyClass, ReplyClassRequalification> {
+    let mut by_class: BTreeMap<ReplyClass, (usize, usize)> = BTreeMap::new();
+    for h in facts.iter().filter(|h| h.owned && !h.attached) {
+        if let Some(class) = outbound_reply_class(h.record) {
+            let (n, r) = by_class.entry(class).or_default();
+            *n += 1;
+            *r += usize::from(h.requalified);
+        }
+    }
+    by_class
+        .into_iter()
+        .map(|(class, (owned, requalified))| {
+            let rate = requalified as f64 / owned as f64;
+            let row = ReplyClassRequalification {
+                owned,
+                requalified,
+                rate,
+            };
+            (class, row)
+        })
+        .collect()
 }
 
 impl AuditReport {
-    /// Computes the report over the handoffs created in `[from, to)` and their timelines.
+    /// Computes the report over the handoffs created in `[from, to)` and their timelines,
+    /// without a trend and without the rules (reps by id, no caps).
     pub fn compute(
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         handoffs: &[(HandoffRecord, Vec<TimelineEntry>)],
     ) -> Self {
-        let mut owned = 0;
-        let mut closed = 0;
-        let mut accepted = 0;
-        let mut wrong_owner = 0;
-        let mut requalified = 0;
-        // reply class → (owned, re-qualified)
-        let mut by_reply_class: BTreeMap<ReplyClass, (usize, usize)> = BTreeMap::new();
-        let mut sla_missed = 0;
-        let mut no_follow_up = 0;
-        let mut first_action = Vec::new();
-        let mut completeness = Vec::new();
-        let mut meetings = 0;
-        let mut no_shows = 0;
-        let mut samples: BTreeMap<String, Vec<HandoffId>> = BTreeMap::new();
-        let mut attached = 0;
-        for (record, timeline) in handoffs {
-            let (m, n) = meeting_outcomes(record);
-            meetings += m;
-            no_shows += n;
-            if record.state == State::Attached {
-                attached += 1;
-                continue;
-            }
-            let has = |label: &str| timeline.iter().any(|e| e.event == label);
-            if has("closed_without_handoff") {
-                closed += 1;
-            }
-            let Some(assigned_at) = timeline
-                .iter()
-                .find(|e| e.event == "assigned")
-                .map(|e| e.at)
-            else {
-                continue;
-            };
-            owned += 1;
-            if has("accepted") {
-                accepted += 1;
-            }
-            if has("rerouted_wrong_owner") {
-                wrong_owner += 1;
-            }
-            let requalified_here = has("requalification_requested");
-            if requalified_here {
-                requalified += 1;
-            }
-            if let Some(class) = outbound_reply_class(record) {
-                let (n, r) = by_reply_class.entry(class).or_default();
-                *n += 1;
-                *r += usize::from(requalified_here);
-            }
-            if has("rerouted_sla_missed") || has("escalated") {
-                sla_missed += 1;
-            }
-            match timeline.iter().find(|e| matches!(e.actor, Actor::Rep(_))) {
-                Some(e) => first_action.push((e.at - assigned_at).num_seconds() as f64 / 60.0),
-                None => no_follow_up += 1,
-            }
-            if record.crm_ref.is_some() {
-                completeness.extend(crm_completeness(record));
-            }
-            if let Some(c) = &record.classification {
-                let mut kinds: Vec<&str> = Vec::new();
-                if c.qualification == Qualification::NeedsConfirmation
-                    || c.has_flag(RiskFlag::UnclearUseCase)
-                {
-                    kinds.push("ambiguous_qualification");
-                }
-                for (flag, kind) in [
-                    (RiskFlag::DuplicateRecord, "duplicate_record"),
-                    (RiskFlag::Pricing, "pricing_request"),
-                    (RiskFlag::Enterprise, "enterprise_account"),
-                    (RiskFlag::AngryBuyer, "angry_or_skeptical"),
-                    (RiskFlag::ChannelSwitch, "channel_switch"),
-                ] {
-                    if c.has_flag(flag) {
-                        kinds.push(kind);
-                    }
-                }
-                for k in kinds {
-                    let v = samples.entry(k.to_string()).or_default();
-                    if v.len() < SAMPLES_PER_KIND {
-                        v.push(record.id.clone());
-                    }
-                }
-            }
-        }
-        first_action.sort_by(|a, b| a.total_cmp(b));
-        Self {
+        Self::build(AuditInput {
             from,
             to,
-            handoffs: handoffs.len() - attached,
-            attached,
-            owned,
-            closed_without_handoff: closed,
-            acceptance_rate: ratio(accepted, owned),
-            median_minutes_to_first_human_action: percentile(&first_action, 0.5),
-            p90_minutes_to_first_human_action: percentile(&first_action, 0.9),
-            wrong_owner_rate: ratio(wrong_owner, owned),
-            requalification_rate: ratio(requalified, owned),
-            requalification_by_reply_class: by_reply_class
-                .into_iter()
-                .map(|(class, (owned, requalified))| {
-                    let rate = requalified as f64 / owned as f64;
-                    let row = ReplyClassRequalification {
-                        owned,
-                        requalified,
-                        rate,
-                    };
-                    (class, row)
-                })
-                .collect(),
-            sla_miss_rate: ratio(sla_missed, owned),
-            crm_field_completeness: (!completeness.is_empty())
-                .then(|| completeness.iter().sum::<f64>() / completeness.len() as f64),
-            no_show_rate: ratio(no_shows, meetings),
-            no_follow_up_rate: ratio(no_follow_up, owned),
-            samples,
+            handoffs,
+            previous: None,
+            rules: None,
+        })
+    }
+
+    /// Computes the whole report.
+    pub fn build(input: AuditInput<'_>) -> Self {
+        let facts = facts_of(input.handoffs);
+        let period = PeriodFigures::of(input.from, input.to, &facts);
+        let previous_period = input.previous.map(|previous| {
+            let span = input.to - input.from;
+            PeriodFigures::of(input.from - span, input.from, &facts_of(previous))
+        });
+        let messy_cases = messy::sample(&facts);
+        let o = &period.overall;
+        Self {
+            from: input.from,
+            to: input.to,
+            handoffs: o.handoffs,
+            attached: o.attached,
+            owned: o.owned,
+            closed_without_handoff: o.closed_without_handoff,
+            acceptance_rate: o.acceptance_rate,
+            median_minutes_to_first_human_action: o.time_to_first_human_action.p50,
+            p90_minutes_to_first_human_action: o.time_to_first_human_action.p90,
+            wrong_owner_rate: o.wrong_owner_rate,
+            requalification_rate: o.requalification_rate,
+            requalification_by_reply_class: requalification_by_reply_class(&facts),
+            sla_miss_rate: o.sla_miss_rate,
+            crm_field_completeness: o.crm_field_completeness,
+            no_show_rate: o.no_show_rate,
+            no_follow_up_rate: o.no_follow_up_rate,
+            samples: messy::ids_by_kind(&messy_cases),
+            per_rep: breakdown::per_rep(&facts, input.rules),
+            per_rule: breakdown::per_rule(&facts, input.rules),
+            per_source: breakdown::per_slice(&facts, |h| h.source()),
+            per_trigger: breakdown::per_slice(&facts, |h| h.trigger().to_string()),
+            messy_cases,
+            previous_period,
+            overall: period.overall,
+            inbound: period.inbound,
+            outbound: period.outbound,
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::figures::meeting_outcomes;
     use super::*;
-
-    #[test]
-    fn percentile_uses_nearest_rank() {
-        let v = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
-        assert_eq!(percentile(&v, 0.5), Some(5.0));
-        assert_eq!(percentile(&v, 0.9), Some(9.0));
-        assert_eq!(percentile(&[], 0.5), None);
-    }
+    use crate::lifecycle::Actor;
 
     #[test]
     fn linked_meeting_updates_feed_the_no_show_rate() {

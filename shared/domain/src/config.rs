@@ -59,6 +59,22 @@ impl Role {
     }
 }
 
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 3] = [Role::Sdr, Role::Ae, Role::Closer];
+}
+
+/// For people: "SDR", "AE", "closer"; the rules spell it [`Role::as_str`].
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Sdr => "SDR",
+            Role::Ae => "AE",
+            Role::Closer => "closer",
+        })
+    }
+}
+
 /// Company size segments, by employee count.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
@@ -78,6 +94,22 @@ impl Segment {
             Segment::MidMarket => "mid_market",
             Segment::Enterprise => "enterprise",
         }
+    }
+}
+
+impl Segment {
+    /// Every segment, smallest first.
+    pub const ALL: [Segment; 3] = [Segment::Smb, Segment::MidMarket, Segment::Enterprise];
+}
+
+/// For people: "SMB", "mid-market", "enterprise"; the rules spell it [`Segment::as_str`].
+impl std::fmt::Display for Segment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Segment::Smb => "SMB",
+            Segment::MidMarket => "mid-market",
+            Segment::Enterprise => "enterprise",
+        })
     }
 }
 
@@ -800,10 +832,10 @@ impl Rules {
         }
     }
 
-    /// A target as a person reads it: "role sdr", "team AMER SDRs", "pool Launch desk".
+    /// A target as a person reads it: "role SDR", "team AMER SDRs", "pool Launch desk".
     pub fn target_text(&self, target: RuleTarget<'_>) -> String {
         match target {
-            RuleTarget::Role(role) => format!("role {}", role.as_str()),
+            RuleTarget::Role(role) => format!("role {role}"),
             RuleTarget::Team(team) => match self.team(team) {
                 Some(t) => format!("team {}", t.name),
                 None => format!("team {team}"),
@@ -973,7 +1005,10 @@ impl Rules {
         {
             return err(
                 "requalify_role",
-                format!("failover.requalify_role is {requalify:?} but no active rep has it"),
+                format!(
+                    "failover.requalify_role is {:?} but no active rep has it",
+                    requalify.as_str()
+                ),
             );
         }
         if !valid_notify(&self.failover.shared_queue_notify) {

@@ -250,6 +250,86 @@ pub enum MeetingStatus {
     Declined,
 }
 
+impl Urgency {
+    /// Every level.
+    pub const ALL: [Urgency; 4] = [
+        Urgency::Unknown,
+        Urgency::Low,
+        Urgency::Medium,
+        Urgency::High,
+    ];
+}
+
+/// For people: "not stated", "low", "medium", "high".
+impl std::fmt::Display for Urgency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Urgency::Unknown => "not stated",
+            Urgency::Low => "low",
+            Urgency::Medium => "medium",
+            Urgency::High => "high",
+        })
+    }
+}
+
+/// For people: "none offered yet", "booked for 2026-11-25 16:00 UTC".
+impl std::fmt::Display for MeetingStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MeetingStatus::NotOffered => f.write_str("none offered yet"),
+            MeetingStatus::Offered => f.write_str("offered, not booked"),
+            MeetingStatus::Booked { starts_at } => {
+                write!(f, "booked for {}", starts_at.format("%Y-%m-%d %H:%M UTC"))
+            }
+            MeetingStatus::Declined => f.write_str("declined"),
+        }
+    }
+}
+
+impl Channel {
+    /// Every channel.
+    pub const ALL: [Channel; 8] = [
+        Channel::WebForm,
+        Channel::Email,
+        Channel::Chat,
+        Channel::Phone,
+        Channel::Meeting,
+        Channel::Whatsapp,
+        Channel::Sms,
+        Channel::Linkedin,
+    ];
+}
+
+/// For people: "web form", "WhatsApp", "SMS"; the stored label is [`Channel::as_str`].
+impl std::fmt::Display for Channel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Channel::WebForm => "web form",
+            Channel::Email => "email",
+            Channel::Chat => "chat",
+            Channel::Phone => "phone",
+            Channel::Meeting => "meeting",
+            Channel::Whatsapp => "WhatsApp",
+            Channel::Sms => "SMS",
+            Channel::Linkedin => "LinkedIn",
+        })
+    }
+}
+
+/// For people: "web form lead", "meeting no-show"; the stored tag is [`EventKind::label`].
+impl std::fmt::Display for EventKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            EventKind::FormLead(_) => "web form lead",
+            EventKind::QualifiedLead(_) => "qualified lead",
+            EventKind::EmailReply(_) => "email reply",
+            EventKind::MeetingBooked(_) => "meeting booked",
+            EventKind::MeetingCancelled(_) => "meeting cancelled",
+            EventKind::MeetingNoShow(_) => "meeting no-show",
+        })
+    }
+}
+
 /// A buyer's reply to outbound outreach, quoted history already stripped.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

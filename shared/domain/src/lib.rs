@@ -16,6 +16,7 @@
 //! - [`claim_link`]: signed, expiring claim links.
 //! - [`audit`]: weekly metrics from timelines.
 //! - [`evaluation`]: the classifier measured against labelled messages (`handoff eval`).
+//! - [`simulate`]: what-if replay of a period's handoffs under proposed rules (`handoff simulate`).
 
 pub mod audit;
 pub mod claim_link;
@@ -32,4 +33,5 @@ pub mod privacy;
 pub mod render;
 pub mod routing;
 pub mod service;
+pub mod simulate;
 pub mod sla;

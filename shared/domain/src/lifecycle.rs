@@ -77,12 +77,71 @@ impl State {
     }
 }
 
+impl State {
+    /// Every state, in the order a handoff meets them.
+    pub const ALL: [State; 10] = [
+        State::Received,
+        State::Classified,
+        State::Assigned,
+        State::CrmWritten,
+        State::Notified,
+        State::Accepted,
+        State::RequalificationRequested,
+        State::Escalated,
+        State::ClosedWithoutHandoff,
+        State::Attached,
+    ];
+
+    /// The state as a person reads it: "written to the CRM", "closed without a handoff".
+    pub fn phrase(self) -> &'static str {
+        match self {
+            State::Received => "received",
+            State::Classified => "classified",
+            State::Assigned => "assigned",
+            State::CrmWritten => "written to the CRM",
+            State::Notified => "notified",
+            State::Accepted => "accepted",
+            State::RequalificationRequested => "re-qualification requested",
+            State::Escalated => "escalated",
+            State::ClosedWithoutHandoff => "closed without a handoff",
+            State::Attached => "joined an open handoff",
+        }
+    }
+}
+
+/// For people ([`State::phrase`]); the stored label is [`State::as_str`].
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.phrase())
+    }
+}
+
 /// Why a handoff moves to another owner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RerouteReason {
     SlaMissed,
     WrongOwner,
+}
+
+impl RerouteReason {
+    /// Both reasons.
+    pub const ALL: [RerouteReason; 2] = [RerouteReason::SlaMissed, RerouteReason::WrongOwner];
+
+    /// The reason as a person reads it.
+    pub fn phrase(self) -> &'static str {
+        match self {
+            RerouteReason::SlaMissed => "the SLA was missed",
+            RerouteReason::WrongOwner => "the owner reported it as not theirs",
+        }
+    }
+}
+
+/// For people ([`RerouteReason::phrase`]).
+impl std::fmt::Display for RerouteReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.phrase())
+    }
 }
 
 /// A request to move the state machine.
@@ -128,9 +187,74 @@ impl Transition {
     }
 }
 
+impl Transition {
+    /// Every transition (both reroute reasons).
+    pub const ALL: [Transition; 11] = [
+        Transition::Classify,
+        Transition::Close,
+        Transition::Assign,
+        Transition::RecordCrmWrite,
+        Transition::RecordNotification,
+        Transition::Accept,
+        Transition::Reroute {
+            reason: RerouteReason::SlaMissed,
+        },
+        Transition::Reroute {
+            reason: RerouteReason::WrongOwner,
+        },
+        Transition::RequestRequalification,
+        Transition::Escalate,
+        Transition::Attach,
+    ];
+
+    /// What the transition does, as a person reads it: "reroute after a missed SLA".
+    pub fn phrase(self) -> &'static str {
+        match self {
+            Transition::Classify => "classify",
+            Transition::Close => "close without a handoff",
+            Transition::Assign => "assign",
+            Transition::RecordCrmWrite => "record the CRM write",
+            Transition::RecordNotification => "record the notification",
+            Transition::Accept => "accept",
+            Transition::Reroute {
+                reason: RerouteReason::SlaMissed,
+            } => "reroute after a missed SLA",
+            Transition::Reroute {
+                reason: RerouteReason::WrongOwner,
+            } => "reroute as the wrong owner",
+            Transition::RequestRequalification => "request re-qualification",
+            Transition::Escalate => "escalate",
+            Transition::Attach => "join to an open handoff",
+        }
+    }
+
+    /// What a timeline entry's `event` label ([`Transition::label`] or `received`) means, as a
+    /// person reads it: "rerouted_sla_missed" → "rerouted: SLA missed". Labels written by other
+    /// steps (`previous_owner_told`, `new_touch` …) read with spaces.
+    pub fn event_phrase(event: &str) -> String {
+        match event {
+            "crm_written" => "written to the CRM".into(),
+            "crm_synced" => "CRM synced".into(),
+            "closed_without_handoff" => "closed without a handoff".into(),
+            "rerouted_sla_missed" => "rerouted: SLA missed".into(),
+            "rerouted_wrong_owner" => "rerouted: wrong owner".into(),
+            "requalification_requested" => "re-qualification requested".into(),
+            "attached" => "joined an open handoff".into(),
+            other => other.replace('_', " "),
+        }
+    }
+}
+
+/// For people ([`Transition::phrase`]); timelines store [`Transition::label`].
+impl std::fmt::Display for Transition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.phrase())
+    }
+}
+
 /// A transition the state machine does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("illegal transition {transition} from state {from}", transition = .transition.label(), from = .from.as_str())]
+#[error("cannot {transition} a handoff that is {from}")]
 pub struct IllegalTransition {
     pub from: State,
     pub transition: Transition,
@@ -749,10 +873,7 @@ mod tests {
     #[test]
     fn illegal_transition_message_names_both_sides() {
         let e = next_state(State::Received, Transition::Accept).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "illegal transition accepted from state received"
-        );
+        assert_eq!(e.to_string(), "cannot accept a handoff that is received");
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The six-part handoff package and the judgment labels it carries.
 //!
 //! Labels serialise as stable snake_case strings: they are the public contract of
-//! `handoff classify`, the CRM fields and the audit.
+//! `handoff classify`, the CRM fields and the audit. `as_str()` and `Display` give that label;
+//! what a person reads (a notification, a CRM note, a trace line, CLI output) is `phrase()`:
+//! "demo request", "competitor evaluation", "follow up on the no-show".
 
 use crate::event::{Channel, MeetingStatus, QualificationAnswer, Touch, Urgency};
 use crate::ids::{CompanyDomain, EmailAddress, HandoffId, RepId, SourceName, TeamId};
@@ -10,7 +12,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 macro_rules! label_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+    (@phrase $text:literal) => { std::borrow::Cow::Owned($text.replace('_', " ")) };
+    (@phrase $text:literal, $phrase:literal) => { std::borrow::Cow::Borrowed($phrase) };
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal $(/ $phrase:literal)?),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
         #[serde(rename_all = "snake_case")]
@@ -26,6 +30,11 @@ macro_rules! label_enum {
             /// Parses a snake_case label.
             pub fn from_label(s: &str) -> Option<Self> {
                 match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+            /// The value as a person reads it: the label with spaces, or the phrase given
+            /// after `/` where that reads better.
+            pub fn phrase(self) -> std::borrow::Cow<'static, str> {
+                match self { $($name::$variant => label_enum!(@phrase $text $(, $phrase)?)),+ }
             }
         }
         impl std::fmt::Display for $name {
@@ -46,7 +55,7 @@ label_enum!(
         MeetingRequest => "meeting_request",
         MeetingBooked => "meeting_booked",
         MeetingCancelled => "meeting_cancelled",
-        MeetingNoShow => "meeting_no_show",
+        MeetingNoShow => "meeting_no_show" / "meeting no-show",
         PricingRequest => "pricing_request",
         PositiveReply => "positive_reply",
         Referral => "referral",
@@ -78,7 +87,7 @@ label_enum!(
         Unsubscribe => "unsubscribe",
         OutOfOffice => "out_of_office",
         WrongPerson => "wrong_person",
-        AutoReply => "auto_reply",
+        AutoReply => "auto_reply" / "auto-reply",
     }
 );
 
@@ -99,7 +108,7 @@ label_enum!(
         SecurityReview => "security_review",
         Pricing => "pricing",
         Procurement => "procurement",
-        CompetitorEval => "competitor_eval",
+        CompetitorEval => "competitor_eval" / "competitor evaluation",
         DuplicateRecord => "duplicate_record",
         Enterprise => "enterprise",
         AngryBuyer => "angry_buyer",
@@ -137,11 +146,11 @@ label_enum!(
         AnswerQuestion => "answer_question",
         HandleObjection => "handle_objection",
         RescheduleMeeting => "reschedule_meeting",
-        FollowUpNoShow => "follow_up_no_show",
-        DeescalateAndCall => "deescalate_and_call",
+        FollowUpNoShow => "follow_up_no_show" / "follow up on the no-show",
+        DeescalateAndCall => "deescalate_and_call" / "de-escalate and call",
         MergeDuplicate => "merge_duplicate",
         /// Automation: pause the sequence and retry after the return date.
-        PauseUntilReturn => "pause_until_return",
+        PauseUntilReturn => "pause_until_return" / "pause until they return",
         /// Automation: suppress the contact everywhere.
         Suppress => "suppress",
         /// Automation: move to a nurture track.
@@ -151,7 +160,7 @@ label_enum!(
         /// Automation: find the right contact at the account.
         FindRightContact => "find_right_contact",
         /// Automation: nothing to do for a machine reply.
-        IgnoreAutoReply => "ignore_auto_reply",
+        IgnoreAutoReply => "ignore_auto_reply" / "ignore the auto-reply",
     }
 );
 
@@ -318,7 +327,7 @@ label_enum!(
     /// (the mission: inbound and outbound write different fields). Adapters map each to a
     /// property / field name from the configuration.
     CrmField {
-        HandoffId => "handoff_id",
+        HandoffId => "handoff_id" / "handoff ID",
         Motion => "motion",
         Trigger => "trigger",
         Qualification => "qualification",

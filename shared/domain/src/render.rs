@@ -6,8 +6,13 @@
 //! each ([`escape::plain_line`]), a problem statement of several lines quoted line by line
 //! (`> …`), so no buyer text can start a line of its own that passes for one of the structure
 //! lines ("1. Trigger", "Actions:") handoff writes. The HTML rendering escapes every value.
+//!
+//! Labels are written for people: the judgment labels through their `phrase()` ("competitor
+//! evaluation"), the other enums through `Display` ("web form", "none offered yet"), counts and
+//! possessives through [`words`]; never a Rust debug name or a snake_case label.
 
 pub mod escape;
+pub mod words;
 
 use crate::event::{MeetingStatus, Urgency};
 use crate::package::{Classification, HandoffPackage, MotionFields};
@@ -38,31 +43,42 @@ pub fn title(p: &HandoffPackage) -> String {
     });
     format!(
         "[{}] {} — {who}, {company} ({})",
-        c.motion,
-        prose(c.trigger.as_str()),
-        prose(c.qualification.as_str())
+        c.motion.phrase(),
+        c.trigger.phrase(),
+        c.qualification.phrase()
     )
 }
 
-/// An inbound lead's urgency as a rep reads it.
-pub fn urgency_text(urgency: &Urgency) -> &'static str {
-    match urgency {
-        Urgency::Unknown => "not stated",
-        Urgency::Low => "low",
-        Urgency::Medium => "medium",
-        Urgency::High => "high",
+/// An inbound lead's urgency as a rep reads it (its `Display`).
+pub fn urgency_text(urgency: &Urgency) -> String {
+    urgency.to_string()
+}
+
+/// Where the meeting stands, as a rep reads it (its `Display`).
+pub fn meeting_text(status: &MeetingStatus) -> String {
+    status.to_string()
+}
+
+/// An SLA policy id as a person reads it: `inbound/hot` → "inbound hot",
+/// `human_decision/legal_review` → "human-only decision: legal review", `reroute/failover` →
+/// "reroute".
+pub fn policy_phrase(policy: &str) -> String {
+    match policy.split_once('/') {
+        Some(("human_decision", lane)) => format!("human-only decision: {}", prose(lane)),
+        Some(("reroute", "failover")) => "reroute".to_string(),
+        Some(("reroute", "requalify")) => "re-qualification".to_string(),
+        Some((motion, tier)) => format!("{} {}", prose(motion), prose(tier)),
+        None => prose(policy),
     }
 }
 
-/// Where the meeting stands, as a rep reads it.
-pub fn meeting_text(status: &MeetingStatus) -> String {
-    match status {
-        MeetingStatus::NotOffered => "none offered yet".to_string(),
-        MeetingStatus::Offered => "offered, not booked".to_string(),
-        MeetingStatus::Booked { starts_at } => {
-            format!("booked for {}", starts_at.format("%Y-%m-%d %H:%M UTC"))
-        }
-        MeetingStatus::Declined => "declined".to_string(),
+/// A routing layer's name as a person reads it: `existing_owner` → "existing owner",
+/// `human_lane` → "human-only lane", `sla` → "SLA".
+pub fn layer_phrase(layer: &str) -> String {
+    match layer {
+        "sla" => "SLA".to_string(),
+        "human_lane" => "human-only lane".to_string(),
+        other => prose(other),
     }
 }
 
@@ -86,11 +102,11 @@ pub fn package_text(p: &HandoffPackage) -> String {
     let _ = writeln!(
         s,
         "1. Trigger: {}{}",
-        prose(c.trigger.as_str()),
+        c.trigger.phrase(),
         c.reply_class
             .map(|r| match reply_class_confidence(c) {
-                Some(sure) => format!(" (reply: {}, {sure} % sure)", prose(r.as_str())),
-                None => format!(" (reply: {})", prose(r.as_str())),
+                Some(sure) => format!(" (reply: {}, {sure} % sure)", r.phrase()),
+                None => format!(" (reply: {})", r.phrase()),
             })
             .unwrap_or_default()
     );
@@ -107,7 +123,7 @@ pub fn package_text(p: &HandoffPackage) -> String {
             .map(|r| format!(" at {r}"))
             .unwrap_or_default(),
         line(b.source.as_str()),
-        b.channel.as_str()
+        b.channel
     );
     match escape::plain_lines(&b.problem_statement).as_slice() {
         [] => {}
@@ -132,8 +148,7 @@ pub fn package_text(p: &HandoffPackage) -> String {
             let meeting = meeting_text(meeting_status);
             let answers = match qualification_answers.len() {
                 0 => "no qualification answers".to_string(),
-                1 => "1 qualification answer".to_string(),
-                n => format!("{n} qualification answers"),
+                n => words::count(n, "qualification answer"),
             };
             let _ = writeln!(s, "   Urgency: {urgency}; meeting: {meeting}; {answers}");
         }
@@ -146,17 +161,21 @@ pub fn package_text(p: &HandoffPackage) -> String {
             if !account_reason.is_empty() {
                 let _ = writeln!(s, "   Account: {account_reason}");
             }
-            let _ = writeln!(s, "   Outreach so far: {} touches", outreach_history.len());
+            let _ = writeln!(
+                s,
+                "   Outreach so far: {}",
+                words::count(outreach_history.len(), "touch")
+            );
         }
     }
-    let _ = writeln!(s, "3. Qualification: {}", prose(c.qualification.as_str()));
+    let _ = writeln!(s, "3. Qualification: {}", c.qualification.phrase());
     if let Some(why) = &c.needs_confirmation {
         let _ = writeln!(s, "   Needs confirmation: {}", line(why));
     }
     let _ = writeln!(
         s,
         "4. Next step: {} — {}",
-        prose(c.next_step.action.as_str()),
+        c.next_step.action.phrase(),
         line(&c.next_step.detail)
     );
     match (&p.owner, &p.sla) {
@@ -166,7 +185,7 @@ pub fn package_text(p: &HandoffPackage) -> String {
                 "5. Owner: {} · SLA {} business min ({}) → due {}",
                 line(&o.display),
                 sla.business_minutes,
-                line(&sla.policy),
+                line(&policy_phrase(&sla.policy)),
                 sla.deadline.format("%Y-%m-%d %H:%M UTC")
             );
         }
@@ -174,7 +193,11 @@ pub fn package_text(p: &HandoffPackage) -> String {
             let _ = writeln!(s, "5. Owner: none (not escalated)");
         }
     }
-    let flags: Vec<String> = c.risk_flags.iter().map(|f| prose(f.as_str())).collect();
+    let flags: Vec<String> = c
+        .risk_flags
+        .iter()
+        .map(|f| f.phrase().into_owned())
+        .collect();
     let _ = writeln!(
         s,
         "6. Risk flags: {}{}",
@@ -184,7 +207,7 @@ pub fn package_text(p: &HandoffPackage) -> String {
             flags.join(", ")
         },
         c.human_decision
-            .map(|l| format!(" · human-only decision: {}", prose(l.as_str())))
+            .map(|l| format!(" · human-only decision: {}", l.phrase()))
             .unwrap_or_default()
     );
     s
@@ -238,7 +261,7 @@ pub fn package_html(p: &HandoffPackage) -> String {
             let _ = write!(
                 s,
                 "<li>{}: {}</li>",
-                escape_html(&step.layer),
+                escape_html(&layer_phrase(&step.layer)),
                 escape_html(&step.outcome)
             );
         }

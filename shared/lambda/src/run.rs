@@ -49,6 +49,17 @@ pub async fn scheduled_function(service: &str, job: Scheduled) -> Result<(), Err
     })
     .await?;
     let services = &services;
+    // The audit's bucket and Slack summary, built once (the sweep has none).
+    let outputs = match job {
+        Scheduled::Audit => Some(
+            schedule::AuditPublishing::from_vars(&crate::env::Vars::from_env()).outputs(
+                &handoff_aws::calls::Clients::new(handoff_aws::aws_config_from_env().await, None),
+                None,
+            ),
+        ),
+        Scheduled::Sweep => None,
+    };
+    let outputs = &outputs;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<serde_json::Value>| async move {
             logging::start_invocation(&event.context);
@@ -64,10 +75,12 @@ pub async fn scheduled_function(service: &str, job: Scheduled) -> Result<(), Err
                 }
                 Scheduled::Audit => {
                     let report = schedule::audit(services, &input).await?;
-                    (
-                        serde_json::to_value(&report)?,
-                        schedule::audit_metrics(&report),
-                    )
+                    let mut metrics = schedule::audit_metrics(&report);
+                    if let Some(outputs) = outputs {
+                        let published = schedule::publish_audit(services, &report, outputs).await?;
+                        metrics.extend(schedule::publish_metrics(&published, outputs));
+                    }
+                    (serde_json::to_value(&report)?, metrics)
                 }
             };
             metrics::emit(&counts);

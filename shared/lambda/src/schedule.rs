@@ -3,14 +3,36 @@
 //! EventBridge Scheduler invokes both with an `Input` shaped like an EventBridge event
 //! (`{"version":"0","id":…,"detail-type":"Scheduled Event","source":"aws.scheduler","time":…,
 //! "detail":{}}`); [`scheduled_event`] also takes anything else (a misconfigured `{}`) as "now".
+//!
+//! The audit ([`audit`]) computes the week's report with the week before as its trend, logs it,
+//! and [`publish_audit`] writes the same JSON and HTML page to the stack's report bucket
+//! (`audits/<yyyy-mm-dd>/report.json`, `…/report.html`) and posts a short summary with a link
+//! to Slack when the rules have `[notify.slack]` and a channel is configured. Its variables
+//! ([`AuditPublishing`]):
+//!
+//! | variable | meaning | default |
+//! |---|---|---|
+//! | `HANDOFF_AUDIT_BUCKET` | the bucket the reports are written to | unset: the report is only logged |
+//! | `HANDOFF_AUDIT_SLACK_CHANNEL` | where the summary goes (`#sales-leads`, a channel id) | unset: no Slack post |
+//! | `HANDOFF_SECRETS_PREFIX` | Secrets Manager prefix of the Slack bot token (`<prefix>slack_bot_token`) | unset: no Slack post |
 
+use crate::env::Vars;
 use crate::metrics::Metric;
 use aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use chrono::{DateTime, Utc};
+use handoff_aws::calls::Clients;
+use handoff_aws::s3::{console_url, report_key, s3_client, ReportBucket, S3Calls, LINK_LIFETIME};
+use handoff_aws::SecretsManagerSource;
+use handoff_connectors::outbound::http::HttpPolicy;
+use handoff_connectors::outbound::slack::{escape_mrkdwn, SlackNotifier};
+use handoff_connectors::secrets::SecretSource;
+use handoff_domain::audit::gather::audit_report;
 use handoff_domain::audit::AuditReport;
 use handoff_domain::service::sweep::SweepReport;
 use handoff_domain::service::{ServiceError, Services};
+use handoff_report::audit::{audit_page, figure_text, AuditLinks};
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Due handoffs fetched per page.
@@ -116,17 +138,237 @@ pub fn audit_window(
     (to - chrono::Duration::days(7), to)
 }
 
-/// Computes the audit of the week before the event's time and logs the metrics (ids only) —
-/// the whole report as JSON, so the log line also carries the per-reply-class re-qualification
-/// breakdown (`requalification_by_reply_class`) that [`audit_metrics`] does not turn into metrics.
+/// Computes the audit of the week before the event's time — with the week before that as the
+/// trend, the reps' names and caps from the current rules — and logs it (ids only): the whole
+/// report as JSON, so the log line also carries the breakdowns (per reply class, rep, rule,
+/// source, trigger) that [`audit_metrics`] does not turn into metrics.
 pub async fn audit(
     services: &Services,
     event: &EventBridgeEvent,
 ) -> Result<AuditReport, ServiceError> {
     let (from, to) = audit_window(event, services.clock.now());
-    let report = services.audit(from, to).await?;
+    let rules = match services.rules.current().await {
+        Ok(rules) => Some(rules),
+        Err(e) => {
+            tracing::warn!(error = %e, "no rules to name reps and caps in the audit");
+            None
+        }
+    };
+    let report = audit_report(services.store.as_ref(), rules.as_deref(), from, to).await?;
     tracing::info!(metrics = %serde_json::to_string(&report).unwrap_or_default(), "weekly handoff audit");
     Ok(report)
+}
+
+/// Where the audit goes besides the log, from the audit function's variables.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditPublishing {
+    /// `HANDOFF_AUDIT_BUCKET`.
+    pub bucket: Option<String>,
+    /// `HANDOFF_AUDIT_SLACK_CHANNEL`.
+    pub slack_channel: Option<String>,
+    /// `HANDOFF_SECRETS_PREFIX` (the Slack bot token is `<prefix>slack_bot_token`).
+    pub secrets_prefix: Option<String>,
+}
+
+impl AuditPublishing {
+    /// Reads the variables (all optional).
+    pub fn from_vars(vars: &Vars<'_>) -> Self {
+        Self {
+            bucket: vars.get("HANDOFF_AUDIT_BUCKET"),
+            slack_channel: vars.get("HANDOFF_AUDIT_SLACK_CHANNEL"),
+            secrets_prefix: vars.get("HANDOFF_SECRETS_PREFIX"),
+        }
+    }
+
+    /// The bucket and the Slack summary's channel and token source, built once per cold start
+    /// on `clients` (`s3_calls`: where the S3 client records its calls, for the IAM check).
+    pub fn outputs(&self, clients: &Clients, s3_calls: Option<S3Calls>) -> AuditOutputs {
+        let bucket = self.bucket.as_ref().map(|name| {
+            ReportBucket::new(
+                s3_client(clients.sdk(), s3_calls.clone()),
+                name,
+                s3_calls.clone(),
+            )
+        });
+        let slack = match (&self.slack_channel, &self.secrets_prefix) {
+            (Some(channel), Some(prefix)) => Some((
+                channel.clone(),
+                Arc::new(SecretsManagerSource::new(clients.secretsmanager(), prefix))
+                    as Arc<dyn SecretSource>,
+            )),
+            _ => None,
+        };
+        AuditOutputs {
+            bucket,
+            slack,
+            region: clients
+                .sdk()
+                .region()
+                .map_or_else(|| "us-east-1".to_string(), |r| r.to_string()),
+        }
+    }
+}
+
+/// Where [`publish_audit`] writes and posts.
+#[derive(Clone)]
+pub struct AuditOutputs {
+    pub bucket: Option<ReportBucket>,
+    /// The channel and where its bot token is read.
+    pub slack: Option<(String, Arc<dyn SecretSource>)>,
+    /// The region, for the S3 console link.
+    pub region: String,
+}
+
+impl std::fmt::Debug for AuditOutputs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditOutputs")
+            .field("bucket", &self.bucket.as_ref().map(ReportBucket::name))
+            .field("slack_channel", &self.slack.as_ref().map(|s| &s.0))
+            .field("region", &self.region)
+            .finish()
+    }
+}
+
+/// What [`publish_audit`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Published {
+    /// The keys written (JSON, then HTML).
+    pub keys: Vec<String>,
+    /// The Slack message's receipt (`slack:<channel>:<ts>`).
+    pub slack: Option<String>,
+}
+
+/// Writes the report's JSON and page to the bucket (when there is one), then posts the summary
+/// to Slack (when the rules have `[notify.slack]` and a channel is configured).
+///
+/// A failed write fails the run (the scheduler retries it; the same keys are written again). A
+/// failed Slack post is logged and counted ([`publish_metrics`]) but does not fail the run: the
+/// report is safe in the bucket, and a retry would write it again and post twice.
+pub async fn publish_audit(
+    services: &Services,
+    report: &AuditReport,
+    outputs: &AuditOutputs,
+) -> Result<Published, ServiceError> {
+    let mut published = Published::default();
+    let mut link = None;
+    let mut console = None;
+    if let Some(bucket) = &outputs.bucket {
+        let json_key = report_key(report.to, "report.json");
+        let html_key = report_key(report.to, "report.html");
+        let json = serde_json::to_string_pretty(report)
+            .map_err(|e| ServiceError::Permanent(format!("cannot encode the audit: {e}")))?;
+        let page = audit_page(report, &AuditLinks::default());
+        for (key, body, content_type) in [
+            (&json_key, json, "application/json"),
+            (&html_key, page, "text/html; charset=utf-8"),
+        ] {
+            bucket
+                .put(key, body, content_type)
+                .await
+                .map_err(|e| ServiceError::Transient(e.to_string()))?;
+            published.keys.push(key.clone());
+        }
+        tracing::info!(bucket = bucket.name(), keys = ?published.keys, "audit report written");
+        match bucket.link(&html_key).await {
+            Ok(url) => link = Some(url),
+            Err(e) => tracing::warn!(error = %e, "no link to the audit report"),
+        }
+        console = Some(console_url(&outputs.region, bucket.name(), &html_key));
+    }
+    let Some((channel, secrets)) = &outputs.slack else {
+        return Ok(published);
+    };
+    let settings = match services.rules.current().await {
+        Ok(rules) => rules.notify.slack.clone(),
+        Err(e) => {
+            tracing::warn!(error = %e, "no rules: the audit summary is not posted");
+            None
+        }
+    };
+    let Some(settings) = settings else {
+        tracing::info!("the rules have no [notify.slack]: the audit summary is not posted");
+        return Ok(published);
+    };
+    let text = audit_summary(report, link.as_deref(), console.as_deref());
+    let posted = match SlackNotifier::new(settings, secrets.clone(), HttpPolicy::default()) {
+        Ok(slack) => slack.post_message(channel, &text, &[]).await,
+        Err(e) => Err(e),
+    };
+    match posted {
+        Ok(p) => published.slack = Some(p.receipt()),
+        Err(e) => {
+            tracing::error!(error = %e, channel = %channel, "the audit summary could not be posted to Slack")
+        }
+    }
+    Ok(published)
+}
+
+/// The Slack summary (mrkdwn): the period, the headline figures inbound and outbound, the
+/// cases to read, and the links.
+pub fn audit_summary(report: &AuditReport, link: Option<&str>, console: Option<&str>) -> String {
+    let day = |t: DateTime<Utc>| t.format("%-d %b %Y").to_string();
+    let rate = |v: Option<f64>| figure_text("acceptance_rate", v);
+    let (i, o) = (&report.inbound, &report.outbound);
+    let handoffs = |n: usize| match n {
+        1 => "1 handoff".to_string(),
+        n => format!("{n} handoffs"),
+    };
+    let cases = match report.messy_cases.len() {
+        0 => "No case to read by hand".to_string(),
+        1 => "1 case to read by hand".to_string(),
+        n => format!("{n} cases to read by hand"),
+    };
+    let mut text = format!(
+        "*Weekly handoff audit*, {} to {}: {} ({} inbound, {} outbound).\n\
+         Acceptance: {} inbound, {} outbound. Median time to first human action: {} inbound, {} outbound.\n\
+         Wrong owner {}, re-qualification {}, SLA missed {}, no follow-up {}, CRM completeness {}, no-shows {}.\n\
+         {cases}.",
+        day(report.from),
+        day(report.to),
+        handoffs(report.handoffs),
+        i.handoffs,
+        o.handoffs,
+        rate(i.acceptance_rate),
+        rate(o.acceptance_rate),
+        figure_text("p50", i.time_to_first_human_action.p50),
+        figure_text("p50", o.time_to_first_human_action.p50),
+        rate(report.wrong_owner_rate),
+        rate(report.requalification_rate),
+        rate(report.sla_miss_rate),
+        rate(report.no_follow_up_rate),
+        rate(report.crm_field_completeness),
+        rate(report.no_show_rate),
+    );
+    if let Some(url) = link {
+        text.push_str(&format!(
+            "\n<{}|Open the report> (the link works for up to {} hours)",
+            escape_mrkdwn(url),
+            LINK_LIFETIME.as_secs() / 3600
+        ));
+    }
+    if let Some(url) = console {
+        text.push_str(&format!(
+            "\n<{}|The report in the S3 console> (AWS login)",
+            escape_mrkdwn(url)
+        ));
+    }
+    text
+}
+
+/// The audit run's publishing metrics: `AuditReportsWritten` (0 or 1) and, when a summary
+/// channel is configured, `AuditSummaryFailures` (1 when nothing was posted there).
+pub fn publish_metrics(published: &Published, outputs: &AuditOutputs) -> Vec<Metric> {
+    let mut v = vec![Metric::count(
+        "AuditReportsWritten",
+        usize::from(!published.keys.is_empty()),
+    )];
+    if outputs.slack.is_some() {
+        v.push(Metric::count(
+            "AuditSummaryFailures",
+            usize::from(published.slack.is_none()),
+        ));
+    }
+    v
 }
 
 /// The audit's metrics (`[["stage"]]`); a rate without data (no handoffs to compute it on) is
@@ -235,6 +477,68 @@ mod tests {
             AuditReport::compute(at("2026-11-16T07:00:00Z"), at("2026-11-23T07:00:00Z"), &[]);
         let names: Vec<&str> = audit_metrics(&empty).iter().map(|m| m.name).collect();
         assert_eq!(names, ["AuditsCompleted", "Handoffs"]);
+    }
+
+    #[test]
+    fn the_slack_summary_reads_as_prose_with_both_links() {
+        let mut report =
+            AuditReport::compute(at("2026-11-16T07:00:00Z"), at("2026-11-23T07:00:00Z"), &[]);
+        report.handoffs = 1;
+        report.inbound.handoffs = 1;
+        report.inbound.acceptance_rate = Some(2.0 / 3.0);
+        report.inbound.time_to_first_human_action.p50 = Some(95.0);
+        report.wrong_owner_rate = Some(0.25);
+        let text = audit_summary(
+            &report,
+            Some(
+                "https://b.s3.amazonaws.com/audits/x.html?X-Amz-Expires=43200&X-Amz-Signature=a<b",
+            ),
+            Some("https://console.example/s3?region=r&prefix=p"),
+        );
+        assert!(
+            text.starts_with("*Weekly handoff audit*, 16 Nov 2026 to 23 Nov 2026: 1 handoff (1 inbound, 0 outbound)."),
+            "{text}"
+        );
+        assert!(
+            text.contains("Acceptance: 66.7 % inbound, — outbound."),
+            "{text}"
+        );
+        assert!(
+            text.contains("Median time to first human action: 1.6 h inbound"),
+            "{text}"
+        );
+        assert!(text.contains("Wrong owner 25.0 %"), "{text}");
+        assert!(text.contains("No case to read by hand."), "{text}");
+        // Slack's mrkdwn: & and < escaped inside the link, one link per line.
+        assert!(
+            text.contains("<https://b.s3.amazonaws.com/audits/x.html?X-Amz-Expires=43200&amp;X-Amz-Signature=a&lt;b|Open the report> (the link works for up to 12 hours)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("|The report in the S3 console> (AWS login)"),
+            "{text}"
+        );
+        assert!(!text.contains("Some(") && !text.contains("None"), "{text}");
+    }
+
+    #[test]
+    fn audit_publishing_reads_its_variables_and_nothing_is_required() {
+        let none = AuditPublishing::from_vars(&Vars::from_fn(|_| None));
+        assert_eq!(none, AuditPublishing::default());
+        let all = AuditPublishing::from_vars(&Vars::from_fn(|name| {
+            Some(match name {
+                "HANDOFF_AUDIT_BUCKET" => "reports".to_string(),
+                "HANDOFF_AUDIT_SLACK_CHANNEL" => "#sales-leads".to_string(),
+                "HANDOFF_SECRETS_PREFIX" => "handoff-prod/providers/".to_string(),
+                _ => return None,
+            })
+        }));
+        assert_eq!(all.bucket.as_deref(), Some("reports"));
+        assert_eq!(all.slack_channel.as_deref(), Some("#sales-leads"));
+        assert_eq!(
+            all.secrets_prefix.as_deref(),
+            Some("handoff-prod/providers/")
+        );
     }
 
     #[test]

@@ -119,3 +119,75 @@ mod tests {
             .contains("No data in this period."));
     }
 }
+
+/// One column of a [`histogram`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bin {
+    pub label: String,
+    pub count: usize,
+}
+
+/// Vertical columns, one per bin in the order given, scaled to the fullest bin, each with its
+/// count above and its label below (an empty chart says so).
+pub fn histogram(caption: &str, bins: &[Bin]) -> Markup {
+    const COLUMN: f64 = 48.0;
+    const PLOT: f64 = 120.0;
+    const TOP: f64 = 18.0;
+    const LABELS: f64 = 96.0;
+    let max = bins.iter().map(|b| b.count).max().unwrap_or(0);
+    // Room on the right for the last label, which slants past its column.
+    let width = COLUMN * bins.len() as f64 + 80.0;
+    let height = TOP + PLOT + LABELS;
+    html! {
+        figure {
+            figcaption { (caption) }
+            @if max == 0 {
+                p.muted { "No data in this period." }
+            } @else {
+                svg role="img" aria-label=(caption) width=(width) height=(height)
+                    viewBox=(format!("0 0 {width} {height}")) {
+                    @for (i, b) in bins.iter().enumerate() {
+                        @let h = b.count as f64 / max as f64 * PLOT;
+                        @let x = i as f64 * COLUMN + 4.0;
+                        rect x=(x + 6.0) y=(format!("{:.1}", TOP + PLOT - h)) width=(COLUMN - 12.0)
+                            height=(format!("{h:.1}")) fill="#2f6fdf" {}
+                        text x=(x + COLUMN / 2.0) y=(format!("{:.1}", TOP + PLOT - h - 4.0))
+                            text-anchor="middle" { (b.count) }
+                        text transform=(format!("translate({:.1} {:.1}) rotate(35)", x + 10.0, TOP + PLOT + 12.0))
+                            font-size="10" { (b.label) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod histogram_tests {
+    use super::*;
+
+    #[test]
+    fn columns_scale_to_the_fullest_bin() {
+        let bins = [
+            Bin {
+                label: "under 5 minutes".into(),
+                count: 4,
+            },
+            Bin {
+                label: "5 to 15 minutes".into(),
+                count: 1,
+            },
+        ];
+        let svg = histogram("First action", &bins).into_string();
+        assert!(svg.contains(r#"height="120.0""#), "{svg}");
+        assert!(svg.contains(r#"height="30.0""#), "{svg}");
+        assert!(svg.contains(">under 5 minutes<"), "{svg}");
+        let empty = [Bin {
+            label: "under 5 minutes".into(),
+            count: 0,
+        }];
+        assert!(histogram("First action", &empty)
+            .into_string()
+            .contains("No data in this period."));
+    }
+}

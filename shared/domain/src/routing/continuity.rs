@@ -86,7 +86,8 @@ pub(crate) fn consider<'s, 'r>(
     if let Some(lane) = situation.lane {
         if !status.rep.lanes.contains(&lane) {
             return Decision::Pass(format!(
-                "{who} {id} stays informed; the {lane} lane goes to a rep who holds it"
+                "{who} {id} stays informed; the {} lane goes to a rep who holds it",
+                lane.phrase()
             ));
         }
     }

@@ -16,6 +16,7 @@ use crate::ids::RepId;
 use crate::package::{
     Classification, Motion, MotionFields, Owner, RiskFlag, Sla, TraceStep, TriggerKind,
 };
+use crate::render::words::possessive;
 use crate::sla::{add_business_minutes, Calendar};
 use chrono::{DateTime, Utc};
 
@@ -47,8 +48,8 @@ pub(crate) fn terms(rules: &Rules, c: &Classification, mode: RouteMode) -> SlaTe
     if let Some(lane) = c.human_decision {
         return SlaTerms {
             minutes: sla.human_decision_minutes,
-            policy: format!("human_decision/{lane}"),
-            because: format!("human-only lane {lane}"),
+            policy: format!("human_decision/{}", lane.as_str()),
+            because: format!("human-only lane {}", lane.phrase()),
         };
     }
     match mode {
@@ -70,13 +71,13 @@ pub(crate) fn terms(rules: &Rules, c: &Classification, mode: RouteMode) -> SlaTe
             match hot_because(c) {
                 Some(because) => SlaTerms {
                     minutes: tiers.hot,
-                    policy: format!("{}/hot", c.motion),
+                    policy: format!("{}/hot", c.motion.as_str()),
                     because,
                 },
                 None => SlaTerms {
                     minutes: tiers.standard,
-                    policy: format!("{}/standard", c.motion),
-                    because: format!("trigger {} is not urgent", c.trigger),
+                    policy: format!("{}/standard", c.motion.as_str()),
+                    because: format!("trigger {} is not urgent", c.trigger.phrase()),
                 },
             }
         }
@@ -86,7 +87,7 @@ pub(crate) fn terms(rules: &Rules, c: &Classification, mode: RouteMode) -> SlaTe
 /// Why a handoff is hot, or `None` when it is standard.
 pub(crate) fn hot_because(c: &Classification) -> Option<String> {
     if HOT_TRIGGERS.contains(&c.trigger) {
-        return Some(format!("trigger {}", c.trigger));
+        return Some(format!("trigger {}", c.trigger.phrase()));
     }
     if matches!(
         &c.motion_fields,
@@ -110,10 +111,10 @@ pub(crate) fn deadline(
 ) -> (Sla, TraceStep) {
     let deadline = add_business_minutes(now, terms.minutes, calendar);
     let outcome = format!(
-        "{} ({}): {} business minutes on {whose} ({}) → due {}",
-        terms.policy,
+        "{} ({}): {} on {whose} ({}) → due {}",
+        crate::render::policy_phrase(&terms.policy),
         terms.because,
-        terms.minutes,
+        crate::render::words::count(terms.minutes as usize, "business minute"),
         calendar.timezone(),
         deadline.format("%Y-%m-%d %H:%M UTC")
     );
@@ -146,7 +147,7 @@ pub fn tightened_sla(
     let (calendar, whose) = match rep {
         Some(rep) => (
             Calendar::for_rep(rep, rules),
-            format!("{}'s calendar", rep.name),
+            format!("{} calendar", possessive(&rep.name)),
         ),
         None => super::failover::queue_calendar(rules, rules.team(&owner.team)),
     };

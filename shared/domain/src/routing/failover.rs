@@ -27,6 +27,7 @@ use super::RoutingInput;
 use crate::config::{Role, RuleTarget, Rules, Team};
 use crate::ids::TeamId;
 use crate::package::Owner;
+use crate::render::words::possessive;
 use crate::sla::Calendar;
 
 /// Where an escalation lands.
@@ -109,8 +110,8 @@ pub(crate) fn escalate<'s, 'r>(
             (
                 Escalation::Queue(Some(team)),
                 format!(
-                    "{}'s lead {lead_id} is unavailable ({why}); {}",
-                    team.name,
+                    "{} lead {lead_id} is unavailable ({why}); {}",
+                    possessive(&team.name),
                     queue_phrase(team)
                 ),
             )
@@ -118,8 +119,8 @@ pub(crate) fn escalate<'s, 'r>(
         None => (
             Escalation::Queue(Some(team)),
             format!(
-                "{}'s lead {lead_id} is not in the roster; {}",
-                team.name,
+                "{} lead {lead_id} is not in the roster; {}",
+                possessive(&team.name),
                 queue_phrase(team)
             ),
         ),
@@ -181,7 +182,11 @@ pub(crate) fn queue_calendar<'r>(rules: &'r Rules, team: Option<&Team>) -> (Cale
     match (team, first_rep) {
         (Some(team), Some(rep)) => (
             Calendar::for_rep(rep, rules).with_time_off(&[]),
-            format!("{}'s working hours (via {})", team.name, rep.name),
+            format!(
+                "{} working hours (via {})",
+                possessive(&team.name),
+                rep.name
+            ),
         ),
         _ => (
             Calendar::around_the_clock(chrono_tz::UTC),

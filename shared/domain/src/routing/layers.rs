@@ -9,7 +9,7 @@
 use super::step;
 use crate::config::{Rep, RuleTarget, Rules};
 use crate::package::{Classification, HumanLane, TraceStep};
-use crate::render::prose;
+use crate::render::words::count;
 
 /// The reps left after the layers, and the trace of each layer.
 #[derive(Debug, Clone)]
@@ -43,6 +43,17 @@ pub(crate) fn narrow<'r>(
     }
 }
 
+/// "1 of 6 reps", "3 of 6 reps", "1 of 1 rep".
+fn of_total(kept: usize, total: usize) -> String {
+    format!("{kept} of {}", count(total, "rep"))
+}
+
+/// "3 of 6 reps remain", "1 of 6 reps remains".
+fn remain(kept: usize, total: usize) -> String {
+    let verb = if kept == 1 { "remains" } else { "remain" };
+    format!("{} {verb}", of_total(kept, total))
+}
+
 /// The reps that fit, or `None` when nobody would remain.
 fn keep<'r>(pool: &[&'r Rep], fits: impl Fn(&Rep) -> bool) -> Option<Vec<&'r Rep>> {
     let kept: Vec<&Rep> = pool.iter().copied().filter(|r| fits(r)).collect();
@@ -56,9 +67,14 @@ fn human_lane<'r>(pool: Vec<&'r Rep>, lane: HumanLane, steps: &mut Vec<TraceStep
             steps.push(step(
                 "human_lane",
                 format!(
-                    "lane {}: {} of {total} reps hold it",
-                    prose(lane.as_str()),
-                    kept.len()
+                    "lane {}: {} {}",
+                    lane.phrase(),
+                    of_total(kept.len(), total),
+                    if kept.len() == 1 {
+                        "holds it"
+                    } else {
+                        "hold it"
+                    }
                 ),
             ));
             kept
@@ -66,7 +82,15 @@ fn human_lane<'r>(pool: Vec<&'r Rep>, lane: HumanLane, steps: &mut Vec<TraceStep
         None => {
             steps.push(step(
                 "human_lane",
-                format!("lane {}: nobody in the pool holds it; falling back to all {total} reps of the pool", prose(lane.as_str())),
+                format!(
+                    "lane {}: nobody in the pool holds it; falling back to {} of the pool",
+                    lane.phrase(),
+                    if total == 1 {
+                        "the 1 rep".to_string()
+                    } else {
+                        format!("all {total} reps")
+                    }
+                ),
             ));
             pool
         }
@@ -118,9 +142,9 @@ fn territory<'r>(
             steps.push(step(
                 "territory",
                 format!(
-                    "{source} {arrow} {}; {} of {total} reps remain",
+                    "{source} {arrow} {}; {}",
                     territory.id,
-                    kept.len()
+                    remain(kept.len(), total)
                 ),
             ));
             kept
@@ -157,9 +181,8 @@ fn segment<'r>(
             steps.push(step(
                 "segment",
                 format!(
-                    "{employees} employees → {}; {} of {total} reps remain",
-                    segment.as_str(),
-                    kept.len()
+                    "{employees} employees → {segment}; {}",
+                    remain(kept.len(), total)
                 ),
             ));
             kept
@@ -168,8 +191,7 @@ fn segment<'r>(
             steps.push(step(
                 "segment",
                 format!(
-                    "{employees} employees → {}, but no rep in the pool covers it; layer skipped",
-                    segment.as_str()
+                    "{employees} employees → {segment}, but no rep in the pool covers it; layer skipped",
                 ),
             ));
             pool
@@ -193,7 +215,7 @@ fn product_line<'r>(
         Some(kept) => {
             steps.push(step(
                 "product_line",
-                format!("product line {line}; {} of {total} reps remain", kept.len()),
+                format!("product line {line}; {}", remain(kept.len(), total)),
             ));
             kept
         }

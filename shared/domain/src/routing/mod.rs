@@ -40,6 +40,7 @@ use crate::config::{Role, Rules};
 use crate::ids::{RepId, TeamId};
 use crate::package::{Classification, Owner, Sla, TraceStep};
 use crate::ports::AvailabilityOverride;
+use crate::render::words::{count, possessive};
 use chrono::{DateTime, Utc};
 use continuity::{Decision, Layer, Situation};
 use deadline::SlaTerms;
@@ -166,8 +167,14 @@ pub fn route(input: &RoutingInput<'_>) -> RoutingDecision {
     trace.push(step(
         "rule",
         format!(
-            "{}; {} active reps have it",
-            role.reason, narrowed.role_pool
+            "{}; {} {} it",
+            role.reason,
+            count(narrowed.role_pool, "active rep"),
+            if narrowed.role_pool == 1 {
+                "has"
+            } else {
+                "have"
+            }
         ),
     ));
     let terms = deadline::terms(rules, c, input.mode);
@@ -262,11 +269,11 @@ pub(crate) fn step(layer: &str, outcome: impl Into<String>) -> TraceStep {
 
 fn escalation_outcome(c: &Classification) -> String {
     if c.escalate {
-        format!("trigger {}: escalate to a human", c.trigger)
+        format!("trigger {}: escalate to a human", c.trigger.phrase())
     } else {
         format!(
             "trigger {}: classification did not escalate, routed on request",
-            c.trigger
+            c.trigger.phrase()
         )
     }
 }
@@ -300,7 +307,7 @@ fn assigned(
     mut trace: Vec<TraceStep>,
 ) -> RoutingDecision {
     let owner = deadline::rep_owner(input.rules, status.rep);
-    let whose = format!("{}'s calendar", status.rep.name);
+    let whose = format!("{} calendar", possessive(&status.rep.name));
     let (sla, sla_step) = deadline::deadline(terms, input.now, &status.calendar(), &whose);
     trace.push(sla_step);
     RoutingDecision {
@@ -327,7 +334,7 @@ fn escalated<'r>(
     let owner = failover::owner(input.rules, home_team, &escalation);
     let (sla, sla_step) = match &escalation {
         Escalation::Lead(lead) => {
-            let whose = format!("{}'s calendar", lead.rep.name);
+            let whose = format!("{} calendar", possessive(&lead.rep.name));
             deadline::deadline(terms, input.now, &lead.calendar(), &whose)
         }
         Escalation::Queue(team) => {

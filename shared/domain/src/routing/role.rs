@@ -72,9 +72,9 @@ fn matched_conditions(rule: &RouteRule, facts: &RoutingFacts, rules: &Rules) -> 
     }
 }
 
-/// The label of a role as written in the rules.
-pub(crate) fn role_label(role: Role) -> &'static str {
-    role.as_str()
+/// A role as a person reads it ("SDR", "AE", "closer").
+pub(crate) fn role_label(role: Role) -> String {
+    role.to_string()
 }
 
 #[cfg(test)]
@@ -252,7 +252,7 @@ mod tests {
                 Some(500),
                 None,
                 Role::Sdr,
-                "role sdr",
+                "role SDR",
                 &["jonas", "chloe", "ava", "diego"],
             ),
             (
@@ -302,7 +302,7 @@ mod tests {
         let choice = select_role(&rules, &facts(&rules, &c), RouteMode::Initial);
         assert_eq!(
             choice.reason,
-            "rule \"other outbound replies stay with the SDR team\" (outbound) → role sdr"
+            "rule \"other outbound replies stay with the SDR team\" (outbound) → role SDR"
         );
     }
 

@@ -70,7 +70,7 @@ fn a_german_demo_request_goes_through_every_layer() {
     );
     assert_eq!(
         d.trace[5].outcome,
-        "500 employees → mid_market; 2 of 3 reps remain"
+        "500 employees → mid-market; 2 of 3 reps remain"
     );
 }
 

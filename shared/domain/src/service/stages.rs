@@ -125,14 +125,22 @@ impl Services {
             return Ok(attached);
         }
         let escalate = classification.escalate;
-        let mut note = format!("trigger {}; escalate {}", classification.trigger, escalate);
+        let mut note = format!(
+            "trigger {}; {}",
+            classification.trigger.phrase(),
+            if escalate {
+                "escalated to a human"
+            } else {
+                "not escalated"
+            }
+        );
         if escalate && !rules_escalate {
             note.push_str(" (a second opinion asked for a human)");
         }
         let automation = classification
             .automation
             .as_ref()
-            .map(|a| format!("{}: {}", a.action, a.reason));
+            .map(|a| format!("{}: {}", a.action.phrase(), a.reason));
         record.classification = Some(classification);
         let entry = record.apply(Transition::Classify, system("classify"), now, note)?;
         self.save(&record, &entry).await?;
@@ -231,7 +239,7 @@ impl Services {
             .iter()
             .rev()
             .find(|t| t.layer != "sla")
-            .map(|t| format!("{}: {}", t.layer, t.outcome))
+            .map(|t| format!("{}: {}", render::layer_phrase(&t.layer), t.outcome))
             .unwrap_or_default();
         if let Some(c) = record.classification.as_mut() {
             match &mut c.motion_fields {

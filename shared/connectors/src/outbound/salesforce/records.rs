@@ -142,10 +142,7 @@ pub(super) fn task_body(write: &CrmWrite, who_id: &str) -> Map<String, Value> {
     let subject = format!(
         "{}{tag}",
         clip(
-            &format!(
-                "Handoff: {} — {buyer}",
-                c.trigger.as_str().replace('_', " ")
-            ),
+            &format!("Handoff: {} — {buyer}", c.trigger.phrase()),
             255 - tag.chars().count()
         )
     );

@@ -14,7 +14,7 @@ use handoff_domain::claim_link::ClaimAction;
 use handoff_domain::ids::HandoffId;
 use handoff_domain::package::{HandoffPackage, MotionFields};
 use handoff_domain::ports::Notification;
-use handoff_domain::render::escape;
+use handoff_domain::render::{escape, words};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -123,7 +123,7 @@ fn one_line(value: Option<&str>) -> Option<String> {
     value.map(escape::plain_line).filter(|v| !v.is_empty())
 }
 
-/// `demo_request` → `Demo request`.
+/// A phrase with its first letter capitalised: "demo request" → "Demo request".
 fn humanize(label: &str) -> String {
     let spaced = label.replace('_', " ");
     let mut chars = spaced.chars();
@@ -148,8 +148,8 @@ pub fn header_text(p: &HandoffPackage) -> String {
     let company = one_line(c.buyer.company.as_deref())
         .or_else(|| c.buyer.company_domain.as_ref().map(|d| d.to_string()));
     let line = match company {
-        Some(company) => format!("{}: {who}, {company}", humanize(c.trigger.as_str())),
-        None => format!("{}: {who}", humanize(c.trigger.as_str())),
+        Some(company) => format!("{}: {who}, {company}", humanize(&c.trigger.phrase())),
+        None => format!("{}: {who}", humanize(&c.trigger.phrase())),
     };
     plain_fit(&line, HEADER_MAX)
 }
@@ -163,12 +163,9 @@ fn six_parts(p: &HandoffPackage, due: Option<&str>) -> Value {
     let c = &p.classification;
     let b = &c.buyer;
 
-    let mut trigger = format!("{} ({})", humanize(c.trigger.as_str()), c.motion);
+    let mut trigger = format!("{} ({})", humanize(&c.trigger.phrase()), c.motion.phrase());
     if let Some(r) = c.reply_class {
-        trigger.push_str(&format!(
-            " · reply: {}",
-            humanize(r.as_str()).to_lowercase()
-        ));
+        trigger.push_str(&format!(" · reply: {}", r.phrase()));
         if let Some(sure) = handoff_domain::render::reply_class_confidence(c) {
             trigger.push_str(&format!(" ({sure} % sure)"));
         }
@@ -193,7 +190,7 @@ fn six_parts(p: &HandoffPackage, due: Option<&str>) -> Value {
         buyer.push_str(&format!("\n{}", extra.join(" · ")));
     }
 
-    let mut qualification = humanize(c.qualification.as_str());
+    let mut qualification = humanize(&c.qualification.phrase());
     match &c.motion_fields {
         MotionFields::Inbound {
             urgency,
@@ -212,7 +209,10 @@ fn six_parts(p: &HandoffPackage, due: Option<&str>) -> Value {
             if let Some(account_reason) = one_line(Some(account_reason)) {
                 qualification.push_str(&format!("\nAccount: {account_reason}"));
             }
-            qualification.push_str(&format!("\n{} touches so far", outreach_history.len()));
+            qualification.push_str(&format!(
+                "\n{} so far",
+                words::count(outreach_history.len(), "touch")
+            ));
         }
     }
     if let Some(why) = one_line(c.needs_confirmation.as_deref()) {
@@ -221,7 +221,7 @@ fn six_parts(p: &HandoffPackage, due: Option<&str>) -> Value {
 
     let next = format!(
         "{} — {}",
-        humanize(c.next_step.action.as_str()),
+        humanize(&c.next_step.action.phrase()),
         escape::plain_line(&c.next_step.detail)
     );
 
@@ -236,7 +236,7 @@ fn six_parts(p: &HandoffPackage, due: Option<&str>) -> Value {
         None => format!("*5 · Owner*\n{}", mrkdwn_fit(&owner, 500)),
     };
 
-    let source = format!("{} / {}", b.source, b.channel.as_str());
+    let source = format!("{} / {}", b.source, b.channel);
 
     let field = |label: &str, raw: &str| {
         let label_len = label.chars().count() + 5;
@@ -266,14 +266,14 @@ fn risks(p: &HandoffPackage) -> Value {
     if let Some(lane) = c.human_decision {
         lines.push(format!(
             ":warning: *Human-only decision: {}* — a person must decide this; no automation.",
-            escape_mrkdwn(&humanize(lane.as_str()).to_lowercase())
+            escape_mrkdwn(&lane.phrase())
         ));
     }
     if !c.risk_flags.is_empty() {
         let flags: Vec<String> = c
             .risk_flags
             .iter()
-            .map(|f| humanize(f.as_str()).to_lowercase())
+            .map(|f| f.phrase().into_owned())
             .collect();
         lines.push(format!(
             ":triangular_flag_on_post: *Risk flags:* {}",
@@ -500,7 +500,7 @@ pub fn news_blocks(n: &Notification, summary: &str) -> Vec<Value> {
         "type": "section",
         "block_id": "handoff_news",
         "text": mrkdwn(format!(
-            "*:incoming_envelope: News on {}*\n{}",
+            "*:incoming_envelope: News — {}*\n{}",
             mrkdwn_fit(&header_text(p), HEADER_MAX),
             mrkdwn_fit(&escape::plain_line(summary), SECTION_MAX - HEADER_MAX - 60)
         ))
