@@ -12,7 +12,9 @@
 # 3. cargo test over the whole workspace; the DynamoDB/SQS/SES suites run against the emulator
 #    (AWS_ENDPOINT_URL) and the SMTP notifier suite against the sink (HANDOFF_TEST_SMTP, with
 #    each received message as a .eml file in HANDOFF_TEST_SMTP_DIR); with CI=true they fail,
-#    never skip, if either cannot be reached.
+#    never skip, if either cannot be reached. The console's browser test drives Debian's
+#    chromium through playwright-core, both pinned and installed by scripts/browser.sh (apt-get
+#    as root; playwright-core into .tools/browser/).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
