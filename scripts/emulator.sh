@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Local AWS emulator (moto server) for the DynamoDB/SQS adapter tests.
+# Local AWS emulator (moto server, DynamoDB requests serialised: scripts/moto_server.py) for the
+# DynamoDB/SQS adapter tests.
 #
 #   eval "$(scripts/emulator.sh start)"   # installs moto if needed, starts it, exports AWS_ENDPOINT_URL
 #   scripts/emulator.sh status            # prints the endpoint if it is running (exit 1 if not)
@@ -99,7 +100,9 @@ start() {
   port="$(free_port)"
   endpoint="http://127.0.0.1:$port"
   # 9>&-: the server must not inherit (and so hold) the start/stop lock.
-  nohup "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$LOG" 2>&1 </dev/null 9>&- &
+  # scripts/moto_server.py: moto's server with DynamoDB requests serialised (atomic item writes,
+  # as in DynamoDB; moto's threads can lose concurrent ADDs).
+  nohup "$VENV/bin/python" "$ROOT/scripts/moto_server.py" -H 127.0.0.1 -p "$port" >"$LOG" 2>&1 </dev/null 9>&- &
   pid=$!
 
   local waited=0

@@ -854,19 +854,19 @@ pub async fn case_fairness_counters_add_up_with_the_load(store: &dyn HandoffStor
     assert_eq!(store.rep_load(&omar, day(7)).await.unwrap(), 0);
 }
 
-/// Twenty-four assignments recorded at once from as many futures: every share, win and load is
+/// Sixty assignments recorded at once from as many futures: every share, win and load is
 /// counted exactly once, and the deficits still sum to zero.
 pub async fn case_fairness_counters_exact_under_concurrency(store: &dyn HandoffStore) {
     let candidates = [("lena", 500_000), ("max", 333_333), ("omar", 166_667)];
     // Of every six: lena 3, max 2, omar 1.
     let winners = ["lena", "max", "lena", "omar", "lena", "max"];
-    let assignments: Vec<_> = (0..24)
+    let assignments: Vec<_> = (0..60)
         .map(|i| assignment(&candidates, winners[i % winners.len()], Some(day(7))))
         .collect();
     let results = join_all(assignments.iter().map(|a| store.record_assignment(a))).await;
     let mut loads: Vec<u32> = results.into_iter().map(|r| r.unwrap().unwrap()).collect();
     loads.sort_unstable();
-    let mut expected: Vec<u32> = (1..=12).chain(1..=8).chain(1..=4).collect();
+    let mut expected: Vec<u32> = (1..=30).chain(1..=20).chain(1..=10).collect();
     expected.sort_unstable();
     assert_eq!(loads, expected, "every load increment seen exactly once");
     let reps = [rep("lena"), rep("max"), rep("omar")];
@@ -874,14 +874,14 @@ pub async fn case_fairness_counters_exact_under_concurrency(store: &dyn HandoffS
     assert_eq!(
         got,
         vec![
-            counters(12_000_000, 12),
-            counters(7_999_992, 8),
-            counters(4_000_008, 4),
+            counters(30_000_000, 30),
+            counters(19_999_980, 20),
+            counters(10_000_020, 10),
         ]
     );
     let deficits: i128 = got.iter().map(|c| c.deficit()).sum();
     assert_eq!(deficits, 0);
-    for (r, n) in reps.iter().zip([12, 8, 4]) {
+    for (r, n) in reps.iter().zip([30, 20, 10]) {
         assert_eq!(store.rep_load(r, day(7)).await.unwrap(), n);
     }
 }
