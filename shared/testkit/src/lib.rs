@@ -17,6 +17,9 @@
 //!   [`once_token_suite!`].
 //! - [`bedrock`]: a local Bedrock Runtime `Converse` that checks the documented request (the
 //!   judge's tests), with the faults of [`standin`] like the other API stand-ins.
+//! - [`faults`]: a fault-injecting wrapper for every port (throttling, timeouts, server errors,
+//!   rejections, errors after the write), driven by a scripted or seeded [`faults::FaultPlan`],
+//!   and the seeded fault [`faults::campaign`] that runs the pipeline through them on any store.
 //! - [`fixtures`]: sample events, records, packages and helpers that move a record through
 //!   the state machine (to an owner with an SLA deadline, to accepted…).
 //! - [`subject`]: how a suite gets at the adapter a constructor built ([`Guarded`] keeps a temp
@@ -42,6 +45,7 @@ extern crate self as handoff_testkit;
 pub mod bedrock;
 pub mod delivery;
 pub mod emulator;
+pub mod faults;
 pub mod faulty_store;
 pub mod fixtures;
 pub mod hubspot;

@@ -43,7 +43,7 @@ impl Port {
             Port::Queue => "queue",
             Port::Crm => "CRM",
             Port::Notifier => "notifier",
-            Port::Secrets => "secrets",
+            Port::Secrets => "secret store",
             Port::Consumer => "consumer",
         }
     }
@@ -174,13 +174,14 @@ pub struct PortOdds {
     pub kinds: Vec<(FaultKind, u32)>,
 }
 
-/// A call the seeded odds leave alone: every call of `method` at `port`, or only those of one
-/// step.
+/// Calls the seeded odds leave alone: every call of `method` at `port`, or only those of one
+/// step, and every kind of fault or only one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Spared {
     port: Port,
     method: &'static str,
     step: Option<&'static str>,
+    kind: Option<FaultKind>,
 }
 
 tokio::task_local! {
@@ -203,6 +204,10 @@ struct PlanState {
     /// Calls seen so far per call key (port, method, step, handoff): the draw of the n-th call
     /// with one key depends only on the seed, the key and n, not on how tasks interleave.
     calls: HashMap<u64, u64>,
+    /// Every call the plan was asked about, by port and method.
+    made: BTreeMap<(Port, &'static str), usize>,
+    /// Time spent in the inner adapters' calls, by port and method.
+    spent: BTreeMap<(Port, &'static str), Duration>,
     injected: Vec<Injection>,
 }
 
@@ -251,8 +256,25 @@ impl FaultPlan {
 
     /// Leaves every call of `method` at `port` (only those of `step`, when given) alone at
     /// random; scripted faults still apply.
-    pub fn sparing(mut self, port: Port, method: &'static str, step: Option<&'static str>) -> Self {
-        self.spared.push(Spared { port, method, step });
+    pub fn sparing(self, port: Port, method: &'static str, step: Option<&'static str>) -> Self {
+        self.sparing_kind(port, method, step, None)
+    }
+
+    /// Like [`FaultPlan::sparing`], but only spares the fault `kind` when given (the call may
+    /// still fail at random in other ways).
+    pub fn sparing_kind(
+        mut self,
+        port: Port,
+        method: &'static str,
+        step: Option<&'static str>,
+        kind: Option<FaultKind>,
+    ) -> Self {
+        self.spared.push(Spared {
+            port,
+            method,
+            step,
+            kind,
+        });
         self
     }
 
@@ -294,6 +316,7 @@ impl FaultPlan {
     pub fn decide(&self, call: &Call<'_>) -> Option<FaultKind> {
         let handoff = call.handoff.cloned().or_else(handoff_in_scope);
         let mut state = self.lock();
+        *state.made.entry((call.port, call.method)).or_default() += 1;
         let scripted = state
             .scripted
             .get_mut(&(call.port, call.method))
@@ -319,7 +342,7 @@ impl FaultPlan {
         handoff: Option<&HandoffId>,
     ) -> Option<FaultKind> {
         let odds = self.odds.iter().find(|o| o.port == call.port)?;
-        if odds.per_call <= 0.0 || self.is_spared(call) {
+        if odds.per_call <= 0.0 {
             return None;
         }
         let key = rng::key(&[
@@ -348,21 +371,24 @@ impl FaultPlan {
         if total == 0 {
             return None;
         }
+        // A spared kind keeps its share of the draw, so sparing one changes no other call's fate.
         let mut pick = rng::splitmix64(draw) % total;
         for (kind, weight) in kinds {
-            if pick < u64::from(weight) {
-                return Some(kind);
+            let weight = u64::from(weight);
+            if pick < weight {
+                return (!self.is_spared(call, kind)).then_some(kind);
             }
-            pick -= u64::from(weight);
+            pick -= weight;
         }
         None
     }
 
-    fn is_spared(&self, call: &Call<'_>) -> bool {
+    fn is_spared(&self, call: &Call<'_>, kind: FaultKind) -> bool {
         self.spared.iter().any(|s| {
             s.port == call.port
                 && s.method == call.method
                 && s.step.is_none_or(|step| call.step == Some(step))
+                && s.kind.is_none_or(|k| k == kind)
         })
     }
 
@@ -378,10 +404,20 @@ impl FaultPlan {
     where
         Fut: Future<Output = Result<T, E>>,
     {
+        let timed = || async {
+            let began = std::time::Instant::now();
+            let out = run().await;
+            *self
+                .lock()
+                .spent
+                .entry((call.port, call.method))
+                .or_default() += began.elapsed();
+            out
+        };
         match self.decide(&call) {
-            None => run().await,
+            None => timed().await,
             Some(FaultKind::ErrorAfterWrite) => {
-                run().await?;
+                timed().await?;
                 Err(error(
                     FaultKind::ErrorAfterWrite,
                     call.message(FaultKind::ErrorAfterWrite),
@@ -399,6 +435,17 @@ impl FaultPlan {
     /// Every injection so far, in order.
     pub fn injections(&self) -> Vec<Injection> {
         self.lock().injected.clone()
+    }
+
+    /// Every call the plan was asked about (failed or not), by port and method.
+    pub fn calls_made(&self) -> BTreeMap<(Port, &'static str), usize> {
+        self.lock().made.clone()
+    }
+
+    /// Time spent in the inner adapters' calls, by port and method (calls that failed before
+    /// reaching the adapter spent none).
+    pub fn time_spent(&self) -> BTreeMap<(Port, &'static str), Duration> {
+        self.lock().spent.clone()
     }
 
     /// Injections at `port`, by method and kind.
@@ -459,6 +506,10 @@ mod tests {
         assert_eq!(plan.decide(&update), Some(FaultKind::TimedOut));
         assert_eq!(plan.decide(&update), None);
         assert_eq!(plan.failures(Port::Store, "update"), 2);
+        assert_eq!(
+            plan.calls_made(),
+            BTreeMap::from([((Port::Store, "get"), 1), ((Port::Store, "update"), 3)])
+        );
         assert_eq!(
             plan.counts(Port::Store),
             BTreeMap::from([(("update", FaultKind::TimedOut), 2)])
@@ -569,6 +620,33 @@ mod tests {
             plan.decide(&with_step("notified")),
             Some(FaultKind::TimedOut)
         );
+    }
+
+    #[test]
+    fn sparing_one_kind_leaves_the_others_and_every_other_call_as_they_were() {
+        let kinds = [(FaultKind::ErrorAfterWrite, 1), (FaultKind::TimedOut, 1)];
+        let update = Call {
+            step: Some("classified"),
+            ..call(Port::Store, "update", true)
+        };
+        let draws = |plan: &FaultPlan| (0..2_000).map(|_| plan.decide(&update)).collect::<Vec<_>>();
+        let all = draws(&FaultPlan::seeded(9, vec![odds(Port::Store, 0.5, &kinds)]));
+        let spared = draws(
+            &FaultPlan::seeded(9, vec![odds(Port::Store, 0.5, &kinds)]).sparing_kind(
+                Port::Store,
+                "update",
+                Some("classified"),
+                Some(FaultKind::ErrorAfterWrite),
+            ),
+        );
+        assert!(all.contains(&Some(FaultKind::ErrorAfterWrite)));
+        assert!(!spared.contains(&Some(FaultKind::ErrorAfterWrite)));
+        for (a, s) in all.iter().zip(&spared) {
+            match a {
+                Some(FaultKind::ErrorAfterWrite) => assert_eq!(*s, None),
+                other => assert_eq!(s, other),
+            }
+        }
     }
 
     #[tokio::test]

@@ -106,9 +106,11 @@ impl StageQueue for FaultyQueue {
     ) -> Result<(), QueueError> {
         let handoff = StageMessage::handoff_in(&delivery.body);
         self.plan
-            .around(call("postpone", stage, handoff.as_ref()), unavailable, || {
-                self.inner.postpone(stage, delivery, delay)
-            })
+            .around(
+                call("postpone", stage, handoff.as_ref()),
+                unavailable,
+                || self.inner.postpone(stage, delivery, delay),
+            )
             .await
     }
     async fn dead_letters(&self, stage: Stage, max: usize) -> Result<Vec<DeadLetter>, QueueError> {
