@@ -690,13 +690,15 @@ impl HandoffRecord {
 
     /// The stage the pipeline still owes this handoff, judged from the record alone (what the
     /// classify and assign stages would do with it): classify a received event; route a
-    /// classified one; write the CRM and notify a new owner; sync the CRM after an accept or a
+    /// classified one the classification escalates (close one it does not: classify); write the CRM and notify a new owner; sync the CRM after an accept or a
     /// pickup; tell an owner of a new touch or a previous owner that it moved. `None` once the
     /// stages have nothing left to do.
     pub fn owed_stage(&self) -> Option<crate::ports::Stage> {
         use crate::ports::Stage;
         match self.state {
             State::Received => Some(Stage::Classify),
+            // Not escalated: the classify stage closes it (its close was lost).
+            State::Classified if !self.escalates() => Some(Stage::Classify),
             State::Classified
             | State::Assigned
             | State::RequalificationRequested
@@ -713,6 +715,11 @@ impl HandoffRecord {
                 None
             }
         }
+    }
+
+    /// Whether the classification asks for a human (false before classification).
+    pub fn escalates(&self) -> bool {
+        self.classification.as_ref().is_some_and(|c| c.escalate)
     }
 
     /// After a transition or progress: a fresh stage deadline when a stage is owed, none
@@ -991,6 +998,10 @@ mod tests {
         let sys = || Actor::System("test".into());
         let t0: DateTime<Utc> = "2026-11-24T10:00:00Z".parse().unwrap();
         let mut r = form_record();
+        r.classification = Some(crate::routing::testing::classification(
+            crate::package::Motion::Inbound,
+            TriggerKind::DemoRequest,
+        ));
         let sla_deadline = t0 + chrono::TimeDelta::hours(4);
         // Received: the classify stage, due five minutes after intake.
         assert_eq!(r.owed_stage(), Some(Stage::Classify));
@@ -1034,6 +1045,30 @@ mod tests {
             (r.owed_stage(), r.due_at(), r.stage_due),
             (None, None, None)
         );
+    }
+
+    #[test]
+    fn a_classified_handoff_the_rules_do_not_escalate_owes_classify_never_assign() {
+        use crate::ports::Stage;
+        let mut r = form_record();
+        let mut c = crate::routing::testing::classification(
+            crate::package::Motion::Inbound,
+            TriggerKind::DemoRequest,
+        );
+        c.escalate = false;
+        r.classification = Some(c);
+        let now: DateTime<Utc> = "2026-11-24T10:01:00Z".parse().unwrap();
+        r.apply(
+            Transition::Classify,
+            Actor::System("classify".into()),
+            now,
+            "",
+        )
+        .unwrap();
+        assert!(!r.escalates());
+        assert_eq!(r.owed_stage(), Some(Stage::Classify));
+        r.classification.as_mut().unwrap().escalate = true;
+        assert_eq!(r.owed_stage(), Some(Stage::Assign));
     }
 
     #[test]

@@ -102,6 +102,11 @@ impl Services {
         let mut record = self.load(id).await?;
         match record.state {
             State::Received => {}
+            // Classified but not escalated: the close was not saved (a store fault, a crash).
+            // Close it now; it must never reach the assign stage.
+            State::Classified if !record.escalates() => {
+                return self.close_without_handoff(&mut record).await;
+            }
             // Classified but the assign message may not have been sent before a crash: send again.
             State::Classified => {
                 self.enqueue_assign(id).await?;
@@ -137,10 +142,6 @@ impl Services {
         if escalate && !rules_escalate {
             note.push_str(" (a second opinion asked for a human)");
         }
-        let automation = classification
-            .automation
-            .as_ref()
-            .map(|a| format!("{}: {}", a.action.phrase(), a.reason));
         record.classification = Some(classification);
         let entry = record.apply(Transition::Classify, system("classify"), now, note)?;
         self.save(&record, &entry).await?;
@@ -148,13 +149,24 @@ impl Services {
             self.enqueue_assign(id).await?;
             return Ok(StageOutcome::Advanced(State::Classified));
         }
-        let entry = record.apply(
-            Transition::Close,
-            system("classify"),
-            now,
-            automation.unwrap_or_else(|| "no escalation".into()),
-        )?;
-        self.save(&record, &entry).await?;
+        self.close_without_handoff(&mut record).await
+    }
+
+    /// Closes a classified handoff the automation handles (no human handoff), noting the
+    /// automation's action.
+    async fn close_without_handoff(
+        &self,
+        record: &mut HandoffRecord,
+    ) -> Result<StageOutcome, ServiceError> {
+        let note = record
+            .classification
+            .as_ref()
+            .and_then(|c| c.automation.as_ref())
+            .map(|a| format!("{}: {}", a.action.phrase(), a.reason))
+            .unwrap_or_else(|| "no escalation".into());
+        let now = self.clock.now();
+        let entry = record.apply(Transition::Close, system("classify"), now, note)?;
+        self.save(record, &entry).await?;
         Ok(StageOutcome::Advanced(State::ClosedWithoutHandoff))
     }
 
@@ -290,6 +302,10 @@ impl Services {
         loop {
             let now = self.clock.now();
             match record.state {
+                // Not escalated (its close was lost): never routed, closed as classify would.
+                State::Classified if !record.escalates() => {
+                    return self.close_without_handoff(&mut record).await;
+                }
                 State::Classified => {
                     let rules = self.rules().await?;
                     self.reassign(&mut record, &rules, OwnerChange::Initial, now)

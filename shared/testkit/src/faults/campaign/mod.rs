@@ -81,13 +81,14 @@ pub struct KnownFinding {
 pub const ONE_AT_A_TIME: &str = "two deliveries of one handoff handled at once by two consumers: both may notify the owner (or create the same CRM object) before either records it";
 
 /// The faults [`Settings::standard`] leaves out unless [`ALL_FAULTS_VAR`] is `1`.
-pub const KNOWN_FINDINGS: [KnownFinding; 4] = [
+pub const KNOWN_FINDINGS: [KnownFinding; 2] = [
     KnownFinding {
         port: Port::Store,
         method: "update",
         step: "notified",
         kind: None,
-        what: "a failed store save recording a sent notification: the retry notifies the owner again",
+        what:
+            "a failed store save recording a sent notification: the retry notifies the owner again",
     },
     KnownFinding {
         port: Port::Store,
@@ -95,20 +96,6 @@ pub const KNOWN_FINDINGS: [KnownFinding; 4] = [
         step: "crm_progress",
         kind: None,
         what: "a failed store save recording a CRM object just created: the retry creates it again",
-    },
-    KnownFinding {
-        port: Port::Store,
-        method: "update",
-        step: "closed_without_handoff",
-        kind: None,
-        what: "a failed store save closing an event the rules do not escalate: the retry finds it classified, routes it and notifies a rep",
-    },
-    KnownFinding {
-        port: Port::Store,
-        method: "update",
-        step: "classified",
-        kind: Some(FaultKind::ErrorAfterWrite),
-        what: "an error after the store saved a classification that does not escalate: the same",
     },
 ];
 
