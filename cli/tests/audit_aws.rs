@@ -10,7 +10,9 @@ use chrono::Utc;
 use handoff_domain::lifecycle::Transition;
 use handoff_domain::ports::HandoffStore;
 use handoff_testkit::fixtures;
-use std::process::Command;
+
+#[path = "support/aws.rs"]
+mod aws;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_audit_of_a_table_uses_its_rules() {
@@ -18,12 +20,7 @@ async fn the_audit_of_a_table_uses_its_rules() {
         return;
     };
     let sdk = handoff_aws::aws_config_from_env().await;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-        % 1_000_000_000_000;
-    let table = format!("audit-{nanos}");
+    let table = aws::unique("audit-");
     let dynamo = handoff_aws::config::dynamodb_client(&sdk);
     handoff_aws::ensure_table(&dynamo, &table).await.unwrap();
     handoff_aws::push_rules(
@@ -51,15 +48,9 @@ async fn the_audit_of_a_table_uses_its_rules() {
 
     let out_dir = tempfile::tempdir().unwrap();
     let json = out_dir.path().join("report.json");
-    let home = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_handoff"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("AWS_") {
-            cmd.env_remove(key);
-        }
-    }
-    let out = cmd
-        .args([
+    let out = aws::handoff(
+        &endpoint,
+        &[
             "audit",
             "--table",
             &table,
@@ -67,20 +58,10 @@ async fn the_audit_of_a_table_uses_its_rules() {
             "us-east-1",
             "--since",
             "1d",
-        ])
-        .args(["--json", json.to_str().unwrap()])
-        .env("HOME", home.path())
-        .env("AWS_CONFIG_FILE", home.path().join("config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            home.path().join("credentials"),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .output()
-        .expect("run handoff");
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
     assert!(
         out.status.success(),
         "{}",

@@ -10,32 +10,14 @@
 
 use handoff_domain::ports::{Stage, StageQueue};
 use handoff_testkit::fixtures;
-use std::process::Command;
 use std::time::Duration;
 
-/// Runs `handoff` with the emulator's dummy keys, nothing else of the caller's AWS environment.
+#[path = "support/aws.rs"]
+mod aws;
+
+/// Runs `handoff` against the emulator: (success, stdout, stderr).
 fn handoff(endpoint: &str, args: &[&str]) -> (bool, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_handoff"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("AWS_") {
-            cmd.env_remove(key);
-        }
-    }
-    let home = tempfile::tempdir().unwrap();
-    let out = cmd
-        .args(args)
-        .env("HOME", home.path())
-        .env("AWS_CONFIG_FILE", home.path().join("config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            home.path().join("credentials"),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .output()
-        .expect("run handoff");
+    let out = aws::handoff(endpoint, args);
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -49,12 +31,7 @@ async fn sqs_dead_letters_are_listed_shown_and_redriven_by_handoff() {
         return;
     };
     let sdk = handoff_aws::aws_config_from_env().await;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-        % 1_000_000_000_000;
-    let prefix = format!("dlq{nanos}");
+    let prefix = aws::unique("dlq");
     let queues = handoff_aws::ensure_queues(&handoff_aws::config::sqs_client(&sdk), &prefix, 3)
         .await
         .unwrap();

@@ -11,7 +11,9 @@ use chrono::Utc;
 use handoff_domain::lifecycle::Transition;
 use handoff_domain::ports::HandoffStore;
 use handoff_testkit::fixtures;
-use std::process::Command;
+
+#[path = "support/aws.rs"]
+mod aws;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rules_change_is_replayed_on_a_tables_handoffs_without_writing() {
@@ -19,12 +21,7 @@ async fn a_rules_change_is_replayed_on_a_tables_handoffs_without_writing() {
         return;
     };
     let sdk = handoff_aws::aws_config_from_env().await;
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos()
-        % 1_000_000_000_000;
-    let table = format!("simulate-{nanos}");
+    let table = aws::unique("simulate-");
     let dynamo = handoff_aws::config::dynamodb_client(&sdk);
     handoff_aws::ensure_table(&dynamo, &table).await.unwrap();
     let current = include_str!("../../examples/handoff.toml");
@@ -55,29 +52,22 @@ async fn a_rules_change_is_replayed_on_a_tables_handoffs_without_writing() {
     let proposed = dir.path().join("proposed.toml");
     std::fs::write(&proposed, current).unwrap();
     let json = dir.path().join("diff.json");
-    let home = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_handoff"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("AWS_") {
-            cmd.env_remove(key);
-        }
-    }
-    let out = cmd
-        .args(["simulate", "--table", &table, "--region", "us-east-1"])
-        .args(["--rules", proposed.to_str().unwrap(), "--since", "1d"])
-        .args(["--json", json.to_str().unwrap()])
-        .env("HOME", home.path())
-        .env("AWS_CONFIG_FILE", home.path().join("config"))
-        .env(
-            "AWS_SHARED_CREDENTIALS_FILE",
-            home.path().join("credentials"),
-        )
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", &endpoint)
-        .env("AWS_ACCESS_KEY_ID", "test")
-        .env("AWS_SECRET_ACCESS_KEY", "test")
-        .output()
-        .expect("run handoff");
+    let out = aws::handoff(
+        &endpoint,
+        &[
+            "simulate",
+            "--table",
+            &table,
+            "--region",
+            "us-east-1",
+            "--rules",
+            proposed.to_str().unwrap(),
+            "--since",
+            "1d",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
