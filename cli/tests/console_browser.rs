@@ -10,6 +10,8 @@
 //! exports `HANDOFF_CHROMIUM` and `HANDOFF_BROWSER_TOOLS`, whose defaults are the paths it
 //! installs to). Without them the test fails under `CI=true` and otherwise says so and returns.
 
+#[path = "support/agent.rs"]
+mod agent;
 #[path = "support/serve.rs"]
 mod serve;
 
@@ -150,28 +152,7 @@ fn event(file: &str) -> Value {
 }
 
 async fn post_event(client: &reqwest::Client, base: &str, event: &Value) -> String {
-    let body = serde_json::to_vec(event).unwrap();
-    let at = chrono::DateTime::parse_from_rfc3339(SERVER_NOW)
-        .unwrap()
-        .timestamp();
-    let response = client
-        .post(format!("{base}/v1/events"))
-        .header("content-type", "application/json")
-        .header(
-            "handoff-signature",
-            handoff_connectors::signature::TimestampedSignature::sign(
-                AGENT_SECRET.as_bytes(),
-                at,
-                &body,
-            ),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 202);
-    let receipt: Value = response.json().await.unwrap();
-    receipt["handoff_id"].as_str().unwrap().to_string()
+    agent::post_accepted(client, base, AGENT_SECRET, SERVER_NOW, event).await
 }
 
 /// Waits until the handoff is `notified`; returns the record.

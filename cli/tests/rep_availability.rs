@@ -6,6 +6,8 @@
 
 mod support;
 
+#[path = "support/agent.rs"]
+mod agent;
 #[path = "support/serve.rs"]
 mod serve;
 use handoff_domain::ports::ManualClock;
@@ -92,28 +94,7 @@ async fn post_lead(
     .unwrap();
     event["provider_event_id"] = json!(id);
     event["buyer"]["email"] = json!(email);
-    let body = serde_json::to_vec(&event).unwrap();
-    let at = chrono::DateTime::parse_from_rfc3339(signed_at)
-        .unwrap()
-        .timestamp();
-    let resp = client
-        .post(format!("{base}/v1/events"))
-        .header("content-type", "application/json")
-        .header(
-            "handoff-signature",
-            handoff_connectors::signature::TimestampedSignature::sign(
-                AGENT_SECRET.as_bytes(),
-                at,
-                &body,
-            ),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 202);
-    let receipt: Value = resp.json().await.unwrap();
-    receipt["handoff_id"].as_str().unwrap().to_string()
+    agent::post_accepted(client, base, AGENT_SECRET, signed_at, &event).await
 }
 
 /// Waits until the handoff has an owner; returns the record.

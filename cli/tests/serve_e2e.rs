@@ -2,6 +2,8 @@
 //! notified (in that order) → claimed; and a handoff nobody claims, rerouted by the failover
 //! sweep after its SLA under the server's test clock.
 
+#[path = "support/agent.rs"]
+mod agent;
 #[path = "support/serve.rs"]
 mod serve;
 use serde_json::{json, Value};
@@ -64,25 +66,7 @@ const SERVER_NOW: &str = "2026-11-24T14:00:00Z";
 
 /// POSTs a canonical event as an agent does: `Handoff-Signature` over the raw body.
 async fn post_event(client: &reqwest::Client, base: &str, event: &Value) -> reqwest::Response {
-    let body = serde_json::to_vec(event).unwrap();
-    let at = chrono::DateTime::parse_from_rfc3339(SERVER_NOW)
-        .unwrap()
-        .timestamp();
-    client
-        .post(format!("{base}/v1/events"))
-        .header("content-type", "application/json")
-        .header(
-            "handoff-signature",
-            handoff_connectors::signature::TimestampedSignature::sign(
-                AGENT_SECRET.as_bytes(),
-                at,
-                &body,
-            ),
-        )
-        .body(body)
-        .send()
-        .await
-        .unwrap()
+    agent::post_event(client, base, AGENT_SECRET, SERVER_NOW, event).await
 }
 
 fn event(id: &str) -> Value {
