@@ -133,10 +133,8 @@ impl Ctx<'_> {
     )> {
         let event: IntakeEvent = serde_json::from_slice(body)?;
         let (record, entry) = HandoffRecord::received(event, Utc::now());
-        let message = serde_json::to_string(&StageMessage {
-            handoff_id: record.id.clone(),
-            stage: Stage::Classify,
-        })?;
+        let message =
+            serde_json::to_string(&StageMessage::new(record.id.clone(), Stage::Classify))?;
         Ok((record, entry, message))
     }
 

@@ -215,8 +215,14 @@ impl LocalPipeline {
 
     /// Receives up to `max` messages of a stage and handles each; returns how many were received.
     pub async fn process_stage(&self, stage: Stage, max: usize) -> Result<usize> {
+        let received = std::time::Instant::now();
         let deliveries = self.queue.receive(stage, max, VISIBILITY).await?;
         for d in &deliveries {
+            // A delivery whose visibility timeout ran out while it waited its turn belongs to
+            // the queue again: it is received afresh rather than worked on twice.
+            if received.elapsed() >= VISIBILITY / 2 {
+                break;
+            }
             match self.services.consume(stage, d, &self.retry).await? {
                 Consumed::Acked(_) => {}
                 Consumed::Postponed { after, reason } => {

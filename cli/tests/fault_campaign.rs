@@ -4,9 +4,7 @@
 //! without handoff, as the rules say) or dead-lettered with a reason: none lost, and no
 //! duplicate notification but those a notifier call that failed after delivering explains.
 //!
-//! The seed is printed with the report; `HANDOFF_CAMPAIGN_SEED=<n>` reruns one, and
-//! `HANDOFF_CAMPAIGN_ALL_FAULTS=1` also injects the faults the campaign leaves out by default
-//! (`KNOWN_FINDINGS`: store saves that record an outside call just made).
+//! The seed is printed with the report; `HANDOFF_CAMPAIGN_SEED=<n>` reruns one.
 
 use handoff_local::{SqliteQueue, SqliteStore};
 use handoff_testkit::faults::campaign::{self, Backend, Settings, FAST_POLICY};
@@ -28,6 +26,8 @@ async fn a_thousand_events_through_random_faults_on_sqlite_none_lost_none_duplic
         store: store.clone(),
         threads: store,
         queue,
+        // Shorter than many a stage run here: deliveries often overrun it and reach a second
+        // consumer while the first still works, which the stage's lease must handle.
         visibility: Duration::from_millis(250),
         longest_postponement: FAST_POLICY.cap,
         batch: 10,

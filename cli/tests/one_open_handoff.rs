@@ -150,8 +150,9 @@ async fn a_form_after_an_email_thread_joins_the_open_handoff() {
     let notified = events.iter().position(|e| e == "notified").unwrap();
     assert_eq!(
         events[notified + 1..],
-        ["new_touch", "crm_synced", "owner_told_of_touch"],
-        "the CRM is brought in line before the owner hears of it: {events:?}"
+        ["new_touch", "taken_up", "crm_synced", "owner_told_of_touch"],
+        "the assign stage takes the handoff up (its lease), brings the CRM in line, then tells \
+         the owner: {events:?}"
     );
 
     // One CRM record, rewritten with the flag and the new deadline.
@@ -204,11 +205,7 @@ async fn a_form_after_an_email_thread_joins_the_open_handoff() {
         (Stage::Assign, &reply),
         (Stage::Classify, &reply),
     ] {
-        let body = serde_json::to_string(&StageMessage {
-            handoff_id: id.clone(),
-            stage,
-        })
-        .unwrap();
+        let body = serde_json::to_string(&StageMessage::new(id.clone(), stage)).unwrap();
         assert!(matches!(
             s.handle_message(stage, &body).await,
             Disposition::Ack(_)
@@ -346,10 +343,7 @@ async fn a_hot_touch_that_joins_before_the_first_assignment_sets_the_first_deadl
     let clock = Arc::new(ManualClock::new(at("2026-11-24T14:02:00Z")));
     let p = pipeline(dir.path(), clock.clone()).await;
     let s = &p.services;
-    let classify = |id: &HandoffId| StageMessage {
-        handoff_id: id.clone(),
-        stage: Stage::Classify,
-    };
+    let classify = |id: &HandoffId| StageMessage::new(id.clone(), Stage::Classify);
     // The cold reply is classified but not yet assigned when the pricing question joins it.
     let lead = s
         .intake(event(REPLY, "thread-2", "2026-11-24T14:02:00Z"))

@@ -117,10 +117,7 @@ impl Harness {
             .await
             .unwrap();
         assert_eq!(got.len(), 1, "{got:?}");
-        let message = StageMessage {
-            handoff_id: id.clone(),
-            stage,
-        };
+        let message = StageMessage::new(id.clone(), stage);
         self.losing.run_stage(&message).await.unwrap();
         queue.ack(stage, &got[0].receipt).await.unwrap();
     }

@@ -6,15 +6,15 @@
 //!
 //! SQS counts every delivery toward its redrive policy, so the queues get the deployed
 //! `maxReceiveCount` (50) and the consumers' policy stays within it; visibility timeouts and
-//! postponements are whole seconds there (1 s).
+//! postponements are whole seconds there (1 s: shorter than many a stage run on the emulator,
+//! so a delivery can reach a second consumer while the first still works on it).
 //!
 //! The emulator backs up a whole table before every transaction (moto's rollback copy), so a
 //! write costs time and memory in proportion to the table: the campaign runs in [`PARTS`] parts
 //! of 35 events, [`AT_ONCE`] at a time, each on a fresh table and fresh queues deleted after it,
 //! and their reports add up to one.
 //!
-//! The seed is printed with the report; `HANDOFF_CAMPAIGN_SEED=<n>` reruns one, and
-//! `HANDOFF_CAMPAIGN_ALL_FAULTS=1` also injects the faults the campaign leaves out by default.
+//! The seed is printed with the report; `HANDOFF_CAMPAIGN_SEED=<n>` reruns one.
 //!
 //! Needs `AWS_ENDPOINT_URL` (`eval "$(scripts/emulator.sh start)"`). Without it: a notice and an
 //! early return on a developer machine, a failure under `CI=true`.
@@ -66,7 +66,7 @@ async fn run_part(sdk: &handoff_aws::config::SdkConfig, settings: Settings) -> C
         queue: queue.clone(),
         visibility: Duration::from_secs(1),
         longest_postponement: Duration::from_secs(1),
-        // One message per receive, so a delivery is answered well within its second; an empty
+        // One message per receive, so a delivery is answered as soon as it can be; an empty
         // receive waits up to a second for one (SQS long polling).
         batch: 1,
         consumers: 2,

@@ -253,6 +253,24 @@ impl HandoffId {
     }
 }
 
+/// A token unique across processes and calls: a hash of the process's start (time and pid)
+/// and a counter. For lease holders and message tokens, never for anything secret.
+pub fn unique_token() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static PROCESS: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static COUNT: AtomicU64 = AtomicU64::new(0);
+    let process = PROCESS.get_or_init(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let seed = format!("{nanos}-{}", std::process::id());
+        let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, seed.as_bytes());
+        id.simple().to_string()[..12].to_string()
+    });
+    format!("{process}-{}", COUNT.fetch_add(1, Ordering::Relaxed))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -305,5 +323,17 @@ mod tests {
     fn serde_rejects_invalid_values() {
         let r: Result<RepId, _> = serde_json::from_str("\"Not A Slug\"");
         assert!(r.unwrap_err().to_string().contains("rep id"));
+    }
+
+    #[test]
+    fn unique_tokens_differ_across_calls_and_threads() {
+        let mut all: Vec<String> = (0..1000).map(|_| super::unique_token()).collect();
+        let others: Vec<String> =
+            std::thread::spawn(|| (0..1000).map(|_| super::unique_token()).collect())
+                .join()
+                .unwrap();
+        all.extend(others);
+        let distinct: std::collections::BTreeSet<_> = all.iter().collect();
+        assert_eq!(distinct.len(), all.len());
     }
 }

@@ -122,17 +122,25 @@ impl std::fmt::Display for State {
 pub enum RerouteReason {
     SlaMissed,
     WrongOwner,
+    /// The owner's notification was refused for good (a Slack user or address that does not
+    /// exist): they cannot be told, so the next in the chain is.
+    Unreachable,
 }
 
 impl RerouteReason {
-    /// Both reasons.
-    pub const ALL: [RerouteReason; 2] = [RerouteReason::SlaMissed, RerouteReason::WrongOwner];
+    /// Every reason.
+    pub const ALL: [RerouteReason; 3] = [
+        RerouteReason::SlaMissed,
+        RerouteReason::WrongOwner,
+        RerouteReason::Unreachable,
+    ];
 
     /// The reason as a person reads it.
     pub fn phrase(self) -> &'static str {
         match self {
             RerouteReason::SlaMissed => "the SLA was missed",
             RerouteReason::WrongOwner => "the owner reported it as not theirs",
+            RerouteReason::Unreachable => "the owner could not be notified",
         }
     }
 }
@@ -180,6 +188,9 @@ impl Transition {
             Transition::Reroute {
                 reason: RerouteReason::WrongOwner,
             } => "rerouted_wrong_owner",
+            Transition::Reroute {
+                reason: RerouteReason::Unreachable,
+            } => "rerouted_unreachable",
             Transition::RequestRequalification => "requalification_requested",
             Transition::Escalate => "escalated",
             Transition::Attach => "attached",
@@ -188,8 +199,8 @@ impl Transition {
 }
 
 impl Transition {
-    /// Every transition (both reroute reasons).
-    pub const ALL: [Transition; 11] = [
+    /// Every transition (every reroute reason).
+    pub const ALL: [Transition; 12] = [
         Transition::Classify,
         Transition::Close,
         Transition::Assign,
@@ -201,6 +212,9 @@ impl Transition {
         },
         Transition::Reroute {
             reason: RerouteReason::WrongOwner,
+        },
+        Transition::Reroute {
+            reason: RerouteReason::Unreachable,
         },
         Transition::RequestRequalification,
         Transition::Escalate,
@@ -222,6 +236,9 @@ impl Transition {
             Transition::Reroute {
                 reason: RerouteReason::WrongOwner,
             } => "reroute as the wrong owner",
+            Transition::Reroute {
+                reason: RerouteReason::Unreachable,
+            } => "reroute when the owner cannot be notified",
             Transition::RequestRequalification => "request re-qualification",
             Transition::Escalate => "escalate",
             Transition::Attach => "join to an open handoff",
@@ -238,6 +255,7 @@ impl Transition {
             "closed_without_handoff" => "closed without a handoff".into(),
             "rerouted_sla_missed" => "rerouted: SLA missed".into(),
             "rerouted_wrong_owner" => "rerouted: wrong owner".into(),
+            "rerouted_unreachable" => "rerouted: owner unreachable".into(),
             "requalification_requested" => "re-qualification requested".into(),
             "attached" => "joined an open handoff".into(),
             other => other.replace('_', " "),
@@ -383,7 +401,27 @@ pub struct HandoffRecord {
     /// re-drive waits twice as long as the one before, up to [`MAX_REDRIVE_WAIT`]).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub redrives: u32,
+    /// Which run of the assign stage may make the handoff's outside calls (CRM, notifier) now,
+    /// and until when; `None` when no run holds it. See [`crate::service`]'s `lease` module:
+    /// two runs for one handoff never both notify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<StageLease>,
 }
+
+/// The right of one run of the assign stage to make a handoff's outside calls (see
+/// [`HandoffRecord::lease`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct StageLease {
+    /// The run's token (unique per run of the assign stage).
+    pub holder: String,
+    /// When the lease lapses unless its holder saves again: another delivery may take it then.
+    pub until: DateTime<Utc>,
+}
+
+/// How long a lease lasts after its holder's last save: longer than one outside call can take
+/// (the assign function's 90 s timeout), shorter than [`STAGE_GRACE`], so a holder that died
+/// is replaced before the sweep would re-drive the stage.
+pub const STAGE_LEASE: chrono::TimeDelta = chrono::TimeDelta::minutes(3);
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
@@ -410,6 +448,8 @@ pub enum ReassignReason {
     Requalification,
     /// A rep took it from the shared queue.
     QueuePickup,
+    /// The owner's notification was refused for good.
+    Unreachable,
 }
 
 impl ReassignReason {
@@ -420,6 +460,7 @@ impl ReassignReason {
             ReassignReason::WrongOwner => "they reported it as the wrong owner",
             ReassignReason::Requalification => "they asked for re-qualification",
             ReassignReason::QueuePickup => "picked up from the shared queue",
+            ReassignReason::Unreachable => "they could not be notified",
         }
     }
 }
@@ -527,6 +568,7 @@ impl HandoffRecord {
             reassignments: Vec::new(),
             stage_due: Some(now + STAGE_GRACE),
             redrives: 0,
+            lease: None,
         };
         let entry = TimelineEntry {
             handoff_id: id,
@@ -715,6 +757,61 @@ impl HandoffRecord {
                 None
             }
         }
+    }
+
+    /// The end of a live lease held by someone other than `holder`, if there is one.
+    pub fn leased_to_other(&self, holder: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.lease
+            .as_ref()
+            .filter(|l| l.holder != holder && l.until > now)
+            .map(|l| l.until)
+    }
+
+    /// Whether `holder` holds the lease with at least half of [`STAGE_LEASE`] left: time for
+    /// one more outside call before anyone else may take it.
+    pub fn holds_lease(&self, holder: &str, now: DateTime<Utc>) -> bool {
+        self.lease
+            .as_ref()
+            .is_some_and(|l| l.holder == holder && l.until - now >= STAGE_LEASE / 2)
+    }
+
+    /// Before a save by the assign stage's run `holder`: holds the lease for
+    /// [`STAGE_LEASE`] from `now` while the assign stage still owes outside work, releases it
+    /// once nothing is owed.
+    pub fn renew_lease(&mut self, holder: &str, now: DateTime<Utc>) {
+        self.lease = (self.owed_stage() == Some(crate::ports::Stage::Assign)).then(|| StageLease {
+            holder: holder.to_string(),
+            until: now + STAGE_LEASE,
+        });
+    }
+
+    /// After a run of the assign stage by `holder` failed: gives up its lease so the retry need
+    /// not wait for it to lapse, and returns the `attempt_failed` timeline entry saying why
+    /// (`None` when `holder` holds no lease). Bumps the version but keeps the stage deadline and
+    /// the re-drive count as they are, so a stage that keeps failing still backs off.
+    pub fn release_lease(
+        &mut self,
+        holder: &str,
+        now: DateTime<Utc>,
+        note: impl Into<String>,
+    ) -> Option<TimelineEntry> {
+        if self.lease.as_ref().is_none_or(|l| l.holder != holder) {
+            return None;
+        }
+        self.lease = None;
+        self.version += 1;
+        self.updated_at = now;
+        Some(TimelineEntry {
+            handoff_id: self.id.clone(),
+            version: self.version,
+            at: now,
+            event: "attempt_failed".into(),
+            from: Some(self.state),
+            to: self.state,
+            actor: Actor::System("assign".into()),
+            owner: self.owner.as_ref().and_then(|o| o.rep.clone()),
+            note: note.into(),
+        })
     }
 
     /// Whether the classification asks for a human (false before classification).
@@ -1145,5 +1242,36 @@ mod tests {
         let waiting: Vec<_> = ALL_STATES.iter().filter(|s| s.awaits_owner()).collect();
         assert_eq!(waiting.len(), 5);
         assert!(!State::Accepted.awaits_owner());
+    }
+
+    #[test]
+    fn the_lease_is_held_renewed_given_up_and_released() {
+        let mut r = form_record();
+        let t0 = r.created_at;
+        r.state = State::CrmWritten;
+        assert_eq!(r.leased_to_other("a", t0), None);
+        assert!(!r.holds_lease("a", t0));
+        r.renew_lease("a", t0);
+        assert!(r.holds_lease("a", t0));
+        assert_eq!(r.leased_to_other("b", t0), Some(t0 + STAGE_LEASE));
+        // Held with less than half left: time to renew; lapsed: anyone may take it.
+        assert!(!r.holds_lease("a", t0 + STAGE_LEASE / 2 + chrono::TimeDelta::seconds(1)));
+        assert_eq!(r.leased_to_other("b", t0 + STAGE_LEASE), None);
+        // A failed run gives it up, keeping the stage deadline; only its holder can.
+        r.stage_due = Some(t0 + STAGE_GRACE);
+        assert_eq!(r.release_lease("b", t0, "nope"), None);
+        let version = r.version;
+        let entry = r.release_lease("a", t0, "the CRM timed out").unwrap();
+        assert_eq!(entry.event, "attempt_failed");
+        assert_eq!((r.version, entry.version), (version + 1, version + 1));
+        assert_eq!(r.lease, None);
+        assert_eq!(r.stage_due, Some(t0 + STAGE_GRACE));
+        r.renew_lease("m", t0);
+        // Nothing owed: renewing releases it.
+        r.state = State::Notified;
+        r.crm.synced = Some(r.crm_sync_key());
+        assert_eq!(r.owed_stage(), None);
+        r.renew_lease("m", t0);
+        assert_eq!(r.lease, None);
     }
 }

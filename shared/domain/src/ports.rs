@@ -314,6 +314,11 @@ pub struct StageMessage {
 }
 
 impl StageMessage {
+    /// A message for `stage` about `handoff_id`.
+    pub fn new(handoff_id: HandoffId, stage: Stage) -> Self {
+        Self { handoff_id, stage }
+    }
+
     /// The handoff a raw queue body is about, when the body is a stage message (`None` for a
     /// poison body). Adapters use it to fill [`DeadLetter::handoff_id`] and to pick the dead
     /// letters of one handoff for [`StageQueue::redrive`].

@@ -305,10 +305,7 @@ pub async fn seed_in_state(
 
 /// A stage message for the fixture event `provider_event_id`.
 pub fn stage_message(provider_event_id: &str, stage: Stage) -> StageMessage {
-    StageMessage {
-        handoff_id: handoff_id(provider_event_id),
-        stage,
-    }
+    StageMessage::new(handoff_id(provider_event_id), stage)
 }
 
 /// A complete six-part package for `record` (an inbound demo request owned by `lena`).

@@ -105,6 +105,8 @@ fn why(kind: MessyKind, h: &HandoffFacts<'_>) -> Option<String> {
             let has = |label: &str| h.timeline.iter().any(|e| e.event == label);
             if has("rerouted_sla_missed") {
                 Some("rerouted after a missed SLA".to_string())
+            } else if has("rerouted_unreachable") {
+                Some("rerouted: the owner could not be notified".to_string())
             } else if has("escalated") {
                 Some("escalated to the team lead or queue".to_string())
             } else {

@@ -345,6 +345,7 @@ impl Services {
     pub(crate) async fn tell_owner_of_touch(
         &self,
         record: &mut HandoffRecord,
+        worker: &super::lease::Worker,
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         let Some(i) = record.touches.iter().position(|t| t.told.is_none()) else {
@@ -364,9 +365,20 @@ impl Services {
                 (receipt, format!("told {} of the new touch", owner.display))
             }
         };
-        record.touches[i].told = Some(receipt);
-        let entry = record.progress("owner_told_of_touch", system("assign"), now, note);
-        self.save(record, &entry).await
+        let key = record.touches[i].key.clone();
+        self.record_result(record, worker, now, |r, now| {
+            match r.touches.iter_mut().find(|t| t.key == key) {
+                Some(touch) if touch.told.is_none() => touch.told = Some(receipt.clone()),
+                _ => return Ok(None),
+            }
+            Ok(Some(r.progress(
+                "owner_told_of_touch",
+                system("assign"),
+                now,
+                note.clone(),
+            )))
+        })
+        .await
     }
 
     /// The "news" notification for the owner: the updated package, the deadline in their time

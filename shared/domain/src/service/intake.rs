@@ -80,10 +80,7 @@ impl Services {
         self.queue
             .send(
                 Stage::Classify,
-                &[StageMessage {
-                    handoff_id: id.clone(),
-                    stage: Stage::Classify,
-                }],
+                &[StageMessage::new(id.clone(), Stage::Classify)],
             )
             .await?;
         Ok(IntakeReceipt {

@@ -13,11 +13,14 @@
 //! - [`sweep`]: reroute handoffs whose SLA passed unclaimed.
 //! - [`claim`]: accept / wrong owner / re-qualification.
 //! - [`delivery`]: what a queue consumer does with one message (ack, retry, dead-letter).
+//! - `lease`: one delivery at a time makes a handoff's outside calls, and their results are
+//!   recorded before anything else.
 
 pub mod attach;
 pub mod claim;
 pub mod delivery;
 pub mod intake;
+mod lease;
 mod reassign;
 pub mod second_opinion;
 pub mod stages;

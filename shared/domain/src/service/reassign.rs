@@ -16,10 +16,12 @@ use chrono::{DateTime, Utc};
 pub(crate) enum OwnerChange {
     /// The first assignment, from the assign stage (which goes on to the CRM write itself).
     Initial,
-    /// The SLA passed unclaimed (`by` = None) or the owner `by` said it is not theirs.
+    /// The SLA passed unclaimed (`by` = None), the owner `by` said it is not theirs, or the
+    /// owner could not be notified; `why` goes into the timeline note.
     Failover {
         reason: RerouteReason,
         by: Option<RepId>,
+        why: Option<String>,
     },
     /// The owner `by` asked for re-qualification.
     Requalify { by: RepId },
@@ -40,6 +42,7 @@ impl OwnerChange {
             OwnerChange::Failover {
                 reason: RerouteReason::WrongOwner,
                 by: Some(rep),
+                ..
             }
             | OwnerChange::Requalify { by: rep } => Actor::Rep(rep.clone()),
             _ => system(stage),
@@ -123,6 +126,7 @@ impl Services {
                 Some(match reason {
                     RerouteReason::SlaMissed => ReassignReason::SlaMissed,
                     RerouteReason::WrongOwner => ReassignReason::WrongOwner,
+                    RerouteReason::Unreachable => ReassignReason::Unreachable,
                 })
             }
             OwnerChange::Requalify { .. } => Some(ReassignReason::Requalification),
@@ -136,17 +140,19 @@ impl Services {
             .as_ref()
             .map(|o| o.display.clone())
             .unwrap_or_default();
+        let moved = |why: &Option<String>| match why {
+            Some(why) => format!("{why}; now with {owner}"),
+            None => format!("now with {owner}"),
+        };
         let (transition, stage, note) = match &change {
             OwnerChange::Initial => (Transition::Assign, "assign", format!("owner {owner}")),
-            OwnerChange::Failover { .. } if escalated => (
-                Transition::Escalate,
-                "failover",
-                format!("now with {owner}"),
-            ),
-            OwnerChange::Failover { reason, .. } => (
+            OwnerChange::Failover { why, .. } if escalated => {
+                (Transition::Escalate, "failover", moved(why))
+            }
+            OwnerChange::Failover { reason, why, .. } => (
                 Transition::Reroute { reason: *reason },
                 "failover",
-                format!("now with {owner}"),
+                moved(why),
             ),
             OwnerChange::Requalify { .. } => (
                 Transition::RequestRequalification,

@@ -1,16 +1,20 @@
 //! The classify and assign stages. Each call advances one handoff as far as it can, one
 //! conditional update per transition, and is safe to replay.
 
+use super::lease::{Lease, Worker};
 use super::reassign::OwnerChange;
 use super::{ServiceError, Services};
 use crate::claim_link::ClaimAction;
 use crate::classify::{classify, MatchContext};
 use crate::config::{Rep, Rules};
 use crate::ids::{HandoffId, RepId};
-use crate::lifecycle::{Actor, HandoffRecord, State, TimelineEntry, Transition};
+use crate::lifecycle::{
+    Actor, HandoffRecord, ReassignReason, RerouteReason, StageLease, State, TimelineEntry,
+    Transition, STAGE_LEASE,
+};
 use crate::package::{HandoffPackage, MotionFields};
 use crate::ports::{
-    CrmStep, CrmWrite, ExternalIds, HandoffSummary, Notification, NotificationKind,
+    CrmStep, CrmWrite, DeliveryError, ExternalIds, HandoffSummary, Notification, NotificationKind,
     OwnerChangeNote, Stage, StageMessage, StoreError,
 };
 use crate::render;
@@ -34,7 +38,15 @@ impl Services {
     pub async fn run_stage(&self, message: &StageMessage) -> Result<StageOutcome, ServiceError> {
         match message.stage {
             Stage::Classify => self.classify_stage(&message.handoff_id).await,
-            Stage::Assign => self.assign_stage(&message.handoff_id).await,
+            Stage::Assign => {
+                let worker = Worker::new();
+                let outcome = self.assign_stage(&message.handoff_id, &worker).await;
+                if let Err(error) = &outcome {
+                    self.give_up_lease(&message.handoff_id, &worker, error)
+                        .await;
+                }
+                outcome
+            }
         }
     }
 
@@ -174,10 +186,7 @@ impl Services {
         self.queue
             .send(
                 Stage::Assign,
-                &[StageMessage {
-                    handoff_id: id.clone(),
-                    stage: Stage::Assign,
-                }],
+                &[StageMessage::new(id.clone(), Stage::Assign)],
             )
             .await?;
         Ok(())
@@ -296,11 +305,25 @@ impl Services {
         Ok(())
     }
 
-    async fn assign_stage(&self, id: &HandoffId) -> Result<StageOutcome, ServiceError> {
+    async fn assign_stage(
+        &self,
+        id: &HandoffId,
+        worker: &Worker,
+    ) -> Result<StageOutcome, ServiceError> {
         let mut record = self.load(id).await?;
         let start = record.state;
         loop {
             let now = self.clock.now();
+            // Every step below but routing calls the CRM or the notifier: only under the lease
+            // (see the `lease` module), so two runs at once never both make the call.
+            let outside = record.owed_stage() == Some(Stage::Assign)
+                && !matches!(record.state, State::Classified);
+            if outside {
+                if let Lease::Changed(fresh) = self.hold_lease(&mut record, worker, now).await? {
+                    record = *fresh;
+                    continue;
+                }
+            }
             match record.state {
                 // Not escalated (its close was lost): never routed, closed as classify would.
                 State::Classified if !record.escalates() => {
@@ -308,12 +331,17 @@ impl Services {
                 }
                 State::Classified => {
                     let rules = self.rules().await?;
+                    // The routing save takes the lease for the CRM write and notification.
+                    record.lease = Some(StageLease {
+                        holder: worker.holder.clone(),
+                        until: now + STAGE_LEASE,
+                    });
                     self.reassign(&mut record, &rules, OwnerChange::Initial, now)
                         .await?;
                 }
                 State::Assigned | State::RequalificationRequested | State::Escalated => {
                     let rules = self.rules().await?;
-                    if self.crm_step(&mut record, &rules, now).await? {
+                    if self.crm_step(&mut record, &rules, worker, now).await? {
                         let summary = record.crm.summary();
                         record.crm_ref = Some(summary.clone());
                         let entry = record.apply(
@@ -322,7 +350,7 @@ impl Services {
                             now,
                             summary,
                         )?;
-                        self.save(&record, &entry).await?;
+                        self.save_step(&mut record, &entry, worker).await?;
                     }
                 }
                 // Accepted before the CRM was written, or picked up from the shared queue: the
@@ -330,37 +358,72 @@ impl Services {
                 // joined a handoff the CRM already shows: the CRM first, then the owner.
                 State::CrmWritten | State::Notified | State::Accepted if record.crm_stale() => {
                     let rules = self.rules().await?;
-                    if self.crm_step(&mut record, &rules, now).await? {
+                    if self.crm_step(&mut record, &rules, worker, now).await? {
                         let summary = record.crm.summary();
                         record.crm_ref = Some(summary.clone());
                         let entry = record.progress("crm_synced", system("assign"), now, summary);
-                        self.save(&record, &entry).await?;
+                        self.save_step(&mut record, &entry, worker).await?;
                     }
                 }
                 // The owner was notified before a touch joined: tell them once there is news.
                 State::Notified | State::Accepted
                     if record.touches.iter().any(|t| t.told.is_none()) =>
                 {
-                    self.tell_owner_of_touch(&mut record, now).await?;
+                    self.tell_owner_of_touch(&mut record, worker, now).await?;
                 }
                 State::CrmWritten | State::Notified | State::Accepted
                     if record.reassignments.iter().any(|r| r.told.is_none()) =>
                 {
                     let rules = self.rules().await?;
-                    self.tell_previous_owner(&mut record, &rules, now).await?;
+                    self.tell_previous_owner(&mut record, &rules, worker, now)
+                        .await?;
                 }
                 State::CrmWritten => {
                     let rules = self.rules().await?;
                     let notification = self.notification(&record, &rules, now)?;
-                    let receipt = self.notifier.notify(&notification).await?;
-                    record.notification_ref = Some(receipt);
-                    let entry = record.apply(
-                        Transition::RecordNotification,
-                        system("assign"),
-                        now,
-                        format!("notified {}", notification.target),
-                    )?;
-                    self.save(&record, &entry).await?;
+                    let receipt = match self.notifier.notify(&notification).await {
+                        Ok(receipt) => receipt,
+                        // The owner cannot be told this way (a Slack user or an address that
+                        // does not exist): the next in the failover chain is, now, rather than
+                        // nobody ever. The shared queue's own channel has nobody after it.
+                        Err(DeliveryError::Permanent(refused))
+                            if record.owner.as_ref().is_some_and(|o| o.rep.is_some()) =>
+                        {
+                            let who = record
+                                .owner
+                                .as_ref()
+                                .map(|o| o.display.clone())
+                                .unwrap_or_default();
+                            let change = OwnerChange::Failover {
+                                reason: RerouteReason::Unreachable,
+                                by: None,
+                                why: Some(format!(
+                                    "{who} could not be notified ({})",
+                                    render::escape::fit_line(&refused, 300)
+                                )),
+                            };
+                            self.reassign(&mut record, &rules, change, now).await?;
+                            continue;
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
+                    let owner = record.owner.clone();
+                    let note = format!("notified {}", notification.target);
+                    self.record_result(&mut record, worker, now, |r, now| {
+                        // Already recorded, or the owner changed or acted meanwhile.
+                        if r.state != State::CrmWritten || r.owner != owner {
+                            return Ok(None);
+                        }
+                        r.notification_ref = Some(receipt.clone());
+                        let entry = r.apply(
+                            Transition::RecordNotification,
+                            system("assign"),
+                            now,
+                            note.clone(),
+                        )?;
+                        Ok(Some(entry))
+                    })
+                    .await?;
                 }
                 done => {
                     return Ok(if done == start {
@@ -379,15 +442,27 @@ impl Services {
         &self,
         record: &mut HandoffRecord,
         rules: &Rules,
+        worker: &Worker,
         now: DateTime<Utc>,
     ) -> Result<bool, ServiceError> {
         let write = crm_write(record, rules, now)?;
         match self.crm.sync(&write, &record.crm).await? {
             CrmStep::Progress(refs) => {
-                record.crm = refs;
-                let summary = record.crm.summary();
-                let entry = record.progress("crm_progress", system("assign"), now, summary);
-                self.save(record, &entry).await?;
+                self.record_result(record, worker, now, |r, now| {
+                    // Already recorded by a try that reported an error after saving.
+                    if r.crm == refs {
+                        return Ok(None);
+                    }
+                    r.crm = refs.clone();
+                    let summary = r.crm.summary();
+                    Ok(Some(r.progress(
+                        "crm_progress",
+                        system("assign"),
+                        now,
+                        summary,
+                    )))
+                })
+                .await?;
                 Ok(false)
             }
             CrmStep::Done(mut refs) => {
@@ -404,6 +479,7 @@ impl Services {
         &self,
         record: &mut HandoffRecord,
         rules: &Rules,
+        worker: &Worker,
         now: DateTime<Utc>,
     ) -> Result<(), ServiceError> {
         let Some(i) = record.reassignments.iter().position(|r| r.told.is_none()) else {
@@ -412,6 +488,8 @@ impl Services {
         let change = record.reassignments[i].clone();
         let receipt = if change.from_notify.is_empty() {
             "nobody to tell".to_string()
+        } else if change.reason == ReassignReason::Unreachable {
+            "not told: they could not be notified".to_string()
         } else {
             let package = package_of(record)?;
             let rep = change.from.as_ref().and_then(|id| rules.rep(id));
@@ -438,10 +516,20 @@ impl Services {
             };
             self.notifier.notify(&notification).await?
         };
-        record.reassignments[i].told = Some(receipt);
         let note = format!("told {} it moved", change.from_display);
-        let entry = record.progress("previous_owner_told", system("assign"), now, note);
-        self.save(record, &entry).await
+        self.record_result(record, worker, now, |r, now| {
+            match r.reassignments.get_mut(i) {
+                Some(moved) if moved.told.is_none() => moved.told = Some(receipt.clone()),
+                _ => return Ok(None),
+            }
+            Ok(Some(r.progress(
+                "previous_owner_told",
+                system("assign"),
+                now,
+                note.clone(),
+            )))
+        })
+        .await
     }
 
     /// The notification for the current owner, with signed claim links.

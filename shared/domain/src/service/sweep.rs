@@ -164,13 +164,7 @@ impl Services {
         };
         self.save(record, &entry).await?;
         self.queue
-            .send(
-                stage,
-                &[StageMessage {
-                    handoff_id: record.id.clone(),
-                    stage,
-                }],
-            )
+            .send(stage, &[StageMessage::new(record.id.clone(), stage)])
             .await?;
         Ok(FailoverOutcome::Redriven)
     }
@@ -211,7 +205,8 @@ impl Services {
                     return Ok(FailoverOutcome::Skipped);
                 }
             }
-            RerouteReason::WrongOwner => {
+            // The caller names who said so, or who could not be told.
+            RerouteReason::WrongOwner | RerouteReason::Unreachable => {
                 if !record.state.awaits_owner() || current != by {
                     return Err(ServiceError::Conflict(format!(
                         "handoff {id} is not awaiting {}",
@@ -221,7 +216,11 @@ impl Services {
             }
         }
         let rules = self.rules().await?;
-        let change = OwnerChange::Failover { reason, by };
+        let change = OwnerChange::Failover {
+            reason,
+            by,
+            why: None,
+        };
         let escalated = self
             .reassign(&mut record, &rules, change, now)
             .await?

@@ -201,6 +201,8 @@ fn handoff_in_scope() -> Option<HandoffId> {
 #[derive(Default)]
 struct PlanState {
     scripted: BTreeMap<(Port, &'static str), VecDeque<FaultKind>>,
+    /// Scripted for one step of a method only ([`FaultPlan::script_step`]).
+    scripted_steps: BTreeMap<(Port, &'static str, String), VecDeque<FaultKind>>,
     /// Calls seen so far per call key (port, method, step, handoff): the draw of the n-th call
     /// with one key depends only on the seed, the key and n, not on how tasks interleave.
     calls: HashMap<u64, u64>,
@@ -312,15 +314,48 @@ impl FaultPlan {
             .insert((port, method), std::iter::repeat_n(kind, times).collect());
     }
 
+    /// Makes the next `times` calls of `method` at `port` for `step` (a store update recording
+    /// `notified`, say) fail with `kind`; other steps of the method go on as before.
+    ///
+    /// # Panics
+    /// When `port` cannot fail that way (see [`FaultKind::applies_to`]): a mistake in the test.
+    pub fn script_step(
+        &self,
+        port: Port,
+        method: &'static str,
+        step: &str,
+        kind: FaultKind,
+        times: usize,
+    ) {
+        assert!(
+            kind.applies_to(port),
+            "the {} cannot fail with \"{}\"",
+            port.describe(),
+            kind.describe()
+        );
+        self.lock().scripted_steps.insert(
+            (port, method, step.to_string()),
+            std::iter::repeat_n(kind, times).collect(),
+        );
+    }
+
     /// Whether `call` fails, and how; logs the injection.
     pub fn decide(&self, call: &Call<'_>) -> Option<FaultKind> {
         let handoff = call.handoff.cloned().or_else(handoff_in_scope);
         let mut state = self.lock();
         *state.made.entry((call.port, call.method)).or_default() += 1;
-        let scripted = state
-            .scripted
-            .get_mut(&(call.port, call.method))
-            .and_then(VecDeque::pop_front);
+        let for_step = call.step.and_then(|step| {
+            state
+                .scripted_steps
+                .get_mut(&(call.port, call.method, step.to_string()))
+                .and_then(VecDeque::pop_front)
+        });
+        let scripted = for_step.or_else(|| {
+            state
+                .scripted
+                .get_mut(&(call.port, call.method))
+                .and_then(VecDeque::pop_front)
+        });
         let kind = match scripted {
             Some(kind) => Some(kind),
             None => self.draw(&mut state, call, handoff.as_ref()),

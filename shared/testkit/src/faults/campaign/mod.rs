@@ -11,7 +11,10 @@
 //! 2. Meanwhile consumers poll each stage's queue and hand every delivery to
 //!    `Services::consume` with a fast retry policy — or, when the plan says the consumer
 //!    crashes, run the stage and leave the delivery unanswered (it comes back after its
-//!    visibility timeout).
+//!    visibility timeout). Several consumers per stage and no lock per handoff: two messages
+//!    of one handoff (a re-send, a re-drive) are often worked on at once, which the stage's
+//!    lease must handle. Like any consumer, they leave alone a delivery whose visibility
+//!    timeout ran out while it waited its turn in a batch.
 //! 3. Once no delivery is in hand and the queues stay quiet for longer than a message stays
 //!    hidden, the clock moves [`Settings::sweep_step`] and the sweep runs, as production's timer
 //!    does (it re-drives every handoff still owed a stage past its deadline, a dead-lettered one
@@ -49,56 +52,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use workers::{provide, spawn_consumers, Activity, HandoffGuard};
+use workers::{provide, spawn_consumers, Activity};
 
 /// The environment variable that overrides the seed.
 pub const SEED_VAR: &str = "HANDOFF_CAMPAIGN_SEED";
 /// The seed when [`SEED_VAR`] is unset.
 pub const DEFAULT_SEED: u64 = 20_261_126;
-/// Set to `1` to inject faults at random into the calls [`KNOWN_FINDINGS`] leaves out too.
-pub const ALL_FAULTS_VAR: &str = "HANDOFF_CAMPAIGN_ALL_FAULTS";
-
-/// A fault the campaign leaves out of its random faults by default, because it ends an event in
-/// a way the verdict does not excuse: a finding in the product, reported to be fixed there.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct KnownFinding {
-    pub port: Port,
-    pub method: &'static str,
-    /// The step (for a store update: the timeline event it records).
-    pub step: &'static str,
-    /// Only this kind of fault (`None`: every kind).
-    pub kind: Option<FaultKind>,
-    /// What goes wrong, in a sentence.
-    pub what: &'static str,
-}
-
-/// What [`Settings::spare_known_findings`] also leaves out: two deliveries of one handoff
-/// handled at once by two consumers (a duplicated message: a send that failed after enqueuing,
-/// a re-sent stage, a delivery that outlived its visibility timeout). Then both may call the
-/// notifier, or create the same CRM object, before either records it. The campaign's consumers
-/// take one delivery per handoff at a time instead (what an SQS FIFO queue's message group
-/// would give); duplicates still arrive, one after the other.
-pub const ONE_AT_A_TIME: &str = "two deliveries of one handoff handled at once by two consumers: both may notify the owner (or create the same CRM object) before either records it";
-
-/// The faults [`Settings::standard`] leaves out unless [`ALL_FAULTS_VAR`] is `1`.
-pub const KNOWN_FINDINGS: [KnownFinding; 2] = [
-    KnownFinding {
-        port: Port::Store,
-        method: "update",
-        step: "notified",
-        kind: None,
-        what:
-            "a failed store save recording a sent notification: the retry notifies the owner again",
-    },
-    KnownFinding {
-        port: Port::Store,
-        method: "update",
-        step: "crm_progress",
-        kind: None,
-        what: "a failed store save recording a CRM object just created: the retry creates it again",
-    },
-];
-
 /// The seed from [`SEED_VAR`] (decimal, or hexadecimal with `0x`), else [`DEFAULT_SEED`].
 ///
 /// # Panics
@@ -116,11 +75,6 @@ pub fn seed_from_env() -> u64 {
             parsed.unwrap_or_else(|_| panic!("{SEED_VAR}={raw:?} is not a seed: use a number"))
         }
     }
-}
-
-/// Whether [`ALL_FAULTS_VAR`] asks for the known findings to be injected too.
-pub fn all_faults_from_env() -> bool {
-    std::env::var(ALL_FAULTS_VAR).is_ok_and(|v| v.trim() == "1")
 }
 
 /// Where the campaign runs: the store, the thread index and the queues (fresh and empty), and
@@ -161,9 +115,6 @@ pub struct Settings {
     /// Tries of one event before the provider gives up.
     pub provider_tries: usize,
     pub odds: Vec<PortOdds>,
-    /// Leave out the calls of [`KNOWN_FINDINGS`], and let the consumers work on one delivery
-    /// per handoff at a time ([`ONE_AT_A_TIME`]).
-    pub spare_known_findings: bool,
     pub sweep_step: chrono::Duration,
     pub min_sweep_rounds: usize,
     pub max_sweep_rounds: usize,
@@ -171,8 +122,7 @@ pub struct Settings {
 
 impl Settings {
     /// The campaign the tests run: 1,050 events, 8 at once, six provider tries, the
-    /// [`standard_odds`], the known findings left out unless [`ALL_FAULTS_VAR`] says otherwise,
-    /// and sweeps every 10 minutes of clock, 1 to 12 rounds.
+    /// [`standard_odds`] and sweeps every 10 minutes of clock, 1 to 12 rounds.
     pub fn standard(seed: u64) -> Self {
         Self {
             seed,
@@ -181,7 +131,6 @@ impl Settings {
             intake_at_once: 8,
             provider_tries: 6,
             odds: standard_odds(),
-            spare_known_findings: !all_faults_from_env(),
             sweep_step: chrono::Duration::minutes(10),
             min_sweep_rounds: 1,
             max_sweep_rounds: 12,
@@ -277,18 +226,8 @@ const CLAIM_KEY: &[u8] = b"fault-campaign-claim-link-key-of-more-than-32-bytes";
 /// injected faults): that is a broken environment, not a finding.
 pub async fn run(backend: Backend, settings: Settings) -> CampaignReport {
     let started = Instant::now();
-    let mut plan = FaultPlan::seeded(settings.seed, settings.odds.clone())
+    let plan = FaultPlan::seeded(settings.seed, settings.odds.clone())
         .with_timeout_delay(Duration::from_millis(2));
-    let mut spared = Vec::new();
-    if settings.spare_known_findings {
-        for f in KNOWN_FINDINGS {
-            plan = plan.sparing_kind(f.port, f.method, Some(f.step), f.kind);
-            spared.push(format!("{} (set {ALL_FAULTS_VAR}=1 to include it)", f.what));
-        }
-        spared.push(format!(
-            "{ONE_AT_A_TIME} (set {ALL_FAULTS_VAR}=1 to include it)"
-        ));
-    }
     let plan = Arc::new(plan);
     let crm = Arc::new(RecordingCrm::new());
     let notifier = Arc::new(RecordingNotifier::new());
@@ -329,8 +268,7 @@ pub async fn run(backend: Backend, settings: Settings) -> CampaignReport {
 
     let activity = Arc::new(Activity::new());
     let stop = Arc::new(AtomicBool::new(false));
-    let guard = Arc::new(HandoffGuard::new(settings.spare_known_findings));
-    let consumers = spawn_consumers(&backend, &services, &plan, &activity, &stop, &guard);
+    let consumers = spawn_consumers(&backend, &services, &plan, &activity, &stop);
 
     let mut phases = Vec::new();
     let accepted_after = provide(&sent, &services, &secrets, &settings).await;
@@ -422,7 +360,6 @@ pub async fn run(backend: Backend, settings: Settings) -> CampaignReport {
         time_spent: plan.time_spent(),
         unattributed,
         sweep,
-        spared,
         other_notifications,
         phases,
         wall: started.elapsed(),

@@ -213,8 +213,6 @@ pub struct CampaignReport {
     /// Injections that named no handoff.
     pub unattributed: usize,
     pub sweep: SweepTally,
-    /// The calls left out of the random faults, and why.
-    pub spared: Vec<String>,
     /// Notifications other than "assigned" (the campaign's rules never move a handoff).
     pub other_notifications: usize,
     /// When each phase of the run ended, from its start.
@@ -508,9 +506,6 @@ impl fmt::Display for CampaignReport {
             self.sweep.failed,
             self.sweep.sweeps_failed
         )?;
-        for spared in &self.spared {
-            writeln!(f, "left out of the random faults: {spared}")?;
-        }
         let phases: Vec<String> = self
             .phases
             .iter()
@@ -673,7 +668,6 @@ mod tests {
             time_spent: BTreeMap::from([((Port::Notifier, "notify"), Duration::from_millis(250))]),
             unattributed: 0,
             sweep: SweepTally::default(),
-            spared: Vec::new(),
             other_notifications: 0,
             phases: vec![(
                 "the provider sent every event".into(),

@@ -5,10 +5,8 @@
 use super::{Backend, CampaignEvent, Settings};
 use crate::faults::plan::{on_behalf_of, Call, FaultPlan, Port};
 use handoff_connectors::secrets::SecretSource;
-use handoff_domain::ids::HandoffId;
 use handoff_domain::ports::{Stage, StageMessage};
 use handoff_domain::service::Services;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -66,37 +64,6 @@ impl Activity {
     }
 }
 
-/// One delivery per handoff at a time across the consumers, when enabled (see
-/// [`super::ONE_AT_A_TIME`]).
-pub(super) struct HandoffGuard {
-    enabled: bool,
-    locks: Mutex<HashMap<HandoffId, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-impl HandoffGuard {
-    pub(super) fn new(enabled: bool) -> Self {
-        Self {
-            enabled,
-            locks: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Waits until no other consumer works on `id`; the work may go on while the result lives.
-    async fn hold(&self, id: &HandoffId) -> Option<tokio::sync::OwnedMutexGuard<()>> {
-        if !self.enabled {
-            return None;
-        }
-        let lock = self
-            .locks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .entry(id.clone())
-            .or_default()
-            .clone();
-        Some(lock.lock_owned().await)
-    }
-}
-
 /// Starts `backend.consumers` consumers per stage; they stop when `stop` is set.
 pub(super) fn spawn_consumers(
     backend: &Backend,
@@ -104,17 +71,15 @@ pub(super) fn spawn_consumers(
     plan: &Arc<FaultPlan>,
     activity: &Arc<Activity>,
     stop: &Arc<AtomicBool>,
-    guard: &Arc<HandoffGuard>,
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let mut handles = Vec::new();
     for stage in Stage::ALL {
         for _ in 0..backend.consumers.max(1) {
-            let (services, plan, activity, stop, guard) = (
+            let (services, plan, activity, stop) = (
                 services.clone(),
                 plan.clone(),
                 activity.clone(),
                 stop.clone(),
-                guard.clone(),
             );
             let (visibility, batch, pause, policy) = (
                 backend.visibility,
@@ -124,6 +89,7 @@ pub(super) fn spawn_consumers(
             );
             handles.push(tokio::spawn(async move {
                 while !stop.load(Ordering::SeqCst) {
+                    let received = Instant::now();
                     let deliveries = match services.queue.receive(stage, batch, visibility).await {
                         Ok(d) if !d.is_empty() => d,
                         // Nothing there, or the receive failed: try again in a moment.
@@ -134,6 +100,13 @@ pub(super) fn spawn_consumers(
                     };
                     activity.received(deliveries.len());
                     for delivery in deliveries {
+                        // As any consumer must: a delivery whose visibility timeout ran out
+                        // while it waited its turn in the batch belongs to the queue again
+                        // (another consumer may hold it now), so it is left alone.
+                        if received.elapsed() >= visibility / 2 {
+                            activity.finished();
+                            continue;
+                        }
                         let Some(id) = StageMessage::handoff_in(&delivery.body) else {
                             let _ = services.consume(stage, &delivery, &policy).await;
                             activity.finished();
@@ -147,7 +120,6 @@ pub(super) fn spawn_consumers(
                             handoff: Some(&id),
                         };
                         let work = async {
-                            let _one_at_a_time = guard.hold(&id).await;
                             if plan.decide(&crash).is_some() {
                                 // The stage runs; the consumer dies before it answers.
                                 let _ = services.handle_message(stage, &delivery.body).await;
