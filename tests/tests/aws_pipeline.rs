@@ -1323,6 +1323,8 @@ async fn a_later_event_of_the_same_buyer_joins_the_open_handoff_on(cloud: &Cloud
     assert!(
         events.ends_with(&[
             "new_touch".to_string(),
+            // The assign function takes the handoff up (its lease for the outside calls).
+            "taken_up".to_string(),
             // The touch's note in HubSpot, then the task's due date.
             "crm_progress".to_string(),
             "crm_synced".to_string(),
