@@ -911,23 +911,7 @@ mod tests {
     ];
 
     fn all_transitions() -> Vec<Transition> {
-        vec![
-            Transition::Classify,
-            Transition::Close,
-            Transition::Assign,
-            Transition::RecordCrmWrite,
-            Transition::RecordNotification,
-            Transition::Accept,
-            Transition::Reroute {
-                reason: RerouteReason::SlaMissed,
-            },
-            Transition::Reroute {
-                reason: RerouteReason::WrongOwner,
-            },
-            Transition::RequestRequalification,
-            Transition::Escalate,
-            Transition::Attach,
-        ]
+        Transition::ALL.to_vec()
     }
 
     #[test]
@@ -969,9 +953,9 @@ mod tests {
                 }
             }
         }
-        // 1 classify + 2 close + 1 attach + 1 assign + 3 crm + 1 notify + 5 accept + 2×4 reroute
+        // 1 classify + 2 close + 1 attach + 1 assign + 3 crm + 1 notify + 5 accept + 3×4 reroute
         // + 3 requalify + 5 escalate
-        assert_eq!(legal, 30);
+        assert_eq!(legal, 34);
     }
 
     #[test]
