@@ -99,7 +99,7 @@ impl Services {
         match self.store.update(record, &entry).await {
             Ok(()) => Ok(Lease::Held),
             Err(StoreError::VersionConflict { .. }) => {
-                Ok(Lease::Changed(Box::new(self.reload(&record.id).await?)))
+                Ok(Lease::Changed(Box::new(self.load(&record.id).await?)))
             }
             Err(e) => Err(e.into()),
         }
@@ -203,23 +203,12 @@ impl Services {
             return;
         };
         let note = format!(
-            "the assign stage failed and will retry: {}",
+            "the assign stage failed: {}",
             crate::render::escape::fit_line(&error.to_string(), 300)
         );
         if let Some(entry) = record.release_lease(&worker.holder, self.clock.now(), note) {
             let _ = self.store.update(&record, &entry).await;
         }
-    }
-
-    /// The stored record.
-    pub(crate) async fn reload(
-        &self,
-        id: &crate::ids::HandoffId,
-    ) -> Result<HandoffRecord, ServiceError> {
-        self.store
-            .get(id)
-            .await?
-            .ok_or_else(|| ServiceError::NotFound(id.clone()))
     }
 }
 

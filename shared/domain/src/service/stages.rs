@@ -50,7 +50,8 @@ impl Services {
         }
     }
 
-    async fn load(&self, id: &HandoffId) -> Result<HandoffRecord, ServiceError> {
+    /// The stored record (not found: permanent).
+    pub(crate) async fn load(&self, id: &HandoffId) -> Result<HandoffRecord, ServiceError> {
         self.store
             .get(id)
             .await?
