@@ -66,18 +66,7 @@ impl Section {
 }
 
 /// Every state, in lifecycle order (for the state filter).
-pub const STATES: [State; 10] = [
-    State::Received,
-    State::Classified,
-    State::Assigned,
-    State::CrmWritten,
-    State::Notified,
-    State::Accepted,
-    State::RequalificationRequested,
-    State::Escalated,
-    State::ClosedWithoutHandoff,
-    State::Attached,
-];
+pub const STATES: [State; State::ALL.len()] = State::ALL;
 
 /// A console page: the navigation bar (the current section marked), then `body`, in the shared
 /// page shell.
